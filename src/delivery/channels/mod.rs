@@ -1,0 +1,1 @@
+//! Channels: one trait, one module per transport.

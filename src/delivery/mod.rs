@@ -1,0 +1,3 @@
+//! Delivery: the outbox dispatcher, digests, retries, and the channels.
+
+pub mod channels;

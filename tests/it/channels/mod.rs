@@ -1,0 +1,1 @@
+//! Channel tests against real protocol peers on loopback.
