@@ -1,1 +1,412 @@
-//! Channels: one trait, one module per transport.
+//! Channels: one trait ([`Channel`]), one module per transport, and the config that
+//! builds them.
+//!
+//! This folder owns the wire formats and the providers' quirks: signing, size limits,
+//! rate limits, and sorting every failure into [`SendError::Transient`] (retry later)
+//! or [`SendError::Permanent`] (retrying will not help: fix config or contact data).
+//! It does not decide who gets what, when, or how often to retry: that is the
+//! dispatcher's job (`delivery/`), which hands us finished [`Outgoing`] messages.
+//!
+//! Nothing here logs message bodies or unmasked phone numbers.
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+
+pub mod console;
+pub mod dingtalk;
+pub mod email;
+pub mod feishu;
+mod http;
+mod ratelimit;
+mod robot;
+pub mod sign;
+pub mod sms;
+pub mod webhook;
+pub mod wecom;
+
+pub use console::ConsoleConfig;
+pub use dingtalk::DingtalkConfig;
+pub use email::{EmailConfig, EmailSecurity};
+pub use feishu::FeishuConfig;
+pub use sms::{HttpSmsConfig, SmsConfig, SmsProvider, SmsTemplate};
+pub use webhook::WebhookConfig;
+pub use wecom::WecomConfig;
+
+/// A staff member as a channel needs them: addresses only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub staff_no: String,
+    pub name: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    /// WeCom userid, for `<@userid>` mentions.
+    pub wecom: Option<String>,
+    /// DingTalk userid (mentions use the mobile; kept for the router).
+    pub dingtalk: Option<String>,
+    /// Feishu user id (`ou_…` or user_id), for `<at user_id="…">` mentions.
+    pub feishu: Option<String>,
+}
+
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contact")
+            .field("staff_no", &self.staff_no)
+            .field("name", &self.name)
+            .field("mobile", &self.mobile.as_deref().map(crate::mask::phone))
+            .field("email", &self.email)
+            .field("wecom", &self.wecom)
+            .field("dingtalk", &self.dingtalk)
+            .field("feishu", &self.feishu)
+            .finish()
+    }
+}
+
+/// The part of a message meant for one staff member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    pub contact: Contact,
+    /// One line per reminder, in Chinese.
+    pub lines: Vec<String>,
+    /// E.g. "张三同志:本周需走访3位老同志:".
+    pub greeting: String,
+}
+
+/// What an SMS template may carry: never ID numbers or health details.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SmsFields {
+    pub name: String,
+    pub count: u32,
+    pub reference: String,
+    pub date: String,
+}
+
+impl SmsFields {
+    /// The value of a template parameter by its field name (`name`, `count`,
+    /// `reference`, `date`).
+    pub fn get(&self, field: &str) -> Option<String> {
+        match field {
+            "name" => Some(self.name.clone()),
+            "count" => Some(self.count.to_string()),
+            "reference" => Some(self.reference.clone()),
+            "date" => Some(self.date.clone()),
+            _ => None,
+        }
+    }
+    pub const FIELDS: &'static [&'static str] = &["name", "count", "reference", "date"];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Digest,
+    Urgent,
+    Test,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 3] = [MessageKind::Digest, MessageKind::Urgent, MessageKind::Test];
+    /// The SMS template name and the JSON value: "digest", "urgent", "test".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Digest => "digest",
+            MessageKind::Urgent => "urgent",
+            MessageKind::Test => "test",
+        }
+    }
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One message for one channel, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Stable across resends of the same digest.
+    pub idempotency_key: String,
+    /// E.g. "亲情服务提醒(2026年9月18日)".
+    pub subject: String,
+    /// One for direct channels; one per staff member for group robots.
+    pub sections: Vec<Section>,
+    pub sms: SmsFields,
+    pub kind: MessageKind,
+}
+
+/// What the provider said when it accepted the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Provider's message id (SMS BizId / SerialNo…), comma-joined when one
+    /// `Outgoing` became several provider messages.
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: network, timeout, 5xx/429, SMTP 4xx, throttling.
+    #[error("temporary failure: {reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Retrying will not help: credentials, signature, template, address.
+    #[error("permanent failure: {reason}")]
+    Permanent { reason: String },
+}
+
+impl SendError {
+    pub fn transient(reason: impl Into<String>) -> Self {
+        SendError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+    pub fn throttled(reason: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        SendError::Transient {
+            reason: reason.into(),
+            retry_after,
+        }
+    }
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        SendError::Permanent {
+            reason: reason.into(),
+        }
+    }
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Transient { .. })
+    }
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SendError::Transient { retry_after, .. } => *retry_after,
+            SendError::Permanent { .. } => None,
+        }
+    }
+    pub fn reason(&self) -> &str {
+        match self {
+            SendError::Transient { reason, .. } | SendError::Permanent { reason } => reason,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// "email", "sms", "webhook", "wecom", "dingtalk", "feishu", "console".
+    fn name(&self) -> &str;
+    /// True for group robots: one message per robot with a section per staff member.
+    fn is_group(&self) -> bool;
+    /// Whether this channel has an address for the contact.
+    fn can_reach(&self, c: &Contact) -> bool;
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError>;
+}
+
+/// Installs rustls' ring crypto provider as the process default, once. Called by
+/// every constructor that builds a TLS client; harmless to call again.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+pub(crate) const fn default_timeout_secs() -> u64 {
+    10
+}
+
+/// `[channels]`: every transport is optional; only configured ones are built.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsConfig {
+    pub console: Option<ConsoleConfig>,
+    pub email: Option<EmailConfig>,
+    pub webhook: Option<WebhookConfig>,
+    pub wecom: Option<WecomConfig>,
+    pub dingtalk: Option<DingtalkConfig>,
+    pub feishu: Option<FeishuConfig>,
+    pub sms: Option<SmsConfig>,
+}
+
+impl ChannelsConfig {
+    /// Every problem found, each naming its key. Pure: no network, no files.
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Some(c) = &self.console {
+            check_timeout(&mut p, "console", c.timeout_secs);
+        }
+        if let Some(c) = &self.email {
+            c.validate(&mut p);
+        }
+        if let Some(c) = &self.webhook {
+            c.validate(&mut p);
+        }
+        if let Some(c) = &self.wecom {
+            c.validate(&mut p);
+        }
+        if let Some(c) = &self.dingtalk {
+            c.validate(&mut p);
+        }
+        if let Some(c) = &self.feishu {
+            c.validate(&mut p);
+        }
+        if let Some(c) = &self.sms {
+            c.validate(&mut p);
+        }
+        p
+    }
+
+    /// Dotted keys of every `Secret` field. The config loader fills each from
+    /// `QINQING_<KEY>` (dots → `_`, upper case) or the file named by `QINQING_<KEY>_FILE`.
+    pub fn secret_paths() -> &'static [&'static str] {
+        &[
+            "channels.email.password",
+            "channels.webhook.secret",
+            "channels.dingtalk.secret",
+            "channels.feishu.secret",
+            "channels.sms.access_key_secret",
+            "channels.sms.http.token",
+        ]
+    }
+}
+
+pub(crate) fn check_timeout(p: &mut Vec<String>, key: &str, secs: u64) {
+    if secs == 0 {
+        p.push(format!(
+            "channels.{key}.timeout_secs is 0: every network call needs a timeout (e.g. 10)"
+        ));
+    }
+}
+
+pub(crate) fn check_url(p: &mut Vec<String>, key: &str, url: &str) {
+    if url.trim().is_empty() {
+        p.push(format!("channels.{key} is empty"));
+        return;
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+        Ok(u) => p.push(format!(
+            "channels.{key} has scheme {:?}: use an http:// or https:// URL",
+            u.scheme()
+        )),
+        Err(e) => p.push(format!("channels.{key} is not a valid URL: {e}")),
+    }
+}
+
+/// Builds every configured channel, with the system clock.
+pub fn build(cfg: &ChannelsConfig) -> Result<Vec<Arc<dyn Channel>>, String> {
+    build_with_clock(cfg, Arc::new(SystemClock))
+}
+
+/// Builds every configured channel; `clock` supplies signature timestamps.
+/// Fails with every validation problem at once, or the first construction error
+/// (unreadable CA file, TLS set-up).
+pub fn build_with_clock(
+    cfg: &ChannelsConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Vec<Arc<dyn Channel>>, String> {
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    install_crypto_provider();
+    let mut out: Vec<Arc<dyn Channel>> = Vec::new();
+    if let Some(c) = &cfg.console {
+        out.push(Arc::new(console::ConsoleChannel::new(c.clone())));
+    }
+    if let Some(c) = &cfg.email {
+        out.push(Arc::new(email::EmailChannel::new(c)?));
+    }
+    if let Some(c) = &cfg.sms {
+        out.push(Arc::new(sms::SmsChannel::new(c.clone(), clock.clone())?));
+    }
+    if let Some(c) = &cfg.webhook {
+        out.push(Arc::new(webhook::WebhookChannel::new(c.clone())?));
+    }
+    if let Some(c) = &cfg.wecom {
+        out.push(Arc::new(wecom::WecomChannel::new(c.clone())?));
+    }
+    if let Some(c) = &cfg.dingtalk {
+        out.push(Arc::new(dingtalk::DingtalkChannel::new(
+            c.clone(),
+            clock.clone(),
+        )?));
+    }
+    if let Some(c) = &cfg.feishu {
+        out.push(Arc::new(feishu::FeishuChannel::new(
+            c.clone(),
+            clock.clone(),
+        )?));
+    }
+    Ok(out)
+}
+
+/// Masks every run of 11 digits that looks like a mainland mobile number (`1…`)
+/// inside free text, for sinks that print message lines.
+pub fn mask_phones_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            if run.len() == 11 && run.starts_with('1') {
+                out.push_str(&crate::mask::phone(&run));
+            } else {
+                out.push_str(&run);
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_valid_and_builds_nothing() {
+        let cfg: ChannelsConfig = toml::from_str("").unwrap();
+        assert!(cfg.validate().is_empty());
+        assert!(build(&cfg).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<ChannelsConfig>("[pager]\nurl = \"x\"").is_err());
+        assert!(toml::from_str::<ChannelsConfig>("[wecom]\nurl = \"http://x\"\nfoo = 1").is_err());
+    }
+
+    #[test]
+    fn masks_phones_in_text() {
+        assert_eq!(
+            mask_phones_in("联系电话13812341234,编号123"),
+            "联系电话138****1234,编号123"
+        );
+    }
+
+    #[test]
+    fn contact_debug_masks_mobile() {
+        let c = Contact {
+            mobile: Some("13812341234".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{c:?}").contains("13812341234"));
+    }
+
+    #[test]
+    fn secret_paths_name_secret_fields() {
+        assert!(ChannelsConfig::secret_paths().contains(&"channels.email.password"));
+        assert!(ChannelsConfig::secret_paths().contains(&"channels.sms.access_key_secret"));
+    }
+}

@@ -1,0 +1,129 @@
+//! Console / file sink: one JSON line per [`Outgoing`], for trials, `preview`-like
+//! dry runs and bureaus that pick messages up from a file.
+//!
+//! Line format: `{"channel":"console","idempotency_key","kind","subject",
+//! "sections":[{"staff_no","name","lines":[…]}]}`. Phone numbers never appear
+//! unmasked: contacts' mobiles are left out and 11-digit mobile-like numbers inside
+//! lines are masked.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Channel, Contact, Outgoing, Receipt, SendError, mask_phones_in};
+
+/// `[channels.console]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A file to append to; "-" or absent means standard output.
+    pub path: Option<String>,
+    #[serde(default = "super::default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            path: None,
+            timeout_secs: super::default_timeout_secs(),
+        }
+    }
+}
+
+pub struct ConsoleChannel {
+    cfg: ConsoleConfig,
+    /// Serialises writers so lines never interleave.
+    lock: Arc<Mutex<()>>,
+}
+
+impl ConsoleChannel {
+    pub fn new(cfg: ConsoleConfig) -> Self {
+        ConsoleChannel {
+            cfg,
+            lock: Arc::new(Mutex::new(())),
+        }
+    }
+}
+
+/// The JSON line (without the newline) written for `msg`.
+pub fn line(msg: &Outgoing) -> String {
+    let sections: Vec<_> = msg
+        .sections
+        .iter()
+        .map(|s| {
+            json!({
+                "staff_no": s.contact.staff_no,
+                "name": s.contact.name,
+                "lines": s.lines.iter().map(|l| mask_phones_in(l)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "channel": "console",
+        "idempotency_key": msg.idempotency_key,
+        "kind": msg.kind.as_str(),
+        "subject": mask_phones_in(&msg.subject),
+        "sections": sections,
+    })
+    .to_string()
+}
+
+#[async_trait]
+impl Channel for ConsoleChannel {
+    fn name(&self) -> &str {
+        "console"
+    }
+    fn is_group(&self) -> bool {
+        false
+    }
+    fn can_reach(&self, _c: &Contact) -> bool {
+        true
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
+        let mut text = line(msg);
+        text.push('\n');
+        let path = self.cfg.path.clone().filter(|p| p != "-");
+        let lock = self.lock.clone();
+        let write = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+            match &path {
+                Some(p) => {
+                    let mut f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(p)?;
+                    f.write_all(text.as_bytes())?;
+                    f.flush()
+                }
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(text.as_bytes())?;
+                    out.flush()
+                }
+            }
+        });
+        let where_ = self.cfg.path.as_deref().unwrap_or("-").to_string();
+        match tokio::time::timeout(Duration::from_secs(self.cfg.timeout_secs), write).await {
+            Err(_) => Err(SendError::transient(format!(
+                "console: writing to {where_} timed out"
+            ))),
+            Ok(Err(e)) => Err(SendError::transient(format!("console: writer failed: {e}"))),
+            Ok(Ok(Err(e))) => {
+                let reason =
+                    format!("console: cannot append to {where_} (channels.console.path): {e}");
+                match e.kind() {
+                    std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::IsADirectory => Err(SendError::permanent(reason)),
+                    _ => Err(SendError::transient(reason)),
+                }
+            }
+            Ok(Ok(Ok(()))) => Ok(Receipt { provider_id: None }),
+        }
+    }
+}

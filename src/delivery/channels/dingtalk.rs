@@ -1,0 +1,142 @@
+//! DingTalk (钉钉) custom robot: markdown messages with `@<mobile>` in the text and
+//! the mobiles in `at.atMobiles`, which is how DingTalk notifies people.
+//!
+//! With a secret ("加签"), `&timestamp=<ms>&sign=<urlencode(base64(HMAC-SHA256(secret,
+//! "<ms>\n<secret>")))>` is appended to the URL. Success is `errcode == 0` in an HTTP
+//! 200 body; 130101 ("send too fast") is transient; 310000 (bad signature, keyword
+//! or IP) and everything else permanent. At most `per_minute` messages a minute
+//! (DingTalk allows 20). Long digests are split at about 18,000 bytes.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ratelimit::RateLimiter;
+use super::robot::{self, Block, Part};
+use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url, sign};
+use crate::clock::Clock;
+use crate::config::Secret;
+
+/// Keeps each markdown text comfortably under DingTalk's 20,000-byte limit.
+pub const MAX_BYTES: usize = 18_000;
+
+const fn default_per_minute() -> u32 {
+    20
+}
+
+/// `[channels.dingtalk]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkConfig {
+    /// `https://oapi.dingtalk.com/robot/send?access_token=…`
+    pub url: String,
+    /// The robot's "加签" secret (`SEC…`), if signing is on.
+    pub secret: Option<Secret>,
+    #[serde(default = "super::default_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_per_minute")]
+    pub per_minute: u32,
+}
+
+impl DingtalkConfig {
+    pub(crate) fn validate(&self, p: &mut Vec<String>) {
+        check_url(p, "dingtalk.url", &self.url);
+        check_timeout(p, "dingtalk", self.timeout_secs);
+        if self.per_minute == 0 {
+            p.push("channels.dingtalk.per_minute is 0: the robot allows up to 20".into());
+        }
+        if self.secret.as_ref().is_some_and(|s| s.is_empty()) {
+            p.push("channels.dingtalk.secret is empty: remove it or set QINQING_CHANNELS_DINGTALK_SECRET".into());
+        }
+    }
+}
+
+pub struct DingtalkChannel {
+    cfg: DingtalkConfig,
+    client: reqwest::Client,
+    limiter: RateLimiter,
+    clock: Arc<dyn Clock>,
+}
+
+impl DingtalkChannel {
+    pub fn new(cfg: DingtalkConfig, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        Ok(DingtalkChannel {
+            client: super::http::client(cfg.timeout_secs)?,
+            limiter: RateLimiter::per_minute(cfg.per_minute),
+            cfg,
+            clock,
+        })
+    }
+
+    fn url(&self) -> String {
+        match &self.cfg.secret {
+            Some(secret) => {
+                let ts = self.clock.now().timestamp_millis();
+                let s = sign::dingtalk_sign(secret.expose(), ts);
+                robot::with_query(
+                    &self.cfg.url,
+                    &format!("timestamp={ts}&sign={}", urlencoding::encode(&s)),
+                )
+            }
+            None => self.cfg.url.clone(),
+        }
+    }
+}
+
+/// The markdown parts for one digest; each part's `mentions` are mobiles.
+pub(crate) fn render(msg: &Outgoing) -> Vec<Part> {
+    let mut blocks = Vec::new();
+    for s in &msg.sections {
+        let mobile = s.contact.mobile.clone().filter(|m| !m.is_empty());
+        let head = match &mobile {
+            Some(m) => format!("\n{} @{m}", s.greeting),
+            None => format!("\n{}", s.greeting),
+        };
+        blocks.push(Block {
+            text: head,
+            mention: mobile,
+        });
+        for l in &s.lines {
+            blocks.push(Block::plain(format!("- {l}")));
+        }
+    }
+    let header = format!("#### {}", msg.subject);
+    let cont = format!("#### {}(续)", msg.subject);
+    robot::pack(&header, &cont, &blocks, MAX_BYTES)
+}
+
+#[async_trait]
+impl Channel for DingtalkChannel {
+    fn name(&self) -> &str {
+        "dingtalk"
+    }
+    fn is_group(&self) -> bool {
+        true
+    }
+    fn can_reach(&self, _c: &Contact) -> bool {
+        true
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
+        let parts = render(msg);
+        robot::acquire("dingtalk", &self.limiter, self.cfg.per_minute, parts.len())?;
+        for part in &parts {
+            let body = json!({
+                "msgtype": "markdown",
+                "markdown": {"title": msg.subject, "text": part.text},
+                "at": {"atMobiles": part.mentions, "isAtAll": false},
+            });
+            let reply = robot::post_json(&self.client, "dingtalk", &self.url(), &body).await?;
+            robot::check_reply("dingtalk", &reply, &[130101, -1], |code| match code {
+                310000 => Some(
+                    "signature, keyword or IP check failed: check channels.dingtalk.secret and the robot's security settings",
+                ),
+                300001 | 400102 => Some("invalid or disabled robot: check channels.dingtalk.url"),
+                _ => None,
+            })?;
+        }
+        tracing::debug!(channel = "dingtalk", parts = parts.len(), key = %msg.idempotency_key, "sent");
+        Ok(Receipt { provider_id: None })
+    }
+}

@@ -1,0 +1,312 @@
+//! Email over SMTP (lettre): STARTTLS, implicit TLS or plain; AUTH when a username
+//! is set; one pooled transport built once per process.
+//!
+//! One mail per section, to that section's contact, `text/plain; charset=utf-8`
+//! with the Chinese subject and body. The `Message-ID` is derived from the
+//! idempotency key and staff number, so a resend carries the same id (mail clients
+//! and many MTAs drop the duplicate), and the key itself travels in
+//! `X-Qinqing-Idempotency-Key`.
+//!
+//! SMTP 4xx, timeouts and connection failures are transient; 5xx (550 mailbox
+//! unavailable, 535 bad credentials) and TLS failures are permanent, the latter with
+//! a hint about `security` and `port`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde::Deserialize;
+
+use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, sign};
+use crate::config::Secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailSecurity {
+    /// Plain connection upgraded with STARTTLS (required), usually port 587.
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS"), usually port 465.
+    Tls,
+    /// No encryption: only for a relay on localhost or a trusted LAN, usually port 25.
+    Plain,
+}
+
+impl EmailSecurity {
+    pub fn default_port(self) -> u16 {
+        match self {
+            EmailSecurity::Starttls => 587,
+            EmailSecurity::Tls => 465,
+            EmailSecurity::Plain => 25,
+        }
+    }
+}
+
+const fn default_pool_size() -> u32 {
+    4
+}
+
+/// `[channels.email]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub host: String,
+    /// Defaults by `security`: 587, 465 or 25.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: EmailSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// `亲情服务 <qinqing@example.gov.cn>` or a bare address.
+    pub from: String,
+    /// An extra root CA (PEM) to trust, for a private relay or tests.
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "super::default_timeout_secs")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+}
+
+impl EmailConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(self.security.default_port())
+    }
+
+    pub(crate) fn validate(&self, p: &mut Vec<String>) {
+        if self.host.trim().is_empty() {
+            p.push("channels.email.host is empty".into());
+        }
+        if self.from.trim().is_empty() {
+            p.push("channels.email.from is empty".into());
+        } else if self.from.parse::<Mailbox>().is_err() {
+            p.push(format!(
+                "channels.email.from {:?} is not a mail address (e.g. \"亲情服务 <qinqing@example.gov.cn>\")",
+                self.from
+            ));
+        }
+        if self.port == Some(0) {
+            p.push("channels.email.port is 0".into());
+        }
+        match (&self.username, &self.password) {
+            (Some(u), _) if u.is_empty() => p.push(
+                "channels.email.username is empty: remove it to send without AUTH".into(),
+            ),
+            (Some(_), None) => p.push(
+                "channels.email.password is missing while username is set: set QINQING_CHANNELS_EMAIL_PASSWORD or QINQING_CHANNELS_EMAIL_PASSWORD_FILE".into(),
+            ),
+            (None, Some(_)) => {
+                p.push("channels.email.password is set but channels.email.username is not".into())
+            }
+            _ => {}
+        }
+        if self.pool_size == 0 {
+            p.push("channels.email.pool_size is 0: use at least 1".into());
+        }
+        check_timeout(p, "email", self.timeout_secs);
+    }
+}
+
+/// `X-Qinqing-Idempotency-Key`
+#[derive(Debug, Clone)]
+struct IdempotencyKey(String);
+
+impl Header for IdempotencyKey {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Qinqing-Idempotency-Key")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(IdempotencyKey(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+pub struct EmailChannel {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    security: EmailSecurity,
+    host: String,
+    port: u16,
+    timeout: Duration,
+}
+
+impl EmailChannel {
+    /// Builds the pooled transport once. Reads `ca_file`; no connection is made yet.
+    pub fn new(cfg: &EmailConfig) -> Result<Self, String> {
+        super::install_crypto_provider();
+        let from: Mailbox = cfg
+            .from
+            .parse()
+            .map_err(|e| format!("channels.email.from: {e}"))?;
+        let timeout = Duration::from_secs(cfg.timeout_secs);
+        let tls_params = || -> Result<TlsParameters, String> {
+            let mut b = TlsParameters::builder(cfg.host.clone());
+            if let Some(path) = &cfg.ca_file {
+                let pem = std::fs::read(path).map_err(|e| {
+                    format!(
+                        "channels.email.ca_file {}: cannot read: {e}",
+                        path.display()
+                    )
+                })?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| {
+                    format!(
+                        "channels.email.ca_file {}: not a PEM certificate: {e}",
+                        path.display()
+                    )
+                })?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build_rustls()
+                .map_err(|e| format!("channels.email: TLS set-up failed: {e}"))
+        };
+        let tls = match cfg.security {
+            EmailSecurity::Starttls => Tls::Required(tls_params()?),
+            EmailSecurity::Tls => Tls::Wrapper(tls_params()?),
+            EmailSecurity::Plain => Tls::None,
+        };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.clone())
+            .port(cfg.port())
+            .tls(tls)
+            .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(cfg.pool_size));
+        if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+            b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
+        }
+        Ok(EmailChannel {
+            transport: b.build(),
+            from,
+            security: cfg.security,
+            host: cfg.host.clone(),
+            port: cfg.port(),
+            timeout,
+        })
+    }
+
+    fn hint(&self) -> String {
+        format!(
+            "Try security = \"tls\" with port 465 or \"starttls\" with port 587 (channels.email; now {:?} on {}:{})",
+            self.security, self.host, self.port
+        )
+    }
+
+    fn classify(&self, to: &str, e: lettre::transport::smtp::Error) -> SendError {
+        let mut detail = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            detail.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        let reason = format!("email to {to}: {detail}");
+        if e.is_transient() || e.is_timeout() {
+            if e.is_timeout() && self.security != EmailSecurity::Plain {
+                return SendError::transient(format!("{reason}. {}", self.hint()));
+            }
+            return SendError::transient(reason);
+        }
+        if e.is_permanent() {
+            if e.status().is_some_and(|c| c.to_string().starts_with("535")) {
+                return SendError::permanent(format!(
+                    "{reason}. Check channels.email.username and QINQING_CHANNELS_EMAIL_PASSWORD"
+                ));
+            }
+            return SendError::permanent(reason);
+        }
+        if e.is_tls() {
+            return SendError::permanent(format!("{reason}. {}", self.hint()));
+        }
+        if e.is_client() {
+            return SendError::permanent(reason);
+        }
+        // Connection, network, response parsing, pool shutdown.
+        SendError::transient(reason)
+    }
+}
+
+/// `<qinqing.<32 hex>@qinqing.local>`: stable for one digest and recipient.
+pub fn message_id(idempotency_key: &str, staff_no: &str) -> String {
+    let h = sign::sha256_hex(format!("{idempotency_key}\n{staff_no}").as_bytes());
+    format!("<qinqing.{}@qinqing.local>", &h[..32])
+}
+
+/// The plain-text body of one section.
+pub fn body_text(section: &super::Section) -> String {
+    let mut s = String::new();
+    s.push_str(&section.greeting);
+    s.push_str("\n\n");
+    for l in &section.lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+#[async_trait]
+impl Channel for EmailChannel {
+    fn name(&self) -> &str {
+        "email"
+    }
+    fn is_group(&self) -> bool {
+        false
+    }
+    fn can_reach(&self, c: &Contact) -> bool {
+        c.email
+            .as_deref()
+            .is_some_and(|e| e.parse::<lettre::Address>().is_ok())
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
+        // Check every address before sending anything.
+        let mut mails = Vec::new();
+        for s in &msg.sections {
+            let addr = s.contact.email.as_deref().unwrap_or("");
+            let to = Mailbox::new(
+                Some(s.contact.name.clone()).filter(|n| !n.is_empty()),
+                addr.parse().map_err(|_| {
+                    SendError::permanent(format!(
+                        "email: staff {} has no usable address ({addr:?})",
+                        s.contact.staff_no
+                    ))
+                })?,
+            );
+            let m = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(msg.subject.clone())
+                .message_id(Some(message_id(&msg.idempotency_key, &s.contact.staff_no)))
+                .header(IdempotencyKey(msg.idempotency_key.clone()))
+                .header(ContentType::TEXT_PLAIN)
+                .body(body_text(s))
+                .map_err(|e| SendError::permanent(format!("email: cannot build message: {e}")))?;
+            mails.push((addr.to_string(), m));
+        }
+        let mut ids = Vec::new();
+        for (addr, m) in mails {
+            // lettre bounds each SMTP command; this also bounds the pool's waits.
+            let sent = tokio::time::timeout(self.timeout * 3, self.transport.send(m)).await;
+            match sent {
+                Err(_) => {
+                    return Err(SendError::transient(format!(
+                        "email to {addr}: timed out after {:?}. {}",
+                        self.timeout * 3,
+                        self.hint()
+                    )));
+                }
+                Ok(Err(e)) => return Err(self.classify(&addr, e)),
+                Ok(Ok(resp)) => {
+                    if let Some(line) = resp.message().next() {
+                        ids.push(line.to_string());
+                    }
+                }
+            }
+        }
+        Ok(Receipt {
+            provider_id: (!ids.is_empty()).then(|| ids.join(",")),
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Generic JSON webhook, for a bureau's own systems (OA, a message bus, a pager).
+//!
+//! Each [`Outgoing`] is one `POST` to `channels.webhook.url` with
+//! `Content-Type: application/json` and this body:
+//!
+//! ```json
+//! {
+//!   "idempotency_key": "2026-09-18/S001/wecom",   // stable across resends
+//!   "kind": "digest",                             // digest | urgent | test
+//!   "subject": "亲情服务提醒(2026年9月18日)",
+//!   "sections": [
+//!     { "staff_no": "S001", "name": "张三", "mobile": "13800000000",   // mobile may be null
+//!       "greeting": "张三同志:本周需走访3位老同志:",
+//!       "lines": ["9月20日 李老(90岁寿辰)走访", "…"] }
+//!   ]
+//! }
+//! ```
+//!
+//! Headers: `Idempotency-Key: <idempotency_key>` (the same on every resend: delivery
+//! is at least once, so receivers should deduplicate on it) and, when
+//! `channels.webhook.secret` is set, `X-Qinqing-Signature: sha256=<hex
+//! HMAC-SHA256(secret, raw body bytes)>` (header name configurable with
+//! `signature_header`). Verify it over the exact bytes received, before parsing.
+//!
+//! Any 2xx is success; if the reply is JSON with a string `id`, it becomes the
+//! receipt's `provider_id`. 408, 429 (honouring `Retry-After` in seconds) and 5xx are
+//! retried; other statuses are permanent.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url, http, sign};
+use crate::config::Secret;
+
+fn default_signature_header() -> String {
+    "X-Qinqing-Signature".into()
+}
+
+/// `[channels.webhook]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret: Option<Secret>,
+    #[serde(default = "default_signature_header")]
+    pub signature_header: String,
+    #[serde(default = "super::default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl WebhookConfig {
+    pub(crate) fn validate(&self, p: &mut Vec<String>) {
+        check_url(p, "webhook.url", &self.url);
+        check_timeout(p, "webhook", self.timeout_secs);
+        if reqwest::header::HeaderName::from_bytes(self.signature_header.as_bytes()).is_err() {
+            p.push(format!(
+                "channels.webhook.signature_header {:?} is not a valid HTTP header name",
+                self.signature_header
+            ));
+        }
+        if self.secret.as_ref().is_some_and(|s| s.is_empty()) {
+            p.push("channels.webhook.secret is empty: remove it or set QINQING_CHANNELS_WEBHOOK_SECRET".into());
+        }
+    }
+}
+
+pub struct WebhookChannel {
+    cfg: WebhookConfig,
+    client: reqwest::Client,
+}
+
+impl WebhookChannel {
+    pub fn new(cfg: WebhookConfig) -> Result<Self, String> {
+        Ok(WebhookChannel {
+            client: http::client(cfg.timeout_secs)?,
+            cfg,
+        })
+    }
+}
+
+/// The exact body bytes sent (and signed).
+pub fn body(msg: &Outgoing) -> Vec<u8> {
+    let sections: Vec<_> = msg
+        .sections
+        .iter()
+        .map(|s| {
+            json!({
+                "staff_no": s.contact.staff_no,
+                "name": s.contact.name,
+                "mobile": s.contact.mobile,
+                "greeting": s.greeting,
+                "lines": s.lines,
+            })
+        })
+        .collect();
+    let v = json!({
+        "idempotency_key": msg.idempotency_key,
+        "kind": msg.kind.as_str(),
+        "subject": msg.subject,
+        "sections": sections,
+    });
+    serde_json::to_vec(&v).expect("JSON values always serialise")
+}
+
+#[async_trait]
+impl Channel for WebhookChannel {
+    fn name(&self) -> &str {
+        "webhook"
+    }
+    fn is_group(&self) -> bool {
+        false
+    }
+    fn can_reach(&self, _c: &Contact) -> bool {
+        true
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
+        let bytes = body(msg);
+        let mut req = self
+            .client
+            .post(&self.cfg.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", &msg.idempotency_key);
+        if let Some(secret) = &self.cfg.secret {
+            req = req.header(
+                self.cfg.signature_header.as_str(),
+                sign::webhook_signature(secret.expose(), &bytes),
+            );
+        }
+        let resp = req
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| http::transport_error("webhook", e))?;
+        let (status, headers, text) = http::read("webhook", resp).await?;
+        if !status.is_success() {
+            return Err(http::status_error("webhook", status, &headers, &text));
+        }
+        let provider_id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));
+        Ok(Receipt { provider_id })
+    }
+}
