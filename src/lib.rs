@@ -4,11 +4,19 @@
 //!
 //! The folders follow the pipeline:
 //! `roster → calendar → rules → planner → store → delivery`, with `app` as the one
-//! composition root and `clock` as the only reader of the wall clock.
+//! composition root, `commands` as the CLI layer and `clock` as the only reader of
+//! the wall clock.
 
+pub mod app;
 pub mod calendar;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod logging;
 pub mod mask;
+pub mod planner;
 pub mod roster;
+pub mod rules;
+pub mod store;

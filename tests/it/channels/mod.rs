@@ -1,1 +1,8 @@
 //! Channel tests against real protocol peers on loopback.
+
+mod console;
+mod email;
+mod robots;
+mod sms;
+mod support;
+mod webhook;

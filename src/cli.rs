@@ -1,0 +1,203 @@
+//! Command-line types (clap only; no behaviour here).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qinqing",
+    version,
+    about = "亲情服务提醒 — reminders for the staff of a retired-cadres bureau"
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: config/qinqing.toml when it exists, else built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE, a file path, or postgres://…; overrides the config.
+    #[arg(long, global = true, env = "QINQING_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a roster (花名册) from .xlsx or .csv (UTF-8 or GBK).
+    Import(ImportArgs),
+    /// Validate config, rules (with their test cases) and the stored roster; print a summary.
+    Check(CheckArgs),
+    /// Festivals and China's non-working days of a year.
+    Calendar(CalendarArgs),
+    /// Every reminder stage in a date range, as if the daemon had run each day; nothing is stored or sent.
+    Preview(PreviewArgs),
+    /// Documents to deliver (三必须).
+    #[command(subcommand)]
+    Doc(DocCommand),
+    /// The ledger of calls and visits.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Run the daemon (planning tick and dispatcher).
+    Run(RunArgs),
+    /// Last tick, the outbox by status, failures.
+    Status(StatusArgs),
+    /// Acknowledge an occasion by the reference printed in a digest.
+    Ack(AckArgs),
+    /// Send one test message to a staff member on one channel.
+    TestSend(TestSendArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The roster file (.xlsx or .csv).
+    pub file: PathBuf,
+    /// Sheet holding the persons (default 花名册, else the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Staff list in its own file (default: sheet 工作人员 of the workbook).
+    #[arg(long, value_name = "FILE")]
+    pub staff: Option<PathBuf>,
+    /// Only validate; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the good rows and report the bad ones (default: any error changes nothing).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Mark persons missing from this file inactive (default: only report them).
+    #[arg(long)]
+    pub deactivate_missing: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    #[arg(long)]
+    pub year: i32,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[arg(long)]
+    pub from: NaiveDate,
+    #[arg(long)]
+    pub to: NaiveDate,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Only this rule id.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only this person (身份证号 or 编号).
+    #[arg(long)]
+    pub person: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocCommand {
+    /// Register a document.
+    Add(DocAddArgs),
+    /// List registered documents.
+    List(DocListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DocAddArgs {
+    #[arg(long)]
+    pub title: String,
+    #[arg(long)]
+    pub issued: NaiveDate,
+    #[arg(long)]
+    pub deadline: NaiveDate,
+    /// Categories, e.g. 离休,退休
+    #[arg(long)]
+    pub audience: String,
+    /// Minimum rank, e.g. 县处级
+    #[arg(long)]
+    pub min_rank: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocListArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Log a call or a visit.
+    Add(ContactAddArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ContactKind {
+    Call,
+    Visit,
+}
+
+#[derive(Debug, Args)]
+pub struct ContactAddArgs {
+    /// 身份证号 or 编号
+    #[arg(long)]
+    pub person: String,
+    /// 工号
+    #[arg(long)]
+    pub staff: String,
+    #[arg(long, value_enum)]
+    pub kind: ContactKind,
+    /// Default: today.
+    #[arg(long)]
+    pub on: Option<NaiveDate>,
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// One planning tick and one dispatch round, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// The clock for this run, e.g. 2026-09-18T08:30:00+08:00.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// The reference printed in the digest.
+    pub reference: String,
+    /// 工号 of who did it.
+    #[arg(long)]
+    pub by: Option<String>,
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestSendArgs {
+    /// 工号
+    #[arg(long)]
+    pub staff: String,
+    /// Channel name: console, email, sms, webhook, wecom, dingtalk, feishu.
+    #[arg(long)]
+    pub channel: String,
+}

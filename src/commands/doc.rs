@@ -1,0 +1,100 @@
+//! `qinqing doc add|list` and `qinqing contact add`.
+
+use anyhow::{Context, Result, bail};
+
+use super::Ctx;
+use crate::cli::{ContactCommand, ContactKind, DocCommand, Format};
+use crate::roster::{Category, Rank};
+use crate::store::{NewContact, NewDocument};
+
+pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
+    let store = ctx.store().await?;
+    match cmd {
+        DocCommand::Add(a) => {
+            let mut audience = Vec::new();
+            for word in a.audience.split([',', '，', '、', ';', ' ']).filter(|w| !w.trim().is_empty()) {
+                let c = Category::parse(word).with_context(|| {
+                    format!("--audience: {word:?} is not a category (离休, 退休, 遗属)")
+                })?;
+                audience.push(c);
+            }
+            if audience.is_empty() {
+                bail!("--audience is empty; give categories such as 离休,退休");
+            }
+            let min_rank = match a.min_rank.as_deref() {
+                Some(r) => Some(Rank::parse(r).with_context(|| {
+                    format!("--min-rank: {r:?} is not a rank (厅级, 副厅级, 县处级, 副处级, 科级, 其他)")
+                })?),
+                None => None,
+            };
+            if a.deadline < a.issued {
+                bail!("--deadline {} is before --issued {}", a.deadline, a.issued);
+            }
+            let id = store
+                .add_document(&NewDocument {
+                    title: a.title.clone(),
+                    issued_on: a.issued,
+                    deadline: a.deadline,
+                    audience,
+                    min_rank,
+                })
+                .await?;
+            println!("document {id} registered: {} (issued {}, deadline {})", a.title, a.issued, a.deadline);
+        }
+        DocCommand::List(a) => {
+            let docs = store.documents().await?;
+            if a.format == Format::Json {
+                for d in &docs {
+                    println!("{}", serde_json::to_string(d)?);
+                }
+            } else {
+                for d in &docs {
+                    let audience: Vec<&str> = d.audience.iter().map(|c| c.as_str()).collect();
+                    println!(
+                        "{:>4}  {}  {}  {:<8} {:<6} {}",
+                        d.id,
+                        d.issued_on,
+                        d.deadline,
+                        audience.join(","),
+                        d.min_rank.map(|r| r.as_str()).unwrap_or("-"),
+                        d.title
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub async fn run_contact(ctx: &Ctx, cmd: ContactCommand) -> Result<i32> {
+    let store = ctx.store().await?;
+    match cmd {
+        ContactCommand::Add(a) => {
+            let person_id = store
+                .person_id(&a.person)
+                .await?
+                .with_context(|| format!("--person: no person with 身份证号 or 编号 {}", crate::mask::id_number(&a.person)))?;
+            let known = store.staff_numbers().await?;
+            if !known.iter().any(|s| s == &a.staff) {
+                bail!("--staff: no staff member with 工号 {}", a.staff);
+            }
+            let kind = match a.kind {
+                ContactKind::Call => "call",
+                ContactKind::Visit => "visit",
+            };
+            let on = a.on.unwrap_or_else(|| ctx.clock.today());
+            store
+                .add_contact(&NewContact {
+                    person_id,
+                    staff_number: Some(a.staff.clone()),
+                    on,
+                    kind: kind.into(),
+                    note: a.note.clone(),
+                    reference: None,
+                })
+                .await?;
+            println!("{kind} on {on} by {} recorded", a.staff);
+        }
+    }
+    Ok(0)
+}

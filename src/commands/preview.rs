@@ -1,0 +1,162 @@
+//! `qinqing preview --from --to`: every stage whose remind day falls in the range,
+//! computed from the store as if the daemon had run each day; nothing is stored or sent.
+
+use anyhow::Result;
+use serde_json::json;
+use unicode_width::UnicodeWidthStr;
+
+use super::Ctx;
+use crate::cli::{Format, PreviewArgs};
+use crate::planner::{self, Closures, Roster, Stage};
+use crate::rules::OccasionCache;
+
+pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
+    if args.to < args.from {
+        anyhow::bail!("--to {} is before --from {}", args.to, args.from);
+    }
+    let cal = crate::app::work_calendar(&ctx.config)?;
+    let rules = crate::app::load_rules(&ctx.config, cal.clone());
+    for e in &rules.errors {
+        eprintln!("rule not loaded: {e}");
+    }
+    if let Some(id) = &args.rule
+        && rules.get(id).is_none()
+    {
+        anyhow::bail!("--rule: no loaded rule with id {id:?}");
+    }
+    let store = ctx.store().await?;
+    let snapshot = store.load_roster().await?;
+    let documents = store.documents().await?;
+    let contacts = store
+        .contacts_between(args.from - chrono::Duration::days(400), args.to)
+        .await?;
+    let stages = tokio::task::spawn_blocking(move || {
+        let roster = Roster::from_snapshot(&snapshot, documents);
+        let mut cache = OccasionCache::default();
+        let (occ, errors) = planner::occasions(&rules, &roster, planner::years_for(args.from, args.to), &mut cache);
+        for e in errors.iter().take(20) {
+            eprintln!("rule error: {e}");
+        }
+        if errors.len() > 20 {
+            eprintln!("… and {} more rule errors", errors.len() - 20);
+        }
+        let closures = Closures::new(&contacts);
+        let mut stages: Vec<Stage> = planner::stages(&rules, &roster, &occ, &cal)
+            .into_iter()
+            .filter(|s| s.remind_on >= args.from && s.remind_on <= args.to)
+            .filter(|s| args.rule.as_ref().is_none_or(|r| &s.rule == r))
+            .filter(|s| !closures.closes(s, s.remind_on))
+            .collect();
+        if let Some(p) = &args.person {
+            let want = p.trim().to_uppercase();
+            let ids: std::collections::HashSet<i64> = roster
+                .persons
+                .iter()
+                .filter(|x| {
+                    x.key.to_uppercase() == want
+                        || x.person.number.as_deref().is_some_and(|n| n.to_uppercase() == want)
+                })
+                .map(|x| x.internal_id)
+                .collect();
+            stages.retain(|s| ids.contains(&s.person_id));
+        }
+        planner::sort(&mut stages);
+        stages
+    })
+    .await?;
+    match args.format {
+        Format::Json => {
+            for s in &stages {
+                println!("{}", json_line(s));
+            }
+        }
+        Format::Csv => print_csv(&stages),
+        Format::Table => print_table(&stages),
+    }
+    Ok(0)
+}
+
+fn json_line(s: &Stage) -> serde_json::Value {
+    json!({
+        "remind_on": s.remind_on.to_string(),
+        "occasion_on": s.occasion_on.to_string(),
+        "rule": s.rule,
+        "person": s.person,
+        "recipient": s.recipient,
+        "stage": s.stage.as_str(),
+        "lead_days": s.lead_days,
+        "title": s.title,
+        "urgent": s.urgent,
+        "reference": s.reference,
+    })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn print_csv(stages: &[Stage]) {
+    println!("remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference");
+    for s in stages {
+        println!(
+            "{},{},{},{},{},{},{},{},{}",
+            s.remind_on,
+            s.occasion_on,
+            csv_field(&s.rule),
+            csv_field(&s.person),
+            csv_field(&s.recipient),
+            s.stage.as_str(),
+            s.lead_days.map(|l| l.to_string()).unwrap_or_default(),
+            csv_field(&s.title),
+            s.reference
+        );
+    }
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+fn print_table(stages: &[Stage]) {
+    let header = ["提醒日", "事项日", "规则", "接收人", "阶段", "提前", "编号", "事项"];
+    let rows: Vec<[String; 8]> = stages
+        .iter()
+        .map(|s| {
+            [
+                s.remind_on.to_string(),
+                s.occasion_on.to_string(),
+                s.rule.clone(),
+                s.recipient.clone(),
+                if s.stage == planner::StageKind::Remind { "提醒".into() } else { "上报".into() },
+                s.lead_days.map(|l| format!("{l}天")).unwrap_or_else(|| "-".into()),
+                s.reference.clone(),
+                s.title.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(UnicodeWidthStr::width);
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(UnicodeWidthStr::width(c.as_str()));
+        }
+    }
+    let line = |cells: &[&str]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i + 1 == cells.len() { c.to_string() } else { pad(c, widths[i]) })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    println!("{}", line(&header));
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        println!("{}", line(&cells));
+    }
+    println!("共 {} 条 ({} stages)", rows.len(), rows.len());
+}

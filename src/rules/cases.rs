@@ -1,0 +1,233 @@
+//! Rule test cases a bureau writes next to its rules (`rules/tests/*.toml`): a person,
+//! a year, and the occasions expected. `qinqing check` runs them.
+//!
+//! ```toml
+//! rule = "birthday-milestone"
+//! [[case]]
+//! name = "90岁生日"
+//! year = 2026
+//! person = { birth_date = "1936-05-01", category = "退休" }
+//! expect = ["2026-05-01"]            # occasion dates, in order
+//! ```
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{PersonData, RuleSet};
+use crate::roster::{Category, Person, Rank, SelfCare};
+use crate::store::Document;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    rule: String,
+    #[serde(rename = "case", default)]
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    year: i32,
+    person: TestPerson,
+    #[serde(default)]
+    events: Vec<TestEvent>,
+    #[serde(default)]
+    documents: Vec<TestDocument>,
+    /// Expected occasion dates, in date order.
+    expect: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestEvent {
+    kind: String,
+    date: NaiveDate,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestDocument {
+    title: String,
+    issued: NaiveDate,
+    deadline: NaiveDate,
+    audience: Vec<String>,
+    min_rank: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestPerson {
+    #[serde(default = "default_name")]
+    name: String,
+    birth_date: NaiveDate,
+    #[serde(default)]
+    lunar_birthday: bool,
+    lunar_birth_date: Option<String>,
+    #[serde(default = "default_category")]
+    category: String,
+    #[serde(default)]
+    rank: String,
+    #[serde(default)]
+    party_branch: Option<String>,
+    #[serde(default)]
+    self_care: String,
+    #[serde(default)]
+    lives_alone: bool,
+    #[serde(default)]
+    hardship: bool,
+    hospitalised_since: Option<NaiveDate>,
+    deceased_on: Option<NaiveDate>,
+}
+
+fn default_name() -> String {
+    "测试".into()
+}
+fn default_category() -> String {
+    "退休".into()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub file: String,
+    pub rule: String,
+    pub passed: bool,
+    pub message: String,
+}
+
+/// A plain person used by the load-time smoke test.
+pub(super) fn probe_person() -> Person {
+    Person {
+        number: Some("PROBE".into()),
+        name: "试运行".into(),
+        sex: None,
+        id_number: None,
+        birth_date: NaiveDate::from_ymd_opt(1936, 5, 1).unwrap(),
+        lunar_birthday: true,
+        lunar_birth_date: None,
+        category: Category::Lixiu,
+        rank: Rank::Division,
+        former_unit: None,
+        phone: None,
+        family_phone: None,
+        address: None,
+        community: None,
+        party_branch: Some("第一党支部".into()),
+        health: None,
+        self_care: SelfCare::Partial,
+        lives_alone: true,
+        empty_nest: false,
+        widowed: false,
+        hardship: false,
+        hospitalised_since: Some(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
+        deceased_on: None,
+        staff: vec!["S001".into()],
+        tags: Vec::new(),
+    }
+}
+
+fn to_person(t: &TestPerson) -> Result<Person, String> {
+    let mut p = probe_person();
+    p.name = t.name.clone();
+    p.number = Some("CASE".into());
+    p.birth_date = t.birth_date;
+    p.lunar_birthday = t.lunar_birthday;
+    p.lunar_birth_date = match &t.lunar_birth_date {
+        Some(s) => Some(
+            crate::store::parse_lunar_text(s)
+                .ok_or_else(|| format!("lunar_birth_date {s:?} is not like 1930-06-15 or 1930-闰06-15"))?,
+        ),
+        None => None,
+    };
+    p.category = Category::parse(&t.category).ok_or_else(|| format!("category {:?}", t.category))?;
+    p.rank = Rank::parse(&t.rank).ok_or_else(|| format!("rank {:?}", t.rank))?;
+    p.party_branch = t.party_branch.clone();
+    p.self_care = SelfCare::parse(&t.self_care).ok_or_else(|| format!("self_care {:?}", t.self_care))?;
+    p.lives_alone = t.lives_alone;
+    p.hardship = t.hardship;
+    p.hospitalised_since = t.hospitalised_since;
+    p.deceased_on = t.deceased_on;
+    Ok(p)
+}
+
+pub(super) fn run(set: &RuleSet, files: &[(String, String)]) -> Vec<CaseResult> {
+    let mut out = Vec::new();
+    for (file, text) in files {
+        let parsed: CaseFile = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(CaseResult {
+                    name: file.clone(),
+                    file: file.clone(),
+                    rule: String::new(),
+                    passed: false,
+                    message: format!("cannot read test file: {e}"),
+                });
+                continue;
+            }
+        };
+        for case in &parsed.cases {
+            let result = run_case(set, &parsed.rule, case);
+            out.push(CaseResult {
+                name: format!("{} / {}", parsed.rule, case.name),
+                file: file.clone(),
+                rule: parsed.rule.clone(),
+                passed: result.is_ok(),
+                message: result.err().unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+fn run_case(set: &RuleSet, rule_id: &str, case: &Case) -> Result<(), String> {
+    let rule = set
+        .get(rule_id)
+        .ok_or_else(|| format!("no loaded rule with id {rule_id:?}"))?;
+    let person = to_person(&case.person)?;
+    let mut events: Vec<(String, NaiveDate)> = case.events.iter().map(|e| (e.kind.clone(), e.date)).collect();
+    if let Some(d) = person.hospitalised_since
+        && !events.iter().any(|(k, x)| k == "hospitalised" && *x == d)
+    {
+        events.push(("hospitalised".into(), d));
+    }
+    events.sort_by_key(|(_, d)| *d);
+    let mut docs = Vec::new();
+    for (i, d) in case.documents.iter().enumerate() {
+        let mut audience = Vec::new();
+        for a in &d.audience {
+            audience.push(Category::parse(a).ok_or_else(|| format!("document audience {a:?}"))?);
+        }
+        docs.push(Document {
+            id: i as i64 + 1,
+            title: d.title.clone(),
+            issued_on: d.issued,
+            deadline: d.deadline,
+            audience,
+            min_rank: match &d.min_rank {
+                Some(r) => Some(Rank::parse(r).ok_or_else(|| format!("min_rank {r:?}"))?),
+                None => None,
+            },
+        });
+    }
+    let data = Arc::new(PersonData::new(1, person, true, events, Arc::new(docs)));
+    let mut got: Vec<NaiveDate> = set
+        .eval(rule, &data, case.year)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|o| o.date)
+        .collect();
+    got.sort();
+    let mut want = case.expect.clone();
+    want.sort();
+    if got == want {
+        Ok(())
+    } else {
+        let show = |v: &[NaiveDate]| v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        Err(format!("expected [{}], got [{}]", show(&want), show(&got)))
+    }
+}

@@ -1,0 +1,628 @@
+//! The rule engine: loads `rules/*.rhai`, sandboxes and compiles each once, and turns
+//! (person, year) into occasions. The contract is in `rules/README.md`: a `RULE` map
+//! and `fn occasions(p, year)`. Scripts never see files, the network or the clock.
+//!
+//! A broken file is reported (file, line, column, what is wrong) and the others still
+//! load; on reload the last good version of a broken file is kept.
+
+pub mod api;
+mod cases;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
+use serde::Serialize;
+
+pub use api::{PersonData, PersonView};
+pub use cases::CaseResult;
+
+use crate::calendar::WorkCalendar;
+
+/// The shipped rules, compiled into the binary for when no rules folder is configured.
+pub const BUILTIN_RULES: &[(&str, &str)] = &[
+    ("festival-visit.rhai", include_str!("../../rules/festival-visit.rhai")),
+    ("birthday-milestone.rhai", include_str!("../../rules/birthday-milestone.rhai")),
+    ("monthly-call.rhai", include_str!("../../rules/monthly-call.rhai")),
+    ("document-delivery.rhai", include_str!("../../rules/document-delivery.rhai")),
+    ("hospital-visit.rhai", include_str!("../../rules/hospital-visit.rhai")),
+    ("condolence.rhai", include_str!("../../rules/condolence.rhai")),
+];
+
+/// The shipped rules' test cases.
+pub const BUILTIN_CASES: &[(&str, &str)] = &[
+    ("tests/festival-visit.toml", include_str!("../../rules/tests/festival-visit.toml")),
+    ("tests/birthday-milestone.toml", include_str!("../../rules/tests/birthday-milestone.toml")),
+    ("tests/monthly-call.toml", include_str!("../../rules/tests/monthly-call.toml")),
+    ("tests/document-delivery.toml", include_str!("../../rules/tests/document-delivery.toml")),
+    ("tests/hospital-visit.toml", include_str!("../../rules/tests/hospital-visit.toml")),
+    ("tests/condolence.toml", include_str!("../../rules/tests/condolence.toml")),
+];
+
+/// Sandbox limits (per call of `occasions`).
+pub const MAX_OPERATIONS: u64 = 200_000;
+pub const MAX_CALL_LEVELS: usize = 32;
+pub const MAX_STRING: usize = 4_096;
+pub const MAX_ARRAY: usize = 4_096;
+pub const MAX_MAP: usize = 256;
+
+/// A rule file that could not be loaded, in words a bureau can act on.
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[error("{file}{}: {message}", location(*line, *column))]
+pub struct LoadError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(", line {l}, column {c} (第{l}行第{c}列)"),
+        (Some(l), None) => format!(", line {l} (第{l}行)"),
+        _ => String::new(),
+    }
+}
+
+/// A script failure while evaluating one person; counted, logged, never fatal.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("rule {rule}{}: person #{person_id}: {message}", location(*line, *column))]
+pub struct RunError {
+    pub rule: String,
+    pub person_id: i64,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+/// The `RULE` map of a script.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    /// Days before the occasion; each is one reminder stage.
+    pub remind_before: Vec<i64>,
+    /// Days after the occasion when an unacknowledged occasion escalates; None = never.
+    pub escalate_after: Option<i64>,
+    /// Urgent rules send at once (quiet hours aside) and their days never move.
+    pub urgent: bool,
+    /// Allowed channels, in no particular order; empty = any.
+    pub channels: Vec<String>,
+    /// Occasions and stages after the person's death are kept (the condolence).
+    pub after_death: bool,
+    /// Hash of the script text, part of the occasion cache key.
+    pub hash: u64,
+    #[serde(skip)]
+    ast: Arc<AST>,
+}
+
+/// One occasion produced by a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Occasion {
+    pub date: NaiveDate,
+    pub title: String,
+    pub kind: String,
+    /// Sub-key when a person has several occasions of a rule on one day.
+    pub key: String,
+    /// Explicit remind days replacing the rule's `remind_before`.
+    pub remind_on: Option<Vec<NaiveDate>>,
+    pub urgent: bool,
+    /// Contact kinds (call, visit) that satisfy the occasion within `window`.
+    pub satisfied_by: Vec<String>,
+    pub window: Option<(NaiveDate, NaiveDate)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStatus {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    pub remind_before: Vec<i64>,
+    pub escalate_after: Option<i64>,
+    pub urgent: bool,
+}
+
+/// The loaded rules, their load errors and their test cases.
+pub struct RuleSet {
+    engine: Arc<Engine>,
+    pub rules: Vec<Rule>,
+    pub errors: Vec<LoadError>,
+    cases: Vec<(String, String)>,
+    calendar: Arc<WorkCalendar>,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("rules", &self.rules.iter().map(|r| &r.id).collect::<Vec<_>>())
+            .field("errors", &self.errors)
+            .finish()
+    }
+}
+
+/// The sandboxed engine: limits, strict variables, no eval, print/debug to the log.
+pub fn build_engine(cal: Arc<WorkCalendar>) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_max_operations(MAX_OPERATIONS);
+    engine.set_max_call_levels(MAX_CALL_LEVELS);
+    engine.set_max_expr_depths(64, 32);
+    engine.set_max_string_size(MAX_STRING);
+    engine.set_max_array_size(MAX_ARRAY);
+    engine.set_max_map_size(MAX_MAP);
+    engine.set_strict_variables(true);
+    engine.disable_symbol("eval");
+    engine.on_print(|s| tracing::debug!(target: "qinqing::rules", "print: {s}"));
+    engine.on_debug(|s, src, pos| {
+        tracing::debug!(target: "qinqing::rules", source = src.unwrap_or(""), %pos, "debug: {s}")
+    });
+    api::register(&mut engine, cal);
+    engine
+}
+
+fn pos_of(p: Position) -> (Option<usize>, Option<usize>) {
+    (p.line(), p.position())
+}
+
+/// Words a bureau staff member can act on, for the errors they will meet most.
+fn explain(e: &EvalAltResult) -> String {
+    match e {
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            format!("脚本运行步数超过上限 {MAX_OPERATIONS}(是否有死循环?) script ran too long (endless loop?)")
+        }
+        EvalAltResult::ErrorStackOverflow(_) => {
+            format!("函数调用层数超过上限 {MAX_CALL_LEVELS}(是否无限递归?) too deep recursion")
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            format!("数据超过上限 data too large: {what}")
+        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            format!("找不到函数 unknown function: {sig}")
+        }
+        EvalAltResult::ErrorVariableNotFound(v, _) => format!("未定义的变量 unknown variable: {v}"),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => explain(inner),
+        other => other.to_string(),
+    }
+}
+
+fn innermost_position(e: &EvalAltResult) -> Position {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos) => {
+            let p = innermost_position(inner);
+            if p.is_none() { *pos } else { p }
+        }
+        other => other.position(),
+    }
+}
+
+fn hash_text(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+impl RuleSet {
+    /// The shipped rules compiled into the binary.
+    pub fn builtin(cal: WorkCalendar) -> RuleSet {
+        let files = BUILTIN_RULES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let cases = BUILTIN_CASES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        RuleSet::from_sources(files, cases, cal, None)
+    }
+
+    /// Every `*.rhai` in `dir` (and cases in `dir/tests/*.toml`). `previous` keeps the
+    /// last good version of a file that is now broken.
+    pub fn load_dir(dir: &Path, cal: WorkCalendar, previous: Option<&RuleSet>) -> RuleSet {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        match read_sorted(dir, "rhai") {
+            Ok(list) => {
+                for path in list {
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => files.push((display(&path), text)),
+                        Err(e) => errors.push(LoadError {
+                            file: display(&path),
+                            line: None,
+                            column: None,
+                            message: format!("cannot read: {e}"),
+                        }),
+                    }
+                }
+            }
+            Err(e) => errors.push(LoadError {
+                file: display(dir),
+                line: None,
+                column: None,
+                message: format!("cannot read the rules folder: {e} (rules.path)"),
+            }),
+        }
+        let cases = read_sorted(&dir.join("tests"), "toml")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (display(&p), t)))
+            .collect();
+        let mut set = RuleSet::from_sources(files, cases, cal, previous);
+        set.errors.splice(0..0, errors);
+        set
+    }
+
+    pub fn from_sources(
+        files: Vec<(String, String)>,
+        cases: Vec<(String, String)>,
+        cal: WorkCalendar,
+        previous: Option<&RuleSet>,
+    ) -> RuleSet {
+        let calendar = Arc::new(cal);
+        let engine = Arc::new(build_engine(calendar.clone()));
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut errors = Vec::new();
+        for (file, text) in files {
+            match compile_rule(&engine, &file, &text) {
+                Ok(rule) => {
+                    if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
+                        errors.push(LoadError {
+                            file: file.clone(),
+                            line: None,
+                            column: None,
+                            message: format!(
+                                "规则编号重复 rule id {:?} is already used by {}",
+                                rule.id, other.file
+                            ),
+                        });
+                        continue;
+                    }
+                    rules.push(rule);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    if let Some(prev) = previous.and_then(|p| p.rules.iter().find(|r| r.file == file))
+                        && !rules.iter().any(|r| r.id == prev.id)
+                    {
+                        tracing::warn!(file = %file, rule = %prev.id, "keeping the last good version of a broken rule");
+                        rules.push(prev.clone());
+                    }
+                }
+            }
+        }
+        let mut set = RuleSet {
+            engine,
+            rules,
+            errors,
+            cases,
+            calendar,
+        };
+        set.smoke_test();
+        set
+    }
+
+    /// Runs each rule once on a synthetic person, so a script that calls an unknown
+    /// function or never ends is rejected at load, not at 07:00 on a festival.
+    fn smoke_test(&mut self) {
+        let probe = Arc::new(PersonData::new(
+            0,
+            cases::probe_person(),
+            true,
+            vec![("hospitalised".into(), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap())],
+            Arc::new(Vec::new()),
+        ));
+        let mut keep = Vec::with_capacity(self.rules.len());
+        for rule in std::mem::take(&mut self.rules) {
+            match self.eval(&rule, &probe, 2026) {
+                Ok(_) => keep.push(rule),
+                Err(e) => self.errors.push(LoadError {
+                    file: rule.file.clone(),
+                    line: e.line,
+                    column: e.column,
+                    message: format!("试运行失败 failed on a test person: {}", e.message),
+                }),
+            }
+        }
+        self.rules = keep;
+    }
+
+    pub fn calendar(&self) -> &Arc<WorkCalendar> {
+        &self.calendar
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn statuses(&self) -> Vec<RuleStatus> {
+        self.rules
+            .iter()
+            .map(|r| RuleStatus {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                file: r.file.clone(),
+                remind_before: r.remind_before.clone(),
+                escalate_after: r.escalate_after,
+                urgent: r.urgent,
+            })
+            .collect()
+    }
+
+    /// The occasions of one rule for one person in one year.
+    pub fn eval(&self, rule: &Rule, person: &Arc<PersonData>, year: i32) -> Result<Vec<Occasion>, RunError> {
+        let mut scope = Scope::new();
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let result: Result<Dynamic, Box<EvalAltResult>> = self.engine.call_fn_with_options(
+            options,
+            &mut scope,
+            &rule.ast,
+            "occasions",
+            (PersonView(person.clone()), year as i64),
+        );
+        let fail = |e: &EvalAltResult| {
+            let (line, column) = pos_of(innermost_position(e));
+            RunError {
+                rule: rule.id.clone(),
+                person_id: person.internal_id,
+                line,
+                column,
+                message: explain(e),
+            }
+        };
+        let value = result.map_err(|e| fail(&e))?;
+        convert_occasions(rule, value).map_err(|message| RunError {
+            rule: rule.id.clone(),
+            person_id: person.internal_id,
+            line: None,
+            column: None,
+            message,
+        })
+    }
+
+    /// Runs the rule test cases (`rules/tests/*.toml`).
+    pub fn run_cases(&self) -> Vec<CaseResult> {
+        cases::run(self, &self.cases)
+    }
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn read_sorted(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadError> {
+    let fail = |line: Option<usize>, column: Option<usize>, message: String| LoadError {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    };
+    let ast = engine.compile(text).map_err(|e| {
+        let (l, c) = pos_of(e.position());
+        fail(l, c, format!("语法错误 syntax error: {}", e.err_type()))
+    })?;
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == "occasions" && f.params.len() == 2)
+    {
+        return Err(fail(
+            None,
+            None,
+            "缺少函数 fn occasions(p, year) — every rule must define it".into(),
+        ));
+    }
+    // Evaluate the top level once to read the RULE constant.
+    let mut scope = Scope::new();
+    engine
+        .run_ast_with_scope(&mut scope, &ast)
+        .map_err(|e| {
+            let (l, c) = pos_of(innermost_position(&e));
+            fail(l, c, explain(&e))
+        })?;
+    let map: Map = scope
+        .get_value::<Map>("RULE")
+        .ok_or_else(|| fail(None, None, "缺少 const RULE = #{ id: …, title: … } at the top of the file".into()))?;
+    let get_str = |k: &str| -> Option<String> {
+        map.get(k).and_then(|v| v.clone().into_string().ok())
+    };
+    let id = get_str("id")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| fail(None, None, "RULE.id is missing or not a string".into()))?;
+    let title = get_str("title").unwrap_or_else(|| id.clone());
+    let ints = |k: &str| -> Result<Vec<i64>, LoadError> {
+        match map.get(k) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .clone()
+                .into_typed_array::<i64>()
+                .map_err(|_| fail(None, None, format!("RULE.{k} must be a list of whole numbers of days, like [7, 1]")))
+                .and_then(|xs| {
+                    if xs.iter().any(|x| *x < 0) {
+                        Err(fail(None, None, format!("RULE.{k} must not be negative")))
+                    } else {
+                        Ok(xs)
+                    }
+                }),
+        }
+    };
+    let remind_before = ints("remind_before")?;
+    let escalate_after = match map.get("escalate_after") {
+        None => Some(3),
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| 3),
+        Some(v) => Some(v.as_int().map_err(|_| {
+            fail(None, None, "RULE.escalate_after must be a number of days, or false".into())
+        })?),
+    };
+    let urgent = match map.get("urgent") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| fail(None, None, "RULE.urgent must be true or false".into()))?,
+    };
+    let channels = match map.get("channels") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .into_typed_array::<rhai::ImmutableString>()
+            .map_err(|_| fail(None, None, "RULE.channels must be a list of channel names".into()))?
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let after_death = match map.get("after_death") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| fail(None, None, "RULE.after_death must be true or false".into()))?,
+    };
+    Ok(Rule {
+        after_death,
+        id,
+        title,
+        file: file.to_string(),
+        remind_before,
+        escalate_after,
+        urgent,
+        channels,
+        hash: hash_text(text),
+        ast: Arc::new(ast),
+    })
+}
+
+fn convert_occasions(rule: &Rule, value: Dynamic) -> Result<Vec<Occasion>, String> {
+    if value.is_unit() {
+        return Ok(Vec::new());
+    }
+    let list = value
+        .into_array()
+        .map_err(|t| format!("occasions() must return a list of maps, got {t}"))?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list {
+        let m = item
+            .try_cast::<Map>()
+            .ok_or("each occasion must be a map like #{ date: …, title: … }")?;
+        out.push(convert_one(rule, &m)?);
+    }
+    Ok(out)
+}
+
+fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => v
+            .clone()
+            .try_cast::<NaiveDate>()
+            .map(Some)
+            .ok_or_else(|| format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")),
+    }
+}
+
+fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
+    let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
+    let text = |k: &str| -> Option<String> {
+        m.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string())
+    };
+    let remind_on = match m.get("remind_on") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => {
+            let arr = v
+                .clone()
+                .into_array()
+                .map_err(|_| "occasion.remind_on must be a list of Dates")?;
+            let mut ds = Vec::with_capacity(arr.len());
+            for d in arr {
+                ds.push(d.try_cast::<NaiveDate>().ok_or("occasion.remind_on must be a list of Dates")?);
+            }
+            Some(ds)
+        }
+    };
+    let satisfied_by = match m.get("satisfied_by") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .into_typed_array::<rhai::ImmutableString>()
+            .map_err(|_| "occasion.satisfied_by must be a list like [\"call\", \"visit\"]")?
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let window = match m.get("window") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_string() => {
+            let s = v.to_string();
+            match s.as_str() {
+                "month" => {
+                    let first = date.with_day0(0).expect("first of month");
+                    let next = first.checked_add_months(chrono::Months::new(1)).expect("next month");
+                    Some((first, next.pred_opt().expect("last day")))
+                }
+                other => return Err(format!("occasion.window {other:?}: use \"month\" or #{{ from: …, to: … }}")),
+            }
+        }
+        Some(v) => {
+            let w = v.clone().try_cast::<Map>().ok_or("occasion.window must be \"month\" or #{ from, to }")?;
+            let from = get_date(&w, "from")?.ok_or("occasion.window.from is required")?;
+            let to = get_date(&w, "to")?.ok_or("occasion.window.to is required")?;
+            Some((from, to))
+        }
+    };
+    let urgent = match m.get("urgent") {
+        Some(v) if v.is_bool() => v.as_bool().unwrap_or(false),
+        _ => rule.urgent,
+    };
+    Ok(Occasion {
+        date,
+        title: text("title").unwrap_or_else(|| rule.title.clone()),
+        kind: text("kind").unwrap_or_else(|| "visit".into()),
+        key: text("key").unwrap_or_default(),
+        remind_on,
+        urgent,
+        satisfied_by,
+        window,
+    })
+}
+
+use chrono::Datelike as _;
+
+/// Occasions for many persons, computed once per (rule hash, person version,
+/// documents version, year) and reused by later ticks.
+#[derive(Default)]
+pub struct OccasionCache {
+    map: HashMap<(u64, i64, i64, u64, i32), Arc<Vec<Occasion>>>,
+}
+
+impl OccasionCache {
+    pub fn get(&self, key: &(u64, i64, i64, u64, i32)) -> Option<Arc<Vec<Occasion>>> {
+        self.map.get(key).cloned()
+    }
+    pub fn insert(&mut self, key: (u64, i64, i64, u64, i32), v: Arc<Vec<Occasion>>) {
+        self.map.insert(key, v);
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    /// Drops entries for years before `year`.
+    pub fn retain_from(&mut self, year: i32) {
+        self.map.retain(|k, _| k.4 >= year);
+    }
+}
+
+/// Counts of script failures per rule, for `check` and the log.
+pub type ErrorCounts = BTreeMap<String, usize>;

@@ -1,0 +1,132 @@
+//! Documents (三必须: every document a retiree should see reaches them) and
+//! contacts (the ledger of calls and visits).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Result, Store, date_str, parse_date};
+use crate::roster::{Category, Rank};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Document {
+    pub id: i64,
+    pub title: String,
+    pub issued_on: NaiveDate,
+    pub deadline: NaiveDate,
+    pub audience: Vec<Category>,
+    pub min_rank: Option<Rank>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub title: String,
+    pub issued_on: NaiveDate,
+    pub deadline: NaiveDate,
+    pub audience: Vec<Category>,
+    pub min_rank: Option<Rank>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    pub id: i64,
+    pub person_id: i64,
+    pub staff_number: Option<String>,
+    pub on: NaiveDate,
+    pub kind: String,
+    pub note: Option<String>,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub person_id: i64,
+    pub staff_number: Option<String>,
+    pub on: NaiveDate,
+    pub kind: String,
+    pub note: Option<String>,
+    /// The acknowledgement reference when the contact comes from `qinqing ack`.
+    pub reference: Option<String>,
+}
+
+impl Store {
+    pub async fn add_document(&self, d: &NewDocument) -> Result<i64> {
+        let audience: Vec<&str> = d.audience.iter().map(|c| c.as_str()).collect();
+        let row = sqlx::query(
+            "INSERT INTO documents (title, issued_on, deadline, audience, min_rank, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(d.title.clone())
+        .bind(date_str(d.issued_on))
+        .bind(date_str(d.deadline))
+        .bind(audience.join(","))
+        .bind(d.min_rank.map(|r| r as i64))
+        .bind(chrono::Utc::now().to_rfc3339())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn documents(&self) -> Result<Vec<Document>> {
+        let rows = sqlx::query(
+            "SELECT id, title, issued_on, deadline, audience, min_rank FROM documents ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let audience: String = r.try_get(4)?;
+                Ok(Document {
+                    id: r.try_get(0)?,
+                    title: r.try_get(1)?,
+                    issued_on: parse_date(&r.try_get::<String, _>(2)?)?,
+                    deadline: parse_date(&r.try_get::<String, _>(3)?)?,
+                    audience: audience.split(',').filter_map(Category::parse).collect(),
+                    min_rank: r.try_get::<Option<i64>, _>(5)?.map(Rank::from_i64),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_contact(&self, c: &NewContact) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO contacts (person_id, staff_number, on_date, kind, note, reference, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(c.person_id)
+        .bind(c.staff_number.clone())
+        .bind(date_str(c.on))
+        .bind(c.kind.clone())
+        .bind(c.note.clone())
+        .bind(c.reference.clone())
+        .bind(chrono::Utc::now().to_rfc3339())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Every contact logged between two dates, inclusive.
+    pub async fn contacts_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Contact>> {
+        let rows = sqlx::query(
+            "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts \
+             WHERE on_date >= $1 AND on_date <= $2 ORDER BY on_date, id",
+        )
+        .bind(date_str(from))
+        .bind(date_str(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Contact {
+                    id: r.try_get(0)?,
+                    person_id: r.try_get(1)?,
+                    staff_number: r.try_get(2)?,
+                    on: parse_date(&r.try_get::<String, _>(3)?)?,
+                    kind: r.try_get(4)?,
+                    note: r.try_get(5)?,
+                    reference: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}

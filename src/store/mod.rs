@@ -1,0 +1,281 @@
+//! The store: the only module that holds SQL.
+//!
+//! One sqlx `AnyPool` over SQLite (the embedded default: WAL, `synchronous=FULL`,
+//! a busy timeout, file created if missing) or PostgreSQL (URLs starting with
+//! `postgres://`). The SQL is written once in the dialect both accept: `$N`
+//! placeholders, ISO-8601 text dates, 0/1 flags in 64-bit integers, `ON CONFLICT`
+//! upserts and `RETURNING`. The few statements that differ branch on [`Backend`].
+//! Migrations live in `migrations/{sqlite,postgres}/` and are applied at connect.
+
+mod documents;
+mod roster;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use documents::{Contact, Document, NewContact, NewDocument};
+pub use roster::{parse_lunar_text, 
+    ImportPlan, ImportSummary, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,
+};
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot create the folder for database {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("bad value in the database: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Sql(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            other => StoreError::Sql(other),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A cloneable handle on the database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:****@host/db`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:****@{host}");
+    }
+    url.to_string()
+}
+
+/// Normalises what a user may give: `sqlite://x.db`, `sqlite:x.db`, a plain path,
+/// or a PostgreSQL URL.
+fn classify(url: &str) -> (Backend, String) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return (Backend::Postgres, url.to_string());
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    (Backend::Sqlite, path.to_string())
+}
+
+impl Store {
+    /// Connects and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, target) = classify(url);
+        let pool = match backend {
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(&target)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: redact_url(url),
+                    source,
+                })?,
+            Backend::Sqlite => {
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                if path != ":memory:"
+                    && let Some(dir) = Path::new(path).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        path: path.to_string(),
+                        source,
+                    })?;
+                }
+                let query = if query.is_empty() { "mode=rwc" } else { query };
+                let full = format!("sqlite://{path}?{query}");
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&full)
+                    .await
+                    .map_err(|source| StoreError::Connect {
+                        url: redact_url(url),
+                        source,
+                    })?
+            }
+        };
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Number of migration files per backend that this binary embeds.
+pub fn embedded_migrations() -> (usize, usize) {
+    (
+        SQLITE_MIGRATOR.iter().count(),
+        POSTGRES_MIGRATOR.iter().count(),
+    )
+}
+
+pub(crate) fn date_str(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::from_str(s).map_err(|_| StoreError::Corrupt(format!("date {s:?}")))
+}
+
+pub(crate) fn opt_date(row: &AnyRow, col: &str) -> Result<Option<NaiveDate>> {
+    match row.try_get::<Option<String>, _>(col)? {
+        Some(s) if !s.is_empty() => Ok(Some(parse_date(&s)?)),
+        _ => Ok(None),
+    }
+}
+
+/// `$1, $2, …` groups for a multi-row VALUES list.
+pub(crate) fn values_groups(rows: usize, cols: usize, first: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = first;
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&n.to_string());
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            redact_url("postgres://u:pw@localhost/db"),
+            "postgres://u:****@localhost/db"
+        );
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn migrations_embedded_match_files() {
+        let count = |dir: &str| {
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/").to_string() + dir)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "sql")
+                })
+                .count()
+        };
+        let (s, p) = embedded_migrations();
+        assert_eq!(s, count("sqlite"), "rebuild: a migration file was added");
+        assert_eq!(p, count("postgres"), "rebuild: a migration file was added");
+        assert_eq!(s, p, "every migration exists for both backends");
+    }
+
+    #[test]
+    fn values_groups_numbering() {
+        assert_eq!(values_groups(2, 2, 1), "($1, $2), ($3, $4)");
+    }
+}

@@ -1,0 +1,503 @@
+//! Roster tables: persons, staff, assignments, person events. Loading is one query
+//! per table; applying an import is a handful of multi-row statements per batch
+//! inside one transaction, never a round trip per person.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use super::{Result, Store, StoreError, date_str, opt_date, parse_date, values_groups};
+use crate::calendar::LunarDate;
+use crate::roster::{Category, Person, Rank, SelfCare, Sex, Staff};
+
+/// Rows per multi-row statement (28 columns × 400 rows stays under both backends'
+/// parameter limits).
+const BATCH: usize = 400;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPerson {
+    pub id: i64,
+    pub person: Person,
+    pub active: bool,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredStaff {
+    pub id: i64,
+    pub staff: Staff,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub person_id: i64,
+    pub kind: String,
+    pub on: NaiveDate,
+}
+
+/// The whole roster as stored.
+#[derive(Debug, Clone, Default)]
+pub struct RosterSnapshot {
+    pub persons: Vec<StoredPerson>,
+    pub staff: Vec<StoredStaff>,
+    pub events: Vec<StoredEvent>,
+}
+
+/// What an import changes; computed by `roster::reconcile`, applied here.
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    pub today: NaiveDate,
+    pub upsert_staff: Vec<Staff>,
+    /// New or changed persons (a re-appearing inactive person is reactivated).
+    pub upsert_persons: Vec<Person>,
+    /// (person key, kind, date)
+    pub events: Vec<(String, String, NaiveDate)>,
+    /// Persons whose assigned staff list is new or changed: (person key, 工号s).
+    pub reassign: Vec<(String, Vec<String>)>,
+    /// Person keys to mark inactive.
+    pub deactivate: Vec<String>,
+}
+
+/// What an import did, for the report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub staff: usize,
+    pub events: usize,
+    pub missing: Vec<String>,
+    pub deactivated: usize,
+}
+
+pub(crate) fn lunar_str(l: &LunarDate) -> String {
+    if l.leap {
+        format!("{:04}-闰{:02}-{:02}", l.year, l.month, l.day)
+    } else {
+        format!("{:04}-{:02}-{:02}", l.year, l.month, l.day)
+    }
+}
+
+pub fn parse_lunar_text(s: &str) -> Option<LunarDate> {
+    let mut it = s.split('-');
+    let year = it.next()?.parse().ok()?;
+    let m = it.next()?;
+    let (leap, m) = match m.strip_prefix("闰") {
+        Some(rest) => (true, rest),
+        None => (false, m),
+    };
+    let month = m.parse().ok()?;
+    let day = it.next()?.parse().ok()?;
+    Some(LunarDate {
+        year,
+        month,
+        leap,
+        day,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn flag(row: &AnyRow, col: &str) -> Result<bool> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
+fn person_from_row(row: &AnyRow) -> Result<(i64, Person, bool, i64)> {
+    let category: String = row.try_get("category")?;
+    let self_care: String = row.try_get("self_care")?;
+    let sex: Option<String> = row.try_get("sex")?;
+    let lunar: Option<String> = row.try_get("lunar_birth_date")?;
+    let person = Person {
+        number: row.try_get("number")?,
+        name: row.try_get("name")?,
+        sex: sex.as_deref().and_then(Sex::parse),
+        id_number: row.try_get("id_number")?,
+        birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
+        lunar_birthday: flag(row, "lunar_birthday")?,
+        lunar_birth_date: lunar.as_deref().and_then(parse_lunar_text),
+        category: Category::parse(&category)
+            .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
+        rank: Rank::from_i64(row.try_get("rank")?),
+        former_unit: row.try_get("former_unit")?,
+        phone: row.try_get("phone")?,
+        family_phone: row.try_get("family_phone")?,
+        address: row.try_get("address")?,
+        community: row.try_get("community")?,
+        party_branch: row.try_get("party_branch")?,
+        health: row.try_get("health")?,
+        self_care: SelfCare::parse(&self_care).unwrap_or_default(),
+        lives_alone: flag(row, "lives_alone")?,
+        empty_nest: flag(row, "empty_nest")?,
+        widowed: flag(row, "widowed")?,
+        hardship: flag(row, "hardship")?,
+        hospitalised_since: opt_date(row, "hospitalised_since")?,
+        deceased_on: opt_date(row, "deceased_on")?,
+        staff: Vec::new(),
+        tags: split_list(&row.try_get::<String, _>("tags")?),
+    };
+    Ok((
+        row.try_get("id")?,
+        person,
+        flag(row, "active")?,
+        row.try_get("version")?,
+    ))
+}
+
+const PERSON_COLS: &[&str] = &[
+    "pkey",
+    "number",
+    "name",
+    "sex",
+    "id_number",
+    "birth_date",
+    "lunar_birthday",
+    "lunar_birth_date",
+    "category",
+    "rank",
+    "former_unit",
+    "phone",
+    "family_phone",
+    "address",
+    "community",
+    "party_branch",
+    "health",
+    "self_care",
+    "lives_alone",
+    "empty_nest",
+    "widowed",
+    "hardship",
+    "hospitalised_since",
+    "deceased_on",
+    "tags",
+    "active",
+    "updated_at",
+];
+
+const STAFF_COLS: &[&str] = &[
+    "number",
+    "name",
+    "mobile",
+    "email",
+    "wecom",
+    "dingtalk",
+    "feishu",
+    "supervisor",
+    "role",
+    "channels",
+    "active",
+    "updated_at",
+];
+
+fn upsert_sql(table: &str, cols: &[&str], key: &str, rows: usize, bump_version: bool) -> String {
+    let updates: Vec<String> = cols
+        .iter()
+        .filter(|c| **c != key)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let version = if bump_version {
+        format!(", version = {table}.version + 1")
+    } else {
+        String::new()
+    };
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({key}) DO UPDATE SET {}{version}",
+        cols.join(", "),
+        values_groups(rows, cols.len(), 1),
+        updates.join(", ")
+    )
+}
+
+impl Store {
+    /// Loads every person (with their open assignments), staff member and event.
+    pub async fn load_roster(&self) -> Result<RosterSnapshot> {
+        let rows = sqlx::query("SELECT * FROM persons ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        let mut persons = Vec::with_capacity(rows.len());
+        let mut index = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let (id, person, active, version) = person_from_row(row)?;
+            index.insert(id, persons.len());
+            persons.push(StoredPerson {
+                id,
+                person,
+                active,
+                version,
+            });
+        }
+        drop(rows);
+        let assignments = sqlx::query(
+            "SELECT person_id, staff_number FROM assignments WHERE until IS NULL \
+             ORDER BY person_id, position, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for row in assignments {
+            let pid: i64 = row.try_get(0)?;
+            if let Some(&i) = index.get(&pid) {
+                persons[i].person.staff.push(row.try_get(1)?);
+            }
+        }
+        let staff = sqlx::query("SELECT * FROM staff ORDER BY number")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredStaff {
+                    id: row.try_get("id")?,
+                    staff: Staff {
+                        number: row.try_get("number")?,
+                        name: row.try_get("name")?,
+                        mobile: row.try_get("mobile")?,
+                        email: row.try_get("email")?,
+                        wecom: row.try_get("wecom")?,
+                        dingtalk: row.try_get("dingtalk")?,
+                        feishu: row.try_get("feishu")?,
+                        supervisor: row.try_get("supervisor")?,
+                        role: row.try_get("role")?,
+                        channels: split_list(&row.try_get::<String, _>("channels")?),
+                    },
+                    active: flag(row, "active")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let events = sqlx::query(
+            "SELECT person_id, kind, on_date FROM person_events ORDER BY person_id, on_date, id",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredEvent {
+                person_id: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                on: parse_date(&row.try_get::<String, _>(2)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(RosterSnapshot {
+            persons,
+            staff,
+            events,
+        })
+    }
+
+    /// Applies an import in one transaction: all of it or nothing.
+    pub async fn apply_import(&self, plan: &ImportPlan) -> Result<()> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let today = date_str(plan.today);
+        let mut tx = self.pool().begin().await?;
+        for chunk in plan.upsert_staff.chunks(BATCH) {
+            let sql = upsert_sql("staff", STAFF_COLS, "number", chunk.len(), false);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for s in chunk {
+                q = q
+                    .bind(s.number.clone())
+                    .bind(s.name.clone())
+                    .bind(s.mobile.clone())
+                    .bind(s.email.clone())
+                    .bind(s.wecom.clone())
+                    .bind(s.dingtalk.clone())
+                    .bind(s.feishu.clone())
+                    .bind(s.supervisor.clone())
+                    .bind(s.role.clone())
+                    .bind(s.channels.join(","))
+                    .bind(1i64)
+                    .bind(now.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in plan.upsert_persons.chunks(BATCH) {
+            let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for p in chunk {
+                q = q
+                    .bind(p.key().to_string())
+                    .bind(p.number.clone())
+                    .bind(p.name.clone())
+                    .bind(p.sex.map(|s| s.as_str().to_string()))
+                    .bind(p.id_number.clone())
+                    .bind(date_str(p.birth_date))
+                    .bind(p.lunar_birthday as i64)
+                    .bind(p.lunar_birth_date.as_ref().map(lunar_str))
+                    .bind(p.category.as_str().to_string())
+                    .bind(p.rank as i64)
+                    .bind(p.former_unit.clone())
+                    .bind(p.phone.clone())
+                    .bind(p.family_phone.clone())
+                    .bind(p.address.clone())
+                    .bind(p.community.clone())
+                    .bind(p.party_branch.clone())
+                    .bind(p.health.clone())
+                    .bind(p.self_care.as_str().to_string())
+                    .bind(p.lives_alone as i64)
+                    .bind(p.empty_nest as i64)
+                    .bind(p.widowed as i64)
+                    .bind(p.hardship as i64)
+                    .bind(p.hospitalised_since.map(date_str))
+                    .bind(p.deceased_on.map(date_str))
+                    .bind(p.tags.join(","))
+                    .bind(1i64)
+                    .bind(now.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in plan.deactivate.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE persons SET active = 0, version = version + 1 WHERE pkey IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in plan.events.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO person_events (person_id, kind, on_date, recorded_at) \
+                 SELECT p.id, v.column2, v.column3, v.column4 FROM (VALUES {}) AS v \
+                 JOIN persons p ON p.pkey = v.column1",
+                values_groups(chunk.len(), 4, 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (key, kind, on) in chunk {
+                q = q
+                    .bind(key.clone())
+                    .bind(kind.clone())
+                    .bind(date_str(*on))
+                    .bind(now.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        reassign(&mut tx, &plan.reassign, &today).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every staff number in the store.
+    pub async fn staff_numbers(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT number FROM staff")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(Into::into))
+            .collect()
+    }
+
+    /// The internal id of a person by 身份证号 or 编号.
+    pub async fn person_id(&self, key: &str) -> Result<Option<i64>> {
+        let key = key.trim().to_uppercase();
+        let row = sqlx::query(
+            "SELECT id FROM persons WHERE pkey = $1 OR UPPER(COALESCE(number, '')) = $1 \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// Records a person event (hospitalised, discharged, deceased, hardship, complaint…).
+    pub async fn add_person_event(&self, person_id: i64, kind: &str, on: NaiveDate) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO person_events (person_id, kind, on_date, recorded_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(person_id)
+        .bind(kind)
+        .bind(date_str(on))
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(self.pool())
+        .await?;
+        sqlx::query("UPDATE persons SET version = version + 1 WHERE id = $1")
+            .bind(person_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A fingerprint that changes whenever the roster, documents or contacts change
+    /// (cheap: a few aggregate queries), so the daemon can re-plan within a minute of
+    /// a change made by another process.
+    pub async fn change_stamp(&self) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM persons), \
+                    (SELECT COALESCE(MAX(updated_at), '') FROM persons), \
+                    (SELECT COALESCE(MAX(id), 0) FROM person_events), \
+                    (SELECT COALESCE(MAX(id), 0) FROM assignments), \
+                    (SELECT COALESCE(MAX(id), 0) FROM documents), \
+                    (SELECT COALESCE(MAX(id), 0) FROM contacts), \
+                    (SELECT COALESCE(MAX(updated_at), '') FROM staff)",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            row.try_get::<i64, _>(0)?,
+            row.try_get::<String, _>(1)?,
+            row.try_get::<i64, _>(2)?,
+            row.try_get::<i64, _>(3)?,
+            row.try_get::<i64, _>(4)?,
+            row.try_get::<i64, _>(5)?,
+            row.try_get::<String, _>(6)?
+        ))
+    }
+}
+
+async fn reassign(
+    tx: &mut Transaction<'_, Any>,
+    reassign: &[(String, Vec<String>)],
+    today: &str,
+) -> Result<()> {
+    for chunk in reassign.chunks(BATCH) {
+        let sql = format!(
+            "UPDATE assignments SET until = $1 WHERE until IS NULL AND person_id IN \
+             (SELECT id FROM persons WHERE pkey IN ({}))",
+            (2..=chunk.len() + 1)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(today.to_string());
+        for (k, _) in chunk {
+            q = q.bind(k.clone());
+        }
+        q.execute(&mut **tx).await?;
+        let rows: Vec<(&String, usize, &String)> = chunk
+            .iter()
+            .flat_map(|(k, staff)| staff.iter().enumerate().map(move |(i, s)| (k, i, s)))
+            .collect();
+        for part in rows.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO assignments (person_id, staff_number, position, since) \
+                 SELECT p.id, v.column2, CAST(v.column3 AS BIGINT), v.column4 FROM (VALUES {}) AS v \
+                 JOIN persons p ON p.pkey = v.column1",
+                values_groups(part.len(), 4, 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (k, i, s) in part {
+                q = q
+                    .bind((*k).clone())
+                    .bind((*s).clone())
+                    .bind(i.to_string())
+                    .bind(today.to_string());
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
