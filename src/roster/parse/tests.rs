@@ -147,7 +147,11 @@ fn every_bad_value_kind_is_reported_with_row_and_column() {
         "联系人 S099 不在工作人员名单中;请先在工作人员表中添加该工号,或改正工号"
     );
     assert!(error_at(&rf, 9, "农历生日").reason.contains("是 或 否"));
-    assert!(error_at(&rf, 10, "类别").reason.contains("离休、退休、遗属"));
+    assert!(
+        error_at(&rf, 10, "类别")
+            .reason
+            .contains("离休、退休、遗属")
+    );
     assert!(error_at(&rf, 11, "职级").reason.contains("县处级"));
     let e = error_at(&rf, 12, "联系电话");
     assert_eq!(e.value, "139****000a");
@@ -207,7 +211,8 @@ fn display_format() {
 #[test]
 fn gbk_csv() {
     let idn = id("370102", "19350712", "001");
-    let text = format!("{HEADER}\r\n1,张三,男,{idn},1935年7月12日,离休,县处级,,\"S001,S002\",是,\r\n");
+    let text =
+        format!("{HEADER}\r\n1,张三,男,{idn},1935年7月12日,离休,县处级,,\"S001,S002\",是,\r\n");
     let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
     assert!(!unmappable);
     let rf = parse_csv_reader(&bytes[..], "roster.csv", &opts()).unwrap();
@@ -237,7 +242,11 @@ fn full_width_lowercase_x_and_empty_self_care() {
     let rf = csv(text);
     let p = &rf.persons[0].person;
     assert_eq!(p.id_number.as_deref(), Some("11010519491231002X"));
-    assert_eq!(p.birth_date, d(1949, 12, 31), "birth date taken from the ID");
+    assert_eq!(
+        p.birth_date,
+        d(1949, 12, 31),
+        "birth date taken from the ID"
+    );
     assert_eq!(p.phone.as_deref(), Some("13900000001"));
     assert_eq!(p.staff, ["S001", "S002"]);
     assert_eq!(p.self_care, SelfCare::Full);
@@ -276,12 +285,18 @@ fn missing_columns_are_file_errors() {
     assert!(matches!(&err, RosterError::MissingColumn { column, .. } if column == "类别"));
     assert!(err.to_string().contains("类别"), "{err}");
     let err = parse_csv_reader("姓名,类别\n张三,离休\n".as_bytes(), "r.csv", &opts()).unwrap_err();
-    assert!(matches!(&err, RosterError::MissingColumn { column, .. } if column.contains("身份证号")));
+    assert!(
+        matches!(&err, RosterError::MissingColumn { column, .. } if column.contains("身份证号"))
+    );
     let err = parse_csv_reader("\n\n".as_bytes(), "r.csv", &opts()).unwrap_err();
     assert!(matches!(err, RosterError::EmptySheet { .. }));
     // 出生日期 column may be absent when every row has an ID number.
     let rf = csv("姓名,编号,类别\n张三,1,离休\n");
-    assert!(error_at(&rf, 2, "出生日期").reason.contains("没有出生日期列"));
+    assert!(
+        error_at(&rf, 2, "出生日期")
+            .reason
+            .contains("没有出生日期列")
+    );
 }
 
 #[test]
@@ -369,7 +384,15 @@ fn xlsx_dates_serials_numbers_and_offset_range() {
     let ws = wb.add_worksheet();
     ws.set_name("花名册").unwrap();
     // Used range starts at C3: header on Excel row 3.
-    let header = ["姓名", "编号", "类别", "出生日期", "联系电话", "身份证号", "去世日期"];
+    let header = [
+        "姓名",
+        "编号",
+        "类别",
+        "出生日期",
+        "联系电话",
+        "身份证号",
+        "去世日期",
+    ];
     for (i, h) in header.iter().enumerate() {
         ws.write_string(2, 2 + i as u16, *h).unwrap();
     }
@@ -411,12 +434,14 @@ fn xlsx_dates_serials_numbers_and_offset_range() {
     let b: Vec<_> = rf.persons.iter().map(|p| p.person.birth_date).collect();
     assert_eq!(
         b,
-        [d(1936, 2, 29), d(1930, 3, 6), d(1935, 7, 12), d(1935, 7, 12)]
+        [
+            d(1936, 2, 29),
+            d(1930, 3, 6),
+            d(1935, 7, 12),
+            d(1935, 7, 12)
+        ]
     );
-    assert_eq!(
-        rf.persons[0].person.phone.as_deref(),
-        Some("13900000001")
-    );
+    assert_eq!(rf.persons[0].person.phone.as_deref(), Some("13900000001"));
     assert_eq!(rf.persons[0].person.number.as_deref(), Some("1"));
     assert_eq!(rf.persons[1].person.deceased_on, Some(d(2026, 6, 6)));
     let e = error_at(&rf, 9, "身份证号");
@@ -451,7 +476,8 @@ fn xlsx_staff_sheet_sheet_option_and_no_sheet() {
         ws.write_string(0, i as u16, *h).unwrap();
     }
     ws.write_string(1, 0, "丙").unwrap();
-    ws.write_string(1, 1, id("370102", "19300101", "011")).unwrap();
+    ws.write_string(1, 1, id("370102", "19300101", "011"))
+        .unwrap();
     ws.write_string(1, 2, "离休").unwrap();
     ws.write_string(1, 3, "S100 S101").unwrap();
     wb.save(&path).unwrap();
@@ -515,7 +541,11 @@ fn assert_clean(rf: &RosterFile) {
 
 #[test]
 fn public_fixture_roster() {
-    let rf = parse_path(&fixture("tests/fixtures/roster.xlsx"), &ParseOptions::default()).unwrap();
+    let rf = parse_path(
+        &fixture("tests/fixtures/roster.xlsx"),
+        &ParseOptions::default(),
+    )
+    .unwrap();
     assert_clean(&rf);
     assert_eq!(rf.persons.len(), 44);
     assert_eq!(rf.staff.len(), 12);
@@ -524,7 +554,11 @@ fn public_fixture_roster() {
 
 #[test]
 fn sample_roster_files() {
-    let rf = parse_path(&fixture("config/sample/roster.xlsx"), &ParseOptions::default()).unwrap();
+    let rf = parse_path(
+        &fixture("config/sample/roster.xlsx"),
+        &ParseOptions::default(),
+    )
+    .unwrap();
     assert_clean(&rf);
     assert!(rf.warnings.is_empty(), "{:?}", rf.warnings);
     assert_eq!(rf.staff.len(), 5);
@@ -550,7 +584,9 @@ fn sample_roster_files() {
 #[test]
 fn hundred_thousand_rows_parse_quickly() {
     let mut text = String::with_capacity(12_000_000);
-    text.push_str("编号,姓名,性别,身份证号,出生日期,类别,职级,联系电话,联系人,农历生日,自理能力,住址,独居\n");
+    text.push_str(
+        "编号,姓名,性别,身份证号,出生日期,类别,职级,联系电话,联系人,农历生日,自理能力,住址,独居\n",
+    );
     for i in 0..100_000u32 {
         let birth = format!("19{:02}{:02}{:02}", 20 + i % 40, 1 + i % 12, 1 + i % 28);
         // Region and sequence together make every ID unique.
