@@ -198,12 +198,24 @@ impl EmailChannel {
 
     fn classify(&self, to: &str, e: lettre::transport::smtp::Error) -> SendError {
         let mut detail = e.to_string();
+        let mut tls_failure = e.is_tls();
         let mut src = std::error::Error::source(&e);
         while let Some(s) = src {
-            detail.push_str(&format!(": {s}"));
+            let text = s.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(&format!(": {text}"));
+            }
+            let is_rustls = s.downcast_ref::<rustls::Error>().is_some()
+                || s.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+            tls_failure |= is_rustls;
             src = s.source();
         }
         let reason = format!("email to {to}: {detail}");
+        if tls_failure && !e.is_transient() && !e.is_permanent() && !e.is_timeout() {
+            return SendError::permanent(format!("{reason}. {}", self.hint()));
+        }
         if e.is_transient() || e.is_timeout() {
             if e.is_timeout() && self.security != EmailSecurity::Plain {
                 return SendError::transient(format!("{reason}. {}", self.hint()));
@@ -218,7 +230,8 @@ impl EmailChannel {
             }
             return SendError::permanent(reason);
         }
-        if e.is_tls() {
+        if tls_failure {
+            // Certificate or protocol mismatch: retrying will not fix the config.
             return SendError::permanent(format!("{reason}. {}", self.hint()));
         }
         if e.is_client() {

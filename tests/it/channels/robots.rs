@@ -46,13 +46,19 @@ fn wecom_peer(reply: serde_json::Value) -> impl Fn(&Recorded) -> Answer + Send +
 #[tokio::test]
 async fn wecom_sends_markdown_with_mentions() {
     let peer = HttpPeer::start(wecom_peer(json!({"errcode": 0, "errmsg": "ok"}))).await;
-    let ch = channel(&format!("[wecom]\nurl = {:?}", peer.url("/cgi-bin/webhook/send?key=K")));
+    let ch = channel(&format!(
+        "[wecom]\nurl = {:?}",
+        peer.url("/cgi-bin/webhook/send?key=K")
+    ));
     assert!(ch.is_group());
     within(ch.send(&team())).await.unwrap();
     let reqs = peer.recorded();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].query, "key=K");
-    let content = reqs[0].json()["markdown"]["content"].as_str().unwrap().to_string();
+    let content = reqs[0].json()["markdown"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(content.contains("亲情服务提醒(2026年9月18日)"));
     assert!(content.contains("<@zhangsan> 张三同志"), "{content}");
     assert!(content.contains("李四同志"), "{content}");
@@ -70,18 +76,31 @@ async fn wecom_splits_a_long_digest_under_4096_bytes() {
     let msg = outgoing("long", vec![section(contact("S001", "张三"), &refs)]);
     within(ch.send(&msg)).await.unwrap();
     let reqs = peer.recorded();
-    assert!(reqs.len() > 1, "a {}-byte digest must be split", lines.concat().len());
+    assert!(
+        reqs.len() > 1,
+        "a {}-byte digest must be split",
+        lines.concat().len()
+    );
     let mut seen = 0;
     for r in &reqs {
-        let content = r.json()["markdown"]["content"].as_str().unwrap().to_string();
+        let content = r.json()["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(content.len() <= 4096, "{} bytes", content.len());
-        seen += content.lines().filter(|l| l.contains("走访离休干部")).count();
+        seen += content
+            .lines()
+            .filter(|l| l.contains("走访离休干部"))
+            .count();
     }
     assert_eq!(seen, 300, "every line arrives exactly once");
     // Lines are never cut in the middle.
     for r in &reqs {
-        let content = r.json()["markdown"]["content"].as_str().unwrap().to_string();
-        for l in content.lines().filter(|l| l.contains("走访")) {
+        let content = r.json()["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for l in content.lines().filter(|l| l.contains("走访离休干部")) {
             assert!(l.ends_with("生日祝福"), "{l}");
         }
     }
@@ -99,18 +118,28 @@ async fn wecom_21st_message_in_a_minute_is_throttled() {
     assert!(err.is_transient(), "{err}");
     let wait = err.retry_after().expect("retry_after");
     assert!(wait.as_secs() <= 60 && !wait.is_zero(), "{wait:?}");
-    assert_eq!(peer.recorded().len(), 20, "the 21st never reached the robot");
+    assert_eq!(
+        peer.recorded().len(),
+        20,
+        "the 21st never reached the robot"
+    );
 }
 
 #[tokio::test]
 async fn wecom_45009_is_transient_and_bad_key_permanent() {
-    let peer = HttpPeer::start(wecom_peer(json!({"errcode": 45009, "errmsg": "api freq out of limit"}))).await;
+    let peer = HttpPeer::start(wecom_peer(
+        json!({"errcode": 45009, "errmsg": "api freq out of limit"}),
+    ))
+    .await;
     let err = within(channel(&format!("[wecom]\nurl = {:?}", peer.url("/"))).send(&team()))
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
 
-    let peer = HttpPeer::start(wecom_peer(json!({"errcode": 93000, "errmsg": "invalid webhook url"}))).await;
+    let peer = HttpPeer::start(wecom_peer(
+        json!({"errcode": 93000, "errmsg": "invalid webhook url"}),
+    ))
+    .await;
     let err = within(channel(&format!("[wecom]\nurl = {:?}", peer.url("/"))).send(&team()))
         .await
         .unwrap_err();
@@ -129,14 +158,19 @@ async fn robot_http_500_is_transient() {
 #[tokio::test]
 async fn robot_that_never_answers_times_out() {
     let addr = silent_server().await;
-    let ch = channel(&format!("[dingtalk]\nurl = \"http://{addr}/robot/send?access_token=T\"\ntimeout_secs = 1"));
+    let ch = channel(&format!(
+        "[dingtalk]\nurl = \"http://{addr}/robot/send?access_token=T\"\ntimeout_secs = 1"
+    ));
     let err = within(ch.send(&team())).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
 
 // ------------------------------------------------------------------ DingTalk
 
-fn dingtalk_peer(secret: &'static str, reply: serde_json::Value) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+fn dingtalk_peer(
+    secret: &'static str,
+    reply: serde_json::Value,
+) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
     move |r: &Recorded| {
         if r.param("access_token").as_deref() != Some("T") {
             return ok_json(json!({"errcode": 300001, "errmsg": "token is not exist"}));
@@ -150,7 +184,11 @@ fn dingtalk_peer(secret: &'static str, reply: serde_json::Value) -> impl Fn(&Rec
 
 #[tokio::test]
 async fn dingtalk_signs_the_url_and_mentions_by_mobile() {
-    let peer = HttpPeer::start(dingtalk_peer("SECtest", json!({"errcode": 0, "errmsg": "ok"}))).await;
+    let peer = HttpPeer::start(dingtalk_peer(
+        "SECtest",
+        json!({"errcode": 0, "errmsg": "ok"}),
+    ))
+    .await;
     let ch = channel(&format!(
         "[dingtalk]\nurl = {:?}\nsecret = \"SECtest\"",
         peer.url("/robot/send?access_token=T")
@@ -182,18 +220,30 @@ async fn dingtalk_wrong_secret_is_permanent() {
 
 #[tokio::test]
 async fn dingtalk_send_too_fast_is_transient() {
-    let peer = HttpPeer::start(dingtalk_peer("S", json!({"errcode": 130101, "errmsg": "send too fast"}))).await;
-    let ch = channel(&format!("[dingtalk]\nurl = {:?}\nsecret = \"S\"", peer.url("/robot/send?access_token=T")));
+    let peer = HttpPeer::start(dingtalk_peer(
+        "S",
+        json!({"errcode": 130101, "errmsg": "send too fast"}),
+    ))
+    .await;
+    let ch = channel(&format!(
+        "[dingtalk]\nurl = {:?}\nsecret = \"S\"",
+        peer.url("/robot/send?access_token=T")
+    ));
     let err = within(ch.send(&team())).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
 
 // ------------------------------------------------------------------ Feishu
 
-fn feishu_peer(secret: &'static str, reply: serde_json::Value) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+fn feishu_peer(
+    secret: &'static str,
+    reply: serde_json::Value,
+) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
     move |r: &Recorded| {
         if let Err(e) = verify_feishu(r, secret) {
-            return ok_json(json!({"code": 19021, "msg": format!("sign match fail or timestamp is not within one hour from current time: {e}"), "data": {}}));
+            return ok_json(
+                json!({"code": 19021, "msg": format!("sign match fail or timestamp is not within one hour from current time: {e}"), "data": {}}),
+            );
         }
         ok_json(reply.clone())
     }
@@ -201,19 +251,32 @@ fn feishu_peer(secret: &'static str, reply: serde_json::Value) -> impl Fn(&Recor
 
 #[tokio::test]
 async fn feishu_signs_the_body_and_mentions_by_id() {
-    let peer = HttpPeer::start(feishu_peer("demo", json!({"code": 0, "msg": "success", "data": {}}))).await;
-    let ch = channel(&format!("[feishu]\nurl = {:?}\nsecret = \"demo\"", peer.url("/open-apis/bot/v2/hook/H")));
+    let peer = HttpPeer::start(feishu_peer(
+        "demo",
+        json!({"code": 0, "msg": "success", "data": {}}),
+    ))
+    .await;
+    let ch = channel(&format!(
+        "[feishu]\nurl = {:?}\nsecret = \"demo\"",
+        peer.url("/open-apis/bot/v2/hook/H")
+    ));
     within(ch.send(&team())).await.unwrap();
     let v = peer.recorded()[0].json();
     assert_eq!(v["msg_type"], "text");
     let text = v["content"]["text"].as_str().unwrap();
-    assert!(text.contains("<at user_id=\"ou_abc123\">张三</at>"), "{text}");
+    assert!(
+        text.contains("<at user_id=\"ou_abc123\">张三</at>"),
+        "{text}"
+    );
     assert!(text.contains("李四同志"), "{text}");
 }
 
 #[tokio::test]
 async fn feishu_old_style_status_code_zero_is_success() {
-    let peer = HttpPeer::start(|_| ok_json(json!({"Extra": null, "StatusCode": 0, "StatusMessage": "success"}))).await;
+    let peer = HttpPeer::start(|_| {
+        ok_json(json!({"Extra": null, "StatusCode": 0, "StatusMessage": "success"}))
+    })
+    .await;
     let ch = channel(&format!("[feishu]\nurl = {:?}", peer.url("/hook")));
     within(ch.send(&team())).await.unwrap();
 }
@@ -221,13 +284,23 @@ async fn feishu_old_style_status_code_zero_is_success() {
 #[tokio::test]
 async fn feishu_bad_signature_permanent_and_throttling_transient() {
     let peer = HttpPeer::start(feishu_peer("right", json!({"code": 0}))).await;
-    let ch = channel(&format!("[feishu]\nurl = {:?}\nsecret = \"wrong\"", peer.url("/hook")));
+    let ch = channel(&format!(
+        "[feishu]\nurl = {:?}\nsecret = \"wrong\"",
+        peer.url("/hook")
+    ));
     let err = within(ch.send(&team())).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
     assert!(err.reason().contains("19021"), "{err}");
 
-    let peer = HttpPeer::start(feishu_peer("s", json!({"code": 11232, "msg": "frequency limited"}))).await;
-    let ch = channel(&format!("[feishu]\nurl = {:?}\nsecret = \"s\"", peer.url("/hook")));
+    let peer = HttpPeer::start(feishu_peer(
+        "s",
+        json!({"code": 11232, "msg": "frequency limited"}),
+    ))
+    .await;
+    let ch = channel(&format!(
+        "[feishu]\nurl = {:?}\nsecret = \"s\"",
+        peer.url("/hook")
+    ));
     let err = within(ch.send(&team())).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }

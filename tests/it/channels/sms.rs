@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use qinqing::delivery::channels::{Channel, ChannelsConfig, MessageKind, Outgoing, SendError, build};
+use qinqing::delivery::channels::{
+    Channel, ChannelsConfig, MessageKind, Outgoing, SendError, build,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -41,12 +43,18 @@ fn tencent(endpoint: &str, secret: &str) -> Arc<dyn Channel> {
 fn msg() -> Outgoing {
     let mut c = contact("S001", "张三");
     c.mobile = Some("13812341234".into());
-    outgoing("2026-09-18/S001/sms", vec![section(c, &["9月20日 李老 走访"])])
+    outgoing(
+        "2026-09-18/S001/sms",
+        vec![section(c, &["9月20日 李老 走访"])],
+    )
 }
 
 // ------------------------------------------------------------------ Aliyun
 
-fn aliyun_peer(secret: &'static str, code: &'static str) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+fn aliyun_peer(
+    secret: &'static str,
+    code: &'static str,
+) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
     move |r: &Recorded| {
         if let Err(e) = verify_aliyun(r, "LTAI-test", secret) {
             return Answer(
@@ -59,8 +67,12 @@ fn aliyun_peer(secret: &'static str, code: &'static str) -> impl Fn(&Recorded) -
             return Answer(400, vec![], json!({"Code": "InvalidAction"}).to_string());
         }
         match code {
-            "OK" => ok_json(json!({"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "R"})),
-            other => ok_json(json!({"Code": other, "Message": "触发分钟级流控Permits:1", "RequestId": "R"})),
+            "OK" => ok_json(
+                json!({"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "R"}),
+            ),
+            other => ok_json(
+                json!({"Code": other, "Message": "触发分钟级流控Permits:1", "RequestId": "R"}),
+            ),
         }
     }
 }
@@ -86,23 +98,32 @@ async fn aliyun_request_is_signed_and_carries_the_template() {
 #[tokio::test]
 async fn aliyun_wrong_secret_is_permanent() {
     let peer = HttpPeer::start(aliyun_peer("right", "OK")).await;
-    let err = within(aliyun(&peer.url("/"), "wrong").send(&msg())).await.unwrap_err();
+    let err = within(aliyun(&peer.url("/"), "wrong").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
     assert!(err.reason().contains("SignatureDoesNotMatch"), "{err}");
-    assert!(!err.reason().contains("13812341234"), "unmasked mobile: {err}");
+    assert!(
+        !err.reason().contains("13812341234"),
+        "unmasked mobile: {err}"
+    );
 }
 
 #[tokio::test]
 async fn aliyun_business_limit_is_transient() {
     let peer = HttpPeer::start(aliyun_peer("s", "isv.BUSINESS_LIMIT_CONTROL")).await;
-    let err = within(aliyun(&peer.url("/"), "s").send(&msg())).await.unwrap_err();
+    let err = within(aliyun(&peer.url("/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
 
 #[tokio::test]
 async fn aliyun_bad_template_is_permanent() {
     let peer = HttpPeer::start(aliyun_peer("s", "isv.SMS_TEMPLATE_ILLEGAL")).await;
-    let err = within(aliyun(&peer.url("/"), "s").send(&msg())).await.unwrap_err();
+    let err = within(aliyun(&peer.url("/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
     assert!(err.reason().contains("channels.sms.templates"), "{err}");
 }
@@ -110,27 +131,40 @@ async fn aliyun_bad_template_is_permanent() {
 #[tokio::test]
 async fn aliyun_http_500_and_silence_are_transient() {
     let peer = HttpPeer::start(|_| Answer(503, vec![], "unavailable".into())).await;
-    let err = within(aliyun(&peer.url("/"), "s").send(&msg())).await.unwrap_err();
+    let err = within(aliyun(&peer.url("/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
 
     let addr = silent_server().await;
-    let err = within(aliyun(&format!("http://{addr}/"), "s").send(&msg())).await.unwrap_err();
+    let err = within(aliyun(&format!("http://{addr}/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
 
 // ------------------------------------------------------------------ Tencent
 
-fn tencent_peer(secret: &'static str, status_code: &'static str) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
+fn tencent_peer(
+    secret: &'static str,
+    status_code: &'static str,
+) -> impl Fn(&Recorded) -> Answer + Send + Sync + 'static {
     move |r: &Recorded| {
         if let Err(e) = verify_tencent(r, "AKID-test", secret) {
-            return ok_json(json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": e}, "RequestId": "R"}}));
+            return ok_json(
+                json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": e}, "RequestId": "R"}}),
+            );
         }
         if r.header("x-tc-action") != "SendSms" || r.header("x-tc-version") != "2021-01-11" {
-            return ok_json(json!({"Response": {"Error": {"Code": "InvalidAction", "Message": ""}, "RequestId": "R"}}));
+            return ok_json(
+                json!({"Response": {"Error": {"Code": "InvalidAction", "Message": ""}, "RequestId": "R"}}),
+            );
         }
         let v = r.json();
         if v["TemplateId"] == "bad" {
-            return ok_json(json!({"Response": {"Error": {"Code": "FailedOperation.TemplateIncorrectOrUnapproved", "Message": "template"}, "RequestId": "R"}}));
+            return ok_json(
+                json!({"Response": {"Error": {"Code": "FailedOperation.TemplateIncorrectOrUnapproved", "Message": "template"}, "RequestId": "R"}}),
+            );
         }
         ok_json(json!({"Response": {"SendStatusSet": [{
             "SerialNo": "5000:1045710669157053657849499619",
@@ -148,7 +182,10 @@ async fn tencent_request_is_signed_with_positional_params() {
     let mut m = msg();
     m.kind = MessageKind::Urgent;
     let receipt = within(ch.send(&m)).await.unwrap();
-    assert_eq!(receipt.provider_id.as_deref(), Some("5000:1045710669157053657849499619"));
+    assert_eq!(
+        receipt.provider_id.as_deref(),
+        Some("5000:1045710669157053657849499619")
+    );
     let v = peer.recorded()[0].json();
     assert_eq!(v["PhoneNumberSet"], json!(["+8613812341234"]));
     assert_eq!(v["SmsSdkAppId"], "1400000000");
@@ -160,7 +197,9 @@ async fn tencent_request_is_signed_with_positional_params() {
 #[tokio::test]
 async fn tencent_daily_limit_is_transient() {
     let peer = HttpPeer::start(tencent_peer("s", "LimitExceeded.PhoneNumberDailyLimit")).await;
-    let err = within(tencent(&peer.url("/"), "s").send(&msg())).await.unwrap_err();
+    let err = within(tencent(&peer.url("/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert!(err.reason().contains("138****1234"), "{err}");
 }
@@ -168,9 +207,14 @@ async fn tencent_daily_limit_is_transient() {
 #[tokio::test]
 async fn tencent_wrong_secret_is_permanent() {
     let peer = HttpPeer::start(tencent_peer("right", "Ok")).await;
-    let err = within(tencent(&peer.url("/"), "wrong").send(&msg())).await.unwrap_err();
+    let err = within(tencent(&peer.url("/"), "wrong").send(&msg()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
-    assert!(err.reason().contains("AuthFailure.SignatureFailure"), "{err}");
+    assert!(
+        err.reason().contains("AuthFailure.SignatureFailure"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -222,7 +266,10 @@ id_field = "result.id"
     let receipt = within(ch.send(&msg())).await.unwrap();
     assert_eq!(receipt.provider_id.as_deref(), Some("gw-1"));
     let v = peer.recorded()[0].json();
-    assert_eq!(v, json!({"to": "13812341234", "tpl": "SMS_100", "vars": {"name": "张三", "n": 3, "d": "9月18日"}}));
+    assert_eq!(
+        v,
+        json!({"to": "13812341234", "tpl": "SMS_100", "vars": {"name": "张三", "n": 3, "d": "9月18日"}})
+    );
 
     let mut other = msg();
     other.sections[0].contact.mobile = Some("13000000000".into());
@@ -237,7 +284,17 @@ fn missing_template_for_a_kind_is_reported() {
     )
     .unwrap();
     let problems = cfg.validate();
-    assert!(problems.iter().any(|p| p.contains("channels.sms.templates.urgent")), "{problems:?}");
-    assert!(problems.iter().any(|p| p.contains("channels.sms.templates.test")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("channels.sms.templates.urgent")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("channels.sms.templates.test")),
+        "{problems:?}"
+    );
     assert!(build(&cfg).is_err());
 }

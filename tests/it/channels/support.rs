@@ -99,7 +99,10 @@ impl TestCa {
         ca_params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "qinqing test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_key = KeyPair::generate().unwrap();
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
@@ -281,7 +284,10 @@ async fn smtp_session<S: AsyncRead + AsyncWrite + Unpin>(
             }
             let decoded = b64(&arg);
             let parts: Vec<&str> = decoded.split('\0').collect();
-            let (u, p) = (parts.get(1).copied().unwrap_or(""), parts.get(2).copied().unwrap_or(""));
+            let (u, p) = (
+                parts.get(1).copied().unwrap_or(""),
+                parts.get(2).copied().unwrap_or(""),
+            );
             auth_user = check_auth(&mut s, st, u, p).await?;
         } else if upper.starts_with("AUTH LOGIN") {
             let mut user = line[10..].trim().to_string();
@@ -514,7 +520,10 @@ fn rfc3986(s: &str) -> String {
 
 /// The webhook receiver's check: `sha256=<hex HMAC(secret, body)>`.
 pub fn verify_webhook(r: &Recorded, header: &str, secret: &str) -> Result<(), String> {
-    let want = format!("sha256={}", hex::encode(hmac256(secret.as_bytes(), &r.body)));
+    let want = format!(
+        "sha256={}",
+        hex::encode(hmac256(secret.as_bytes(), &r.body))
+    );
     if r.header(header) == want {
         Ok(())
     } else {
@@ -526,7 +535,10 @@ pub fn verify_webhook(r: &Recorded, header: &str, secret: &str) -> Result<(), St
 pub fn verify_dingtalk(r: &Recorded, secret: &str) -> Result<(), String> {
     let ts = r.param("timestamp").ok_or("no timestamp")?;
     let sign = r.param("sign").ok_or("no sign")?;
-    let want = B64.encode(hmac256(secret.as_bytes(), format!("{ts}\n{secret}").as_bytes()));
+    let want = B64.encode(hmac256(
+        secret.as_bytes(),
+        format!("{ts}\n{secret}").as_bytes(),
+    ));
     if sign == want {
         Ok(())
     } else {
@@ -547,7 +559,10 @@ pub fn verify_feishu(r: &Recorded, secret: &str) -> Result<(), String> {
     }
 }
 
-fn auth_fields(auth: &str, algo: &str) -> Result<std::collections::HashMap<String, String>, String> {
+fn auth_fields(
+    auth: &str,
+    algo: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
     let rest = auth
         .strip_prefix(algo)
         .ok_or_else(|| format!("Authorization does not start with {algo}: {auth}"))?;
@@ -569,7 +584,13 @@ pub fn verify_aliyun(r: &Recorded, key_id: &str, secret: &str) -> Result<(), Str
         return Err("x-acs-content-sha256 does not match the body".into());
     }
     let signed = f.get("SignedHeaders").ok_or("no SignedHeaders")?;
-    for required in ["host", "x-acs-action", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"] {
+    for required in [
+        "host",
+        "x-acs-action",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-version",
+    ] {
         if !signed.split(';').any(|h| h == required) {
             return Err(format!("{required} is not signed"));
         }
@@ -608,7 +629,10 @@ pub fn verify_tencent(r: &Recorded, secret_id: &str, secret_key: &str) -> Result
         return Err(format!("bad credential {cred}"));
     }
     let (date, service) = (parts[1], parts[2]);
-    let ts: i64 = r.header("x-tc-timestamp").parse().map_err(|_| "bad timestamp")?;
+    let ts: i64 = r
+        .header("x-tc-timestamp")
+        .parse()
+        .map_err(|_| "bad timestamp")?;
     let day = chrono::DateTime::from_timestamp(ts, 0)
         .unwrap()
         .format("%Y-%m-%d")
@@ -619,7 +643,10 @@ pub fn verify_tencent(r: &Recorded, secret_id: &str, secret_key: &str) -> Result
     let signed = f.get("SignedHeaders").ok_or("no SignedHeaders")?;
     let mut canon = format!("{}\n{}\n{}\n", r.method, r.path, r.query);
     for h in signed.split(';') {
-        canon.push_str(&format!("{h}:{}\n", r.header(h).trim().to_ascii_lowercase()));
+        canon.push_str(&format!(
+            "{h}:{}\n",
+            r.header(h).trim().to_ascii_lowercase()
+        ));
     }
     canon.push_str(&format!("\n{signed}\n{}", sha_hex(&r.body)));
     let sts = format!(

@@ -17,7 +17,10 @@ fn webhook(url: &str, extra: &str) -> Arc<dyn Channel> {
 fn msg() -> qinqing::delivery::channels::Outgoing {
     let mut c = contact("S001", "张三");
     c.mobile = Some("13812341234".into());
-    outgoing("2026-09-18/S001/webhook", vec![section(c, &["9月20日 李老 走访"])])
+    outgoing(
+        "2026-09-18/S001/webhook",
+        vec![section(c, &["9月20日 李老 走访"])],
+    )
 }
 
 #[tokio::test]
@@ -53,7 +56,10 @@ async fn wrong_secret_is_rejected_permanently() {
         Err(_) => Answer(401, vec![], "{}".into()),
     })
     .await;
-    let ch = webhook(&peer.url("/"), "secret = \"wrong\"\nsignature_header = \"X-Sig\"");
+    let ch = webhook(
+        &peer.url("/"),
+        "secret = \"wrong\"\nsignature_header = \"X-Sig\"",
+    );
     let err = within(ch.send(&msg())).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
 }
@@ -69,7 +75,8 @@ async fn http_500_is_transient() {
 
 #[tokio::test]
 async fn http_429_carries_retry_after() {
-    let peer = HttpPeer::start(|_| Answer(429, vec![("retry-after", "7".into())], "{}".into())).await;
+    let peer =
+        HttpPeer::start(|_| Answer(429, vec![("retry-after", "7".into())], "{}".into())).await;
     let err = within(webhook(&peer.url("/"), "").send(&msg()))
         .await
         .unwrap_err();
