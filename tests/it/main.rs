@@ -2,3 +2,8 @@
 //! `QINQING_TEST_DATABASE_URL` is set, real SMTP and HTTP peers on loopback.
 
 mod channels;
+mod preview;
+mod roster;
+mod rules;
+mod store;
+mod support;
