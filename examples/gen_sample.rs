@@ -290,7 +290,11 @@ fn persons() -> Vec<P> {
             RANKS[i % 7]
         };
         p.style = STYLES[i % 6];
-        p.branch = if i % 2 == 0 { "第一党支部" } else { "" };
+        p.branch = if i.is_multiple_of(2) {
+            "第一党支部"
+        } else {
+            ""
+        };
         p.health = ["良好", "高血压", "糖尿病", "一般"][i % 4];
         p.self_care = ["", "自理", "半自理", ""][i % 4];
         p.empty_nest = if i % 5 == 2 { "是" } else { "否" };

@@ -437,11 +437,12 @@ impl Report<'_> {
 }
 
 impl Sheet<'_> {
-    /// The header row (first non-blank row) and the data rows after it (blank rows
-    /// skipped).
+    /// The header row and the data rows after it (blank rows skipped). The header is
+    /// the first non-blank row, unless it is a title above a row of known column names.
     #[allow(clippy::type_complexity)]
     pub(crate) fn split_header(
         &self,
+        known_columns: impl Fn(&[Cell]) -> usize,
     ) -> Result<
         (
             &(usize, Vec<Cell<'_>>),
@@ -449,14 +450,28 @@ impl Sheet<'_> {
         ),
         RosterError,
     > {
-        let pos = self
+        let non_blank =
+            |(_, (_, cells)): &(usize, &(usize, Vec<Cell>))| cells.iter().any(|c| !c.is_blank());
+        let first = self
             .rows
             .iter()
-            .position(|(_, cells)| cells.iter().any(|c| !c.is_blank()))
+            .enumerate()
+            .find(non_blank)
+            .map(|(i, _)| i)
             .ok_or_else(|| RosterError::EmptySheet {
                 file: self.file.to_string(),
                 sheet: self.sheet.map(str::to_string),
             })?;
+        // A title row (`XX局离退休干部花名册`) may sit above the header: take the first
+        // of the first few non-empty rows that names at least two known columns.
+        let pos = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(non_blank)
+            .take(6)
+            .find(|(_, (_, cells))| known_columns(cells) >= 2)
+            .map_or(first, |(i, _)| i);
         let data = self.rows[pos + 1..]
             .iter()
             .filter(|(_, cells)| cells.iter().any(|c| !c.is_blank()));

@@ -26,6 +26,33 @@ fn clean_name(s: &str) -> String {
     }
 }
 
+/// `男性` → 男; other values as `Sex::parse`.
+fn parse_sex(s: &str) -> Option<Sex> {
+    Sex::parse(s).or_else(|| Sex::parse(s.strip_suffix('性')?))
+}
+
+/// `离休人员`, `退休职工` → as `Category::parse` without the suffix.
+fn parse_category(s: &str) -> Option<Category> {
+    Category::parse(s).or_else(|| {
+        let base = ["人员", "干部", "职工"]
+            .iter()
+            .find_map(|suffix| s.strip_suffix(suffix))?;
+        Category::parse(base)
+    })
+}
+
+/// `Rank::parse` plus the county-level names bureaus also use.
+fn parse_rank(s: &str) -> Option<Rank> {
+    Rank::parse(s).or(match s {
+        "正县级" | "县级" | "正县处级" | "县处" => Some(Rank::Division),
+        "副县级" | "副县处级" | "副处" => Some(Rank::DeputyDivision),
+        "正科" | "副科" | "科" => Some(Rank::Section),
+        "正厅" | "厅" => Some(Rank::Bureau),
+        "副厅" => Some(Rank::DeputyBureau),
+        _ => None,
+    })
+}
+
 fn opt_text(cell: Cell) -> Option<String> {
     let t = cell.text();
     (!t.is_empty()).then(|| t.into_owned())
@@ -36,7 +63,8 @@ pub(crate) fn parse(
     known_staff: &dyn Fn(&str) -> bool,
     out: &mut RosterFile,
 ) -> Result<(), RosterError> {
-    let (header_row, rows) = sheet.split_header()?;
+    let (header_row, rows) =
+        sheet.split_header(|cells| person_header(cells).index.iter().flatten().count())?;
     let h = person_header(&header_row.1);
     for required in [P::Name, P::Category] {
         if !h.has(required as usize) {
@@ -88,7 +116,7 @@ pub(crate) fn parse(
 
         let sex = match get(P::Sex).text().as_ref() {
             "" => None,
-            s => match Sex::parse(s) {
+            s => match parse_sex(s) {
                 Some(sex) => Some(sex),
                 None => {
                     report.push(row, P::Sex.label(), s, "性别只能填 男 或 女(也可不填)");
@@ -189,7 +217,7 @@ pub(crate) fn parse(
                 );
                 None
             }
-            s => Category::parse(s).or_else(|| {
+            s => parse_category(s).or_else(|| {
                 report.push(
                     row,
                     P::Category.label(),
@@ -204,7 +232,7 @@ pub(crate) fn parse(
         };
 
         let rank_text = get(P::Rank).text();
-        let rank = Rank::parse(&rank_text).unwrap_or_else(|| {
+        let rank = parse_rank(&rank_text).unwrap_or_else(|| {
             report.push(
                 row,
                 P::Rank.label(),
@@ -246,15 +274,15 @@ pub(crate) fn parse(
         };
         let hospitalised_since = date(P::HospitalisedSince);
         let deceased_on = date(P::DeceasedOn);
-        if let (Some(dead), Some(b)) = (deceased_on, birth) {
-            if dead < b {
-                report.push(
-                    row,
-                    P::DeceasedOn.label(),
-                    dead.to_string(),
-                    format!("去世日期早于出生日期 {b}"),
-                );
-            }
+        if let (Some(dead), Some(b)) = (deceased_on, birth)
+            && dead < b
+        {
+            report.push(
+                row,
+                P::DeceasedOn.label(),
+                dead.to_string(),
+                format!("去世日期早于出生日期 {b}"),
+            );
         }
 
         let staff_text = get(P::Staff).text();
@@ -324,4 +352,26 @@ pub(crate) fn parse(
 
 fn out_push(persons: &mut Vec<PersonRow>, row: usize, person: Person) {
     persons.push(PersonRow { row, person });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_enum_words() {
+        assert_eq!(parse_sex("男性"), Some(Sex::Male));
+        assert_eq!(parse_sex("女"), Some(Sex::Female));
+        assert_eq!(parse_sex("性"), None);
+        assert_eq!(parse_category("离休人员"), Some(Category::Lixiu));
+        assert_eq!(parse_category("退休职工"), Some(Category::Tuixiu));
+        assert_eq!(parse_category("人员"), None);
+        assert_eq!(parse_rank("副县级"), Some(Rank::DeputyDivision));
+        assert_eq!(parse_rank("正县级"), Some(Rank::Division));
+        assert_eq!(parse_rank(""), Some(Rank::Other));
+        assert_eq!(parse_rank("部级"), None);
+        assert_eq!(clean_name("王  五"), "王五");
+        assert_eq!(clean_name("Li Si"), "Li Si");
+        assert_eq!(clean_name("阿依古丽·买买提"), "阿依古丽·买买提");
+    }
 }

@@ -37,7 +37,8 @@ pub(crate) fn parse(
     known_staff: &HashSet<String>,
     out: &mut RosterFile,
 ) -> Result<HashSet<String>, RosterError> {
-    let (header_row, rows) = sheet.split_header()?;
+    let (header_row, rows) =
+        sheet.split_header(|cells| staff_header(cells).index.iter().flatten().count())?;
     let h = staff_header(&header_row.1);
     for required in [S::Number, S::Name] {
         if !h.has(required as usize) {
@@ -95,15 +96,15 @@ pub(crate) fn parse(
             None
         });
         let email = Some(get(cells, S::Email)).filter(|e| !e.is_empty());
-        if let Some(e) = &email {
-            if !plausible_email(e) {
-                report.push(
-                    row,
-                    S::Email.label(),
-                    e.as_str(),
-                    "邮箱格式不对,应形如 name@bureau.example",
-                );
-            }
+        if let Some(e) = &email
+            && !plausible_email(e)
+        {
+            report.push(
+                row,
+                S::Email.label(),
+                e.as_str(),
+                "邮箱格式不对,应形如 name@bureau.example",
+            );
         }
         let supervisor = Some(get(cells, S::Supervisor)).filter(|s| !s.is_empty());
         if let Some(s) = &supervisor {

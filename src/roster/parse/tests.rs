@@ -606,8 +606,22 @@ fn hundred_thousand_rows_parse_quickly() {
     let start = std::time::Instant::now();
     let rf = csv(&text);
     let took = start.elapsed();
+    eprintln!("100000 CSV rows parsed in {took:?}");
     assert_clean(&rf);
     assert_eq!(rf.persons.len(), 100_000);
     // Generous for an unoptimised test build; a release build takes a fraction.
     assert!(took.as_secs_f64() < 10.0, "took {took:?}");
+}
+
+#[test]
+fn title_row_above_header_and_marked_headers() {
+    let text = "某市老干部局离退休干部花名册(2026年1月),,,\n\
+                ,,,\n\
+                *姓名,编号,类别（必填）,出生日期(年-月-日)\n\
+                张三,1,离休人员,1930-01-01\n";
+    let rf = csv(text);
+    assert_clean(&rf);
+    assert_eq!(rows_of(&rf), [4]);
+    assert_eq!(rf.persons[0].person.category, Category::Lixiu);
+    assert!(rf.warnings.is_empty(), "{:?}", rf.warnings);
 }

@@ -51,7 +51,10 @@ fn trim(s: &str) -> &str {
 /// NFKC-normalise and trim. ASCII input is returned borrowed.
 pub(crate) fn normalize(s: &str) -> Cow<'_, str> {
     let t = trim(s);
-    if t.is_ascii() {
+    if t.is_ascii()
+        || unicode_normalization::is_nfkc_quick(t.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return Cow::Borrowed(t);
     }
     let n: String = t.nfkc().collect();
@@ -72,11 +75,19 @@ pub(crate) fn format_number(f: f64) -> String {
     }
 }
 
-/// Normalises a header name: NFKC, trimmed, inner whitespace removed, lowercase.
+/// Normalises a header name: NFKC, trimmed, inner whitespace, `*` markers and a
+/// trailing note in parentheses (`出生日期(年月日)`, `姓名*`) removed, lowercase.
 pub(crate) fn header_key(s: &str) -> String {
-    normalize(s)
-        .chars()
-        .filter(|c| !c.is_whitespace())
+    let n = normalize(s);
+    let mut base: &str = &n;
+    if base.ends_with(')')
+        && let Some(i) = base.rfind('(')
+        && i > 0
+    {
+        base = &base[..i];
+    }
+    base.chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -226,7 +237,7 @@ pub(crate) fn parse_lunar(cell: &Cell) -> Result<Option<LunarDate>, String> {
                 let v: i64 = t.parse().unwrap_or(0);
                 (v / 10000, v / 100 % 100, v % 100, false)
             } else {
-                match date_groups(&t, true) {
+                match date_groups(&t, true).or_else(|| chinese_lunar(&t)) {
                     Some(([y, m, d], leap)) => (y, m, d, leap),
                     None => return Err(format!("无法识别的农历日期;{HINT}")),
                 }
@@ -248,6 +259,55 @@ pub(crate) fn parse_lunar(cell: &Cell) -> Result<Option<LunarDate>, String> {
         leap,
         day: d as u8,
     }))
+}
+
+/// A number written in Chinese as lunar dates are: 一…十, 十一, 二十, 廿三, 卅, 初五
+/// (also ASCII digits).
+fn chinese_number(s: &str) -> Option<i64> {
+    let s = s.strip_prefix('初').unwrap_or(s);
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    let digit = |c: char| -> Option<i64> {
+        "〇一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|p| p as i64)
+            .or(if c == '零' { Some(0) } else { None })
+    };
+    let chars: Vec<char> = s.chars().collect();
+    match chars.as_slice() {
+        [c] if *c == '十' => Some(10),
+        [c] if *c == '廿' => Some(20),
+        [c] if *c == '卅' => Some(30),
+        [c] => digit(*c),
+        ['十', u] => Some(10 + digit(*u)?),
+        ['廿', u] => Some(20 + digit(*u)?),
+        ['卅', u] => Some(30 + digit(*u)?),
+        [t, '十'] => Some(10 * digit(*t)?),
+        [t, '十', u] => Some(10 * digit(*t)? + digit(*u)?),
+        _ => None,
+    }
+}
+
+/// `1930年闰六月十五`, `1935年七月初二日`, `1940年腊月廿八`, `1930年正月初一`.
+fn chinese_lunar(s: &str) -> Option<([i64; 3], bool)> {
+    let (year, rest) = s.split_once('年')?;
+    let year: i64 = year.trim().parse().ok()?;
+    let rest = rest.trim();
+    let (leap, rest) = match rest.strip_prefix('闰') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let (month, day) = rest.split_once('月')?;
+    let month = match month {
+        "正" => 1,
+        "冬" => 11,
+        "腊" | "臘" => 12,
+        m => chinese_number(m)?,
+    };
+    let day = day.trim_end_matches(['日', '号']);
+    Some(([year, month, chinese_number(day)?], leap))
 }
 
 /// 是/否 fields. Empty means 否.
@@ -440,11 +500,10 @@ mod tests {
         assert_eq!(parse_date(&Cell::Number(61.0)), Ok(Some(d(1900, 3, 1))));
         assert_eq!(parse_date(&Cell::Number(59.0)), Ok(Some(d(1900, 2, 28))));
         assert_eq!(parse_date(&Cell::Number(1.0)), Ok(Some(d(1900, 1, 1))));
-        assert_eq!(
+        assert!(
             parse_date(&Cell::Number(60.0))
                 .unwrap_err()
-                .contains("不存在"),
-            true
+                .contains("不存在")
         );
         assert_eq!(
             parse_date(&Cell::Number(45943.5)),
@@ -501,6 +560,22 @@ mod tests {
         assert_eq!(
             parse_lunar(&Cell::Text("1936-02-30")),
             Ok(l(1936, 2, false, 30))
+        );
+        assert_eq!(
+            parse_lunar(&Cell::Text("1930年闰六月十五")),
+            Ok(l(1930, 6, true, 15))
+        );
+        assert_eq!(
+            parse_lunar(&Cell::Text("1940年腊月廿八日")),
+            Ok(l(1940, 12, false, 28))
+        );
+        assert_eq!(
+            parse_lunar(&Cell::Text("1935年正月初二")),
+            Ok(l(1935, 1, false, 2))
+        );
+        assert_eq!(
+            parse_lunar(&Cell::Text("1935年十一月三十")),
+            Ok(l(1935, 11, false, 30))
         );
         assert!(parse_lunar(&Cell::Text("1930-13-01")).is_err());
         assert!(parse_lunar(&Cell::Text("1930-06-31")).is_err());
@@ -582,5 +657,7 @@ mod tests {
         assert_eq!(Cell::Number(7.0).text(), "7");
         assert_eq!(header_key(" 身份证 号 "), "身份证号");
         assert_eq!(header_key("ID_Number"), "id_number");
+        assert_eq!(header_key("*姓名"), "姓名");
+        assert_eq!(header_key("出生日期（年月日）"), "出生日期");
     }
 }
