@@ -275,7 +275,11 @@ fn persons() -> Vec<P> {
     const STAFF_CYCLE: [&str; 4] = ["S002", "S003", "S004", "S005"];
     let mut i = 0usize;
     while v.len() < 50 {
-        let name = format!("{}{}", SURNAMES[i % 12], GIVEN[(i * 5 + 3) % 12]);
+        let name = format!(
+            "{}{}",
+            SURNAMES[i % 12],
+            GIVEN[(i * 5 + 3 + i / 12 * 7) % 12]
+        );
         let female = i % 3 == 1;
         let (category, year) = match i % 6 {
             0 => ("离休", 1927 + (i % 5) as i32),

@@ -16,7 +16,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database URL: sqlite://FILE, a file path, or postgres://…; overrides the config.
-    #[arg(long, global = true, env = "QINQING_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "QINQING_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     #[command(subcommand)]
     pub command: Command,

@@ -20,3 +20,4 @@ pub mod planner;
 pub mod roster;
 pub mod rules;
 pub mod store;
+pub mod tick;

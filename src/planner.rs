@@ -81,7 +81,14 @@ impl Roster {
     pub fn from_snapshot(s: &RosterSnapshot, documents: Vec<Document>) -> Roster {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for d in &documents {
-            (d.id, &d.title, d.issued_on, d.deadline, d.min_rank.map(|r| r as i64)).hash(&mut h);
+            (
+                d.id,
+                &d.title,
+                d.issued_on,
+                d.deadline,
+                d.min_rank.map(|r| r as i64),
+            )
+                .hash(&mut h);
             for c in &d.audience {
                 c.as_str().hash(&mut h);
             }
@@ -90,7 +97,10 @@ impl Roster {
         let documents = Arc::new(documents);
         let mut events: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
         for e in &s.events {
-            events.entry(e.person_id).or_default().push((e.kind.clone(), e.on));
+            events
+                .entry(e.person_id)
+                .or_default()
+                .push((e.kind.clone(), e.on));
         }
         let mut persons = Vec::with_capacity(s.persons.len());
         let mut versions = Vec::with_capacity(s.persons.len());
@@ -142,7 +152,13 @@ pub fn occasions(
 ) -> (Vec<(usize, usize, Arc<Vec<Occasion>>)>, Vec<RunError>) {
     let years: Vec<i32> = years.collect();
     let cache_ro: &OccasionCache = cache;
-    type Item = (usize, usize, i32, Result<Arc<Vec<Occasion>>, RunError>, bool);
+    type Item = (
+        usize,
+        usize,
+        i32,
+        Result<Arc<Vec<Occasion>>, RunError>,
+        bool,
+    );
     let computed: Vec<Vec<Item>> = roster
         .persons
         .par_iter()
@@ -154,7 +170,13 @@ pub fn occasions(
             }
             for (ri, rule) in rules.rules.iter().enumerate() {
                 for &year in &years {
-                    let key = (rule.hash, person.internal_id, roster.versions[pi], roster.documents_version, year);
+                    let key = (
+                        rule.hash,
+                        person.internal_id,
+                        roster.versions[pi],
+                        roster.documents_version,
+                        year,
+                    );
                     match cache_ro.get(&key) {
                         Some(v) => out.push((pi, ri, year, Ok(v), false)),
                         None => {
@@ -176,7 +198,13 @@ pub fn occasions(
                     let rule = &rules.rules[ri];
                     let p = &roster.persons[pi];
                     cache.insert(
-                        (rule.hash, p.internal_id, roster.versions[pi], roster.documents_version, year),
+                        (
+                            rule.hash,
+                            p.internal_id,
+                            roster.versions[pi],
+                            roster.documents_version,
+                            year,
+                        ),
                         v.clone(),
                     );
                 }
@@ -224,31 +252,38 @@ fn expand(
     if recipients.is_empty() {
         return;
     }
-    let occasion_key = format!("{}:{}:{}:{}", rule.id, person.internal_id, occ.date, occ.key);
+    let occasion_key = format!(
+        "{}:{}:{}:{}",
+        rule.id, person.internal_id, occ.date, occ.key
+    );
     let reference = reference(&occasion_key);
-    let base = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str, tag: &str| Stage {
-        key: format!("{occasion_key}:{tag}:{recipient}"),
-        occasion_key: occasion_key.clone(),
-        reference: reference.clone(),
-        rule: rule.id.clone(),
-        person_id: person.internal_id,
-        person: person.key.clone(),
-        person_name: person.person.name.clone(),
-        occasion_on: occ.date,
-        sub_key: occ.key.clone(),
-        stage,
-        lead_days: lead,
-        remind_on: day,
-        recipient: recipient.to_string(),
-        title: occ.title.clone(),
-        kind: occ.kind.clone(),
-        urgent: occ.urgent,
-        satisfied_by: occ.satisfied_by.clone(),
-        window: occ.window,
-        channels: rule.channels.clone(),
-    };
+    let base =
+        |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str, tag: &str| Stage {
+            key: format!("{occasion_key}:{tag}:{recipient}"),
+            occasion_key: occasion_key.clone(),
+            reference: reference.clone(),
+            rule: rule.id.clone(),
+            person_id: person.internal_id,
+            person: person.key.clone(),
+            person_name: person.person.name.clone(),
+            occasion_on: occ.date,
+            sub_key: occ.key.clone(),
+            stage,
+            lead_days: lead,
+            remind_on: day,
+            recipient: recipient.to_string(),
+            title: occ.title.clone(),
+            kind: occ.kind.clone(),
+            urgent: occ.urgent,
+            satisfied_by: occ.satisfied_by.clone(),
+            window: occ.window,
+            channels: rule.channels.clone(),
+        };
     let reminds: Vec<(i64, NaiveDate)> = match &occ.remind_on {
-        Some(days) => days.iter().map(|d| ((occ.date - *d).num_days(), *d)).collect(),
+        Some(days) => days
+            .iter()
+            .map(|d| ((occ.date - *d).num_days(), *d))
+            .collect(),
         None => rule
             .remind_before
             .iter()
@@ -260,17 +295,31 @@ fn expand(
         if !seen.insert(lead) {
             continue;
         }
-        let day = if occ.urgent { day } else { cal.workday_on_or_before(day) };
+        let day = if occ.urgent {
+            day
+        } else {
+            cal.workday_on_or_before(day)
+        };
         if !alive_on(day) {
             continue;
         }
         for r in recipients {
-            out.push(base(StageKind::Remind, Some(lead), day, r, &format!("remind{lead}")));
+            out.push(base(
+                StageKind::Remind,
+                Some(lead),
+                day,
+                r,
+                &format!("remind{lead}"),
+            ));
         }
     }
     if let Some(after) = rule.escalate_after {
         let day = occ.date + chrono::Duration::days(after);
-        let day = if occ.urgent { day } else { cal.workday_on_or_after(day) };
+        let day = if occ.urgent {
+            day
+        } else {
+            cal.workday_on_or_after(day)
+        };
         if alive_on(day) {
             let mut bosses: Vec<&str> = Vec::new();
             for r in recipients {
@@ -304,7 +353,10 @@ impl Closures {
         let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
         let mut acks = HashMap::new();
         for c in contacts {
-            by_person.entry(c.person_id).or_default().push((c.kind.clone(), c.on));
+            by_person
+                .entry(c.person_id)
+                .or_default()
+                .push((c.kind.clone(), c.on));
             if let Some(r) = &c.reference {
                 let e = acks.entry(r.clone()).or_insert(c.on);
                 if c.on < *e {
@@ -344,7 +396,23 @@ pub fn years_for(from: NaiveDate, to: NaiveDate) -> RangeInclusive<i32> {
 /// Sort order for output: by day, then recipient, then the rest for stability.
 pub fn sort(stages: &mut [Stage]) {
     stages.sort_by(|a, b| {
-        (a.remind_on, &a.recipient, a.occasion_on, &a.rule, &a.person, a.stage, a.lead_days)
-            .cmp(&(b.remind_on, &b.recipient, b.occasion_on, &b.rule, &b.person, b.stage, b.lead_days))
+        (
+            a.remind_on,
+            &a.recipient,
+            a.occasion_on,
+            &a.rule,
+            &a.person,
+            a.stage,
+            a.lead_days,
+        )
+            .cmp(&(
+                b.remind_on,
+                &b.recipient,
+                b.occasion_on,
+                &b.rule,
+                &b.person,
+                b.stage,
+                b.lead_days,
+            ))
     });
 }

@@ -42,7 +42,11 @@ pub fn summarise(s: &RosterSnapshot, max_per_staff: usize) -> RosterSummary {
         staff: s.staff.len(),
         ..Default::default()
     };
-    let known: HashMap<&str, ()> = s.staff.iter().map(|x| (x.staff.number.as_str(), ())).collect();
+    let known: HashMap<&str, ()> = s
+        .staff
+        .iter()
+        .map(|x| (x.staff.number.as_str(), ()))
+        .collect();
     let mut load: BTreeMap<&str, usize> = BTreeMap::new();
     for sp in &s.persons {
         let p = &sp.person;
@@ -53,7 +57,9 @@ pub fn summarise(s: &RosterSnapshot, max_per_staff: usize) -> RosterSummary {
             continue;
         }
         out.active_persons += 1;
-        *out.by_category.entry(p.category.as_str().into()).or_default() += 1;
+        *out.by_category
+            .entry(p.category.as_str().into())
+            .or_default() += 1;
         *out.by_rank.entry(p.rank.as_str().into()).or_default() += 1;
         if p.staff.is_empty() {
             out.unassigned += 1;
@@ -72,7 +78,10 @@ pub fn summarise(s: &RosterSnapshot, max_per_staff: usize) -> RosterSummary {
     out.overloaded = load
         .into_iter()
         .filter(|(_, n)| *n > max_per_staff)
-        .map(|(s, n)| StaffLoad { staff: s.to_string(), persons: n })
+        .map(|(s, n)| StaffLoad {
+            staff: s.to_string(),
+            persons: n,
+        })
         .collect();
     out
 }
@@ -134,7 +143,9 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<i32> {
     let max = ctx.config.limits.max_persons_per_staff;
     let roster = summarise(&snapshot, max);
     for u in &roster.unknown_staff {
-        errors.push(format!("联系人 {u} is assigned persons but is not in the staff list"));
+        errors.push(format!(
+            "联系人 {u} is assigned persons but is not in the staff list"
+        ));
     }
     if roster.unassigned > 0 {
         warnings.push(format!(
@@ -168,22 +179,41 @@ pub async fn run(ctx: &Ctx, args: CheckArgs) -> Result<i32> {
 
 fn print_table(r: &Report) {
     let s = &r.roster;
-    println!("花名册 roster: {} persons ({} active, {} deceased), {} staff", s.persons, s.active_persons, s.deceased, s.staff);
+    println!(
+        "花名册 roster: {} persons ({} active, {} deceased), {} staff",
+        s.persons, s.active_persons, s.deceased, s.staff
+    );
     let cats: Vec<String> = Category::ALL
         .iter()
-        .map(|c| format!("{} {}", c.as_str(), s.by_category.get(c.as_str()).copied().unwrap_or(0)))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.as_str(),
+                s.by_category.get(c.as_str()).copied().unwrap_or(0)
+            )
+        })
         .collect();
     println!("  类别 by category: {}", cats.join(", "));
     let ranks: Vec<String> = Rank::ALL
         .iter()
-        .map(|c| format!("{} {}", c.as_str(), s.by_rank.get(c.as_str()).copied().unwrap_or(0)))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.as_str(),
+                s.by_rank.get(c.as_str()).copied().unwrap_or(0)
+            )
+        })
         .collect();
     println!("  职级 by rank: {}", ranks.join(", "));
     println!("  unassigned (无联系人): {}", s.unassigned);
     for p in &s.unassigned_persons {
         println!("    - {p}");
     }
-    println!("  staff over {} persons: {}", r.max_persons_per_staff, s.overloaded.len());
+    println!(
+        "  staff over {} persons: {}",
+        r.max_persons_per_staff,
+        s.overloaded.len()
+    );
     for o in &s.overloaded {
         println!("    - {} ({} persons)", o.staff, o.persons);
     }
@@ -194,7 +224,16 @@ fn print_table(r: &Report) {
     if !r.rule_tests.is_empty() {
         println!("rule tests:");
         for t in &r.rule_tests {
-            println!("  {} {}{}", if t.passed { "pass" } else { "FAIL" }, t.name, if t.passed { String::new() } else { format!(": {}", t.message) });
+            println!(
+                "  {} {}{}",
+                if t.passed { "pass" } else { "FAIL" },
+                t.name,
+                if t.passed {
+                    String::new()
+                } else {
+                    format!(": {}", t.message)
+                }
+            );
         }
     }
     for w in &r.warnings {

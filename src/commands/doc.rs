@@ -12,7 +12,11 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
     match cmd {
         DocCommand::Add(a) => {
             let mut audience = Vec::new();
-            for word in a.audience.split([',', '，', '、', ';', ' ']).filter(|w| !w.trim().is_empty()) {
+            for word in a
+                .audience
+                .split([',', '，', '、', ';', ' '])
+                .filter(|w| !w.trim().is_empty())
+            {
                 let c = Category::parse(word).with_context(|| {
                     format!("--audience: {word:?} is not a category (离休, 退休, 遗属)")
                 })?;
@@ -23,7 +27,9 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
             }
             let min_rank = match a.min_rank.as_deref() {
                 Some(r) => Some(Rank::parse(r).with_context(|| {
-                    format!("--min-rank: {r:?} is not a rank (厅级, 副厅级, 县处级, 副处级, 科级, 其他)")
+                    format!(
+                        "--min-rank: {r:?} is not a rank (厅级, 副厅级, 县处级, 副处级, 科级, 其他)"
+                    )
                 })?),
                 None => None,
             };
@@ -39,7 +45,10 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
                     min_rank,
                 })
                 .await?;
-            println!("document {id} registered: {} (issued {}, deadline {})", a.title, a.issued, a.deadline);
+            println!(
+                "document {id} registered: {} (issued {}, deadline {})",
+                a.title, a.issued, a.deadline
+            );
         }
         DocCommand::List(a) => {
             let docs = store.documents().await?;
@@ -70,10 +79,12 @@ pub async fn run_contact(ctx: &Ctx, cmd: ContactCommand) -> Result<i32> {
     let store = ctx.store().await?;
     match cmd {
         ContactCommand::Add(a) => {
-            let person_id = store
-                .person_id(&a.person)
-                .await?
-                .with_context(|| format!("--person: no person with 身份证号 or 编号 {}", crate::mask::id_number(&a.person)))?;
+            let person_id = store.person_id(&a.person).await?.with_context(|| {
+                format!(
+                    "--person: no person with 身份证号 or 编号 {}",
+                    crate::mask::id_number(&a.person)
+                )
+            })?;
             let known = store.staff_numbers().await?;
             if !known.iter().any(|s| s == &a.staff) {
                 bail!("--staff: no staff member with 工号 {}", a.staff);

@@ -35,8 +35,16 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
             "{} person(s) in the store are missing from {} ({}): {}",
             s.missing.len(),
             args.file.display(),
-            if s.deactivated > 0 { "marked inactive" } else { "kept; --deactivate-missing marks them inactive" },
-            s.missing.iter().map(|k| crate::mask::id_number(k)).collect::<Vec<_>>().join(", ")
+            if s.deactivated > 0 {
+                "marked inactive"
+            } else {
+                "kept; --deactivate-missing marks them inactive"
+            },
+            s.missing
+                .iter()
+                .map(|k| crate::mask::id_number(k))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     match outcome.status {
@@ -50,7 +58,12 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
         ImportStatus::DryRun => {
             println!(
                 "dry run: {} persons and {} staff valid, {} error(s); would add {}, change {}, leave {} unchanged; nothing was changed",
-                outcome.valid_persons, s.staff, outcome.errors.len(), s.added, s.changed, s.unchanged
+                outcome.valid_persons,
+                s.staff,
+                outcome.errors.len(),
+                s.added,
+                s.changed,
+                s.unchanged
             );
             Ok(if outcome.errors.is_empty() { 0 } else { 1 })
         }

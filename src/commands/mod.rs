@@ -4,7 +4,7 @@
 mod calendar;
 mod check;
 mod doc;
-mod import;
+pub mod import;
 mod preview;
 
 use std::path::{Path, PathBuf};

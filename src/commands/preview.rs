@@ -33,7 +33,12 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
     let stages = tokio::task::spawn_blocking(move || {
         let roster = Roster::from_snapshot(&snapshot, documents);
         let mut cache = OccasionCache::default();
-        let (occ, errors) = planner::occasions(&rules, &roster, planner::years_for(args.from, args.to), &mut cache);
+        let (occ, errors) = planner::occasions(
+            &rules,
+            &roster,
+            planner::years_for(args.from, args.to),
+            &mut cache,
+        );
         for e in errors.iter().take(20) {
             eprintln!("rule error: {e}");
         }
@@ -54,7 +59,10 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
                 .iter()
                 .filter(|x| {
                     x.key.to_uppercase() == want
-                        || x.person.number.as_deref().is_some_and(|n| n.to_uppercase() == want)
+                        || x.person
+                            .number
+                            .as_deref()
+                            .is_some_and(|n| n.to_uppercase() == want)
                 })
                 .map(|x| x.internal_id)
                 .collect();
@@ -123,7 +131,16 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 fn print_table(stages: &[Stage]) {
-    let header = ["提醒日", "事项日", "规则", "接收人", "阶段", "提前", "编号", "事项"];
+    let header = [
+        "提醒日",
+        "事项日",
+        "规则",
+        "接收人",
+        "阶段",
+        "提前",
+        "编号",
+        "事项",
+    ];
     let rows: Vec<[String; 8]> = stages
         .iter()
         .map(|s| {
@@ -132,8 +149,14 @@ fn print_table(stages: &[Stage]) {
                 s.occasion_on.to_string(),
                 s.rule.clone(),
                 s.recipient.clone(),
-                if s.stage == planner::StageKind::Remind { "提醒".into() } else { "上报".into() },
-                s.lead_days.map(|l| format!("{l}天")).unwrap_or_else(|| "-".into()),
+                if s.stage == planner::StageKind::Remind {
+                    "提醒".into()
+                } else {
+                    "上报".into()
+                },
+                s.lead_days
+                    .map(|l| format!("{l}天"))
+                    .unwrap_or_else(|| "-".into()),
                 s.reference.clone(),
                 s.title.clone(),
             ]
@@ -149,7 +172,13 @@ fn print_table(stages: &[Stage]) {
         cells
             .iter()
             .enumerate()
-            .map(|(i, c)| if i + 1 == cells.len() { c.to_string() } else { pad(c, widths[i]) })
+            .map(|(i, c)| {
+                if i + 1 == cells.len() {
+                    c.to_string()
+                } else {
+                    pad(c, widths[i])
+                }
+            })
             .collect::<Vec<_>>()
             .join("  ")
     };

@@ -104,6 +104,11 @@ pub struct ScheduleConfig {
     pub shutdown_grace_secs: u64,
     /// Maximum delivery attempts per channel before it counts as failed.
     pub max_attempts: u32,
+    /// One digest per recipient and channel per send window; false sends each
+    /// reminder as its own message.
+    pub digest: bool,
+    /// Urgent reminders go out even in quiet hours.
+    pub urgent_in_quiet_hours: bool,
 }
 
 impl Default for ScheduleConfig {
@@ -117,6 +122,8 @@ impl Default for ScheduleConfig {
             watch_every_secs: 20,
             shutdown_grace_secs: 20,
             max_attempts: 8,
+            digest: true,
+            urgent_in_quiet_hours: false,
         }
     }
 }

@@ -121,13 +121,10 @@ pub fn register(engine: &mut Engine, cal: Arc<WorkCalendar>) {
                 .ok_or_else(|| err(format!("日期不存在 no such date {y}-{m}-{d}")))
         },
     );
-    engine.register_fn(
-        "date",
-        |s: &str| -> Result<NaiveDate, Box<EvalAltResult>> {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| err(format!("不是日期 not a date like 2026-09-18: {s:?}")))
-        },
-    );
+    engine.register_fn("date", |s: &str| -> Result<NaiveDate, Box<EvalAltResult>> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| err(format!("不是日期 not a date like 2026-09-18: {s:?}")))
+    });
     engine.register_fn(
         "festival",
         |name: &str, year: i64| -> Result<NaiveDate, Box<EvalAltResult>> {
@@ -287,11 +284,17 @@ fn register_person(engine: &mut Engine) {
             .get("audience")
             .and_then(|a| a.clone().try_cast::<Array>())
             .is_some_and(|a| {
-                a.iter()
-                    .any(|c| c.clone().try_cast::<ImmutableString>().is_some_and(|s| s == cat)
-                        || c.clone().try_cast::<String>().is_some_and(|s| s == cat))
+                a.iter().any(|c| {
+                    c.clone()
+                        .try_cast::<ImmutableString>()
+                        .is_some_and(|s| s == cat)
+                        || c.clone().try_cast::<String>().is_some_and(|s| s == cat)
+                })
             });
-        let rank_ok = match doc.get("min_rank").and_then(|r| r.clone().try_cast::<String>()) {
+        let rank_ok = match doc
+            .get("min_rank")
+            .and_then(|r| r.clone().try_cast::<String>())
+        {
             Some(r) => Rank::parse(&r).is_some_and(|r| p.0.person.rank >= r),
             None => true,
         };

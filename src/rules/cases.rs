@@ -137,16 +137,17 @@ fn to_person(t: &TestPerson) -> Result<Person, String> {
     p.birth_date = t.birth_date;
     p.lunar_birthday = t.lunar_birthday;
     p.lunar_birth_date = match &t.lunar_birth_date {
-        Some(s) => Some(
-            crate::store::parse_lunar_text(s)
-                .ok_or_else(|| format!("lunar_birth_date {s:?} is not like 1930-06-15 or 1930-闰06-15"))?,
-        ),
+        Some(s) => Some(crate::store::parse_lunar_text(s).ok_or_else(|| {
+            format!("lunar_birth_date {s:?} is not like 1930-06-15 or 1930-闰06-15")
+        })?),
         None => None,
     };
-    p.category = Category::parse(&t.category).ok_or_else(|| format!("category {:?}", t.category))?;
+    p.category =
+        Category::parse(&t.category).ok_or_else(|| format!("category {:?}", t.category))?;
     p.rank = Rank::parse(&t.rank).ok_or_else(|| format!("rank {:?}", t.rank))?;
     p.party_branch = t.party_branch.clone();
-    p.self_care = SelfCare::parse(&t.self_care).ok_or_else(|| format!("self_care {:?}", t.self_care))?;
+    p.self_care =
+        SelfCare::parse(&t.self_care).ok_or_else(|| format!("self_care {:?}", t.self_care))?;
     p.lives_alone = t.lives_alone;
     p.hardship = t.hardship;
     p.hospitalised_since = t.hospitalised_since;
@@ -189,7 +190,11 @@ fn run_case(set: &RuleSet, rule_id: &str, case: &Case) -> Result<(), String> {
         .get(rule_id)
         .ok_or_else(|| format!("no loaded rule with id {rule_id:?}"))?;
     let person = to_person(&case.person)?;
-    let mut events: Vec<(String, NaiveDate)> = case.events.iter().map(|e| (e.kind.clone(), e.date)).collect();
+    let mut events: Vec<(String, NaiveDate)> = case
+        .events
+        .iter()
+        .map(|e| (e.kind.clone(), e.date))
+        .collect();
     if let Some(d) = person.hospitalised_since
         && !events.iter().any(|(k, x)| k == "hospitalised" && *x == d)
     {
@@ -227,7 +232,12 @@ fn run_case(set: &RuleSet, rule_id: &str, case: &Case) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {
-        let show = |v: &[NaiveDate]| v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        let show = |v: &[NaiveDate]| {
+            v.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         Err(format!("expected [{}], got [{}]", show(&want), show(&got)))
     }
 }

@@ -24,22 +24,58 @@ use crate::calendar::WorkCalendar;
 
 /// The shipped rules, compiled into the binary for when no rules folder is configured.
 pub const BUILTIN_RULES: &[(&str, &str)] = &[
-    ("festival-visit.rhai", include_str!("../../rules/festival-visit.rhai")),
-    ("birthday-milestone.rhai", include_str!("../../rules/birthday-milestone.rhai")),
-    ("monthly-call.rhai", include_str!("../../rules/monthly-call.rhai")),
-    ("document-delivery.rhai", include_str!("../../rules/document-delivery.rhai")),
-    ("hospital-visit.rhai", include_str!("../../rules/hospital-visit.rhai")),
-    ("condolence.rhai", include_str!("../../rules/condolence.rhai")),
+    (
+        "festival-visit.rhai",
+        include_str!("../../rules/festival-visit.rhai"),
+    ),
+    (
+        "birthday-milestone.rhai",
+        include_str!("../../rules/birthday-milestone.rhai"),
+    ),
+    (
+        "monthly-call.rhai",
+        include_str!("../../rules/monthly-call.rhai"),
+    ),
+    (
+        "document-delivery.rhai",
+        include_str!("../../rules/document-delivery.rhai"),
+    ),
+    (
+        "hospital-visit.rhai",
+        include_str!("../../rules/hospital-visit.rhai"),
+    ),
+    (
+        "condolence.rhai",
+        include_str!("../../rules/condolence.rhai"),
+    ),
 ];
 
 /// The shipped rules' test cases.
 pub const BUILTIN_CASES: &[(&str, &str)] = &[
-    ("tests/festival-visit.toml", include_str!("../../rules/tests/festival-visit.toml")),
-    ("tests/birthday-milestone.toml", include_str!("../../rules/tests/birthday-milestone.toml")),
-    ("tests/monthly-call.toml", include_str!("../../rules/tests/monthly-call.toml")),
-    ("tests/document-delivery.toml", include_str!("../../rules/tests/document-delivery.toml")),
-    ("tests/hospital-visit.toml", include_str!("../../rules/tests/hospital-visit.toml")),
-    ("tests/condolence.toml", include_str!("../../rules/tests/condolence.toml")),
+    (
+        "tests/festival-visit.toml",
+        include_str!("../../rules/tests/festival-visit.toml"),
+    ),
+    (
+        "tests/birthday-milestone.toml",
+        include_str!("../../rules/tests/birthday-milestone.toml"),
+    ),
+    (
+        "tests/monthly-call.toml",
+        include_str!("../../rules/tests/monthly-call.toml"),
+    ),
+    (
+        "tests/document-delivery.toml",
+        include_str!("../../rules/tests/document-delivery.toml"),
+    ),
+    (
+        "tests/hospital-visit.toml",
+        include_str!("../../rules/tests/hospital-visit.toml"),
+    ),
+    (
+        "tests/condolence.toml",
+        include_str!("../../rules/tests/condolence.toml"),
+    ),
 ];
 
 /// Sandbox limits (per call of `occasions`).
@@ -138,7 +174,10 @@ pub struct RuleSet {
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleSet")
-            .field("rules", &self.rules.iter().map(|r| &r.id).collect::<Vec<_>>())
+            .field(
+                "rules",
+                &self.rules.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            )
             .field("errors", &self.errors)
             .finish()
     }
@@ -171,7 +210,9 @@ fn pos_of(p: Position) -> (Option<usize>, Option<usize>) {
 fn explain(e: &EvalAltResult) -> String {
     match e {
         EvalAltResult::ErrorTooManyOperations(_) => {
-            format!("脚本运行步数超过上限 {MAX_OPERATIONS}(是否有死循环?) script ran too long (endless loop?)")
+            format!(
+                "脚本运行步数超过上限 {MAX_OPERATIONS}(是否有死循环?) script ran too long (endless loop?)"
+            )
         }
         EvalAltResult::ErrorStackOverflow(_) => {
             format!("函数调用层数超过上限 {MAX_CALL_LEVELS}(是否无限递归?) too deep recursion")
@@ -283,7 +324,8 @@ impl RuleSet {
                 }
                 Err(e) => {
                     errors.push(e);
-                    if let Some(prev) = previous.and_then(|p| p.rules.iter().find(|r| r.file == file))
+                    if let Some(prev) =
+                        previous.and_then(|p| p.rules.iter().find(|r| r.file == file))
                         && !rules.iter().any(|r| r.id == prev.id)
                     {
                         tracing::warn!(file = %file, rule = %prev.id, "keeping the last good version of a broken rule");
@@ -310,7 +352,10 @@ impl RuleSet {
             0,
             cases::probe_person(),
             true,
-            vec![("hospitalised".into(), NaiveDate::from_ymd_opt(2026, 3, 1).unwrap())],
+            vec![(
+                "hospitalised".into(),
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            )],
             Arc::new(Vec::new()),
         ));
         let mut keep = Vec::with_capacity(self.rules.len());
@@ -351,7 +396,12 @@ impl RuleSet {
     }
 
     /// The occasions of one rule for one person in one year.
-    pub fn eval(&self, rule: &Rule, person: &Arc<PersonData>, year: i32) -> Result<Vec<Occasion>, RunError> {
+    pub fn eval(
+        &self,
+        rule: &Rule,
+        person: &Arc<PersonData>,
+        year: i32,
+    ) -> Result<Vec<Occasion>, RunError> {
         let mut scope = Scope::new();
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let result: Result<Dynamic, Box<EvalAltResult>> = self.engine.call_fn_with_options(
@@ -423,18 +473,19 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
     }
     // Evaluate the top level once to read the RULE constant.
     let mut scope = Scope::new();
-    engine
-        .run_ast_with_scope(&mut scope, &ast)
-        .map_err(|e| {
-            let (l, c) = pos_of(innermost_position(&e));
-            fail(l, c, explain(&e))
-        })?;
-    let map: Map = scope
-        .get_value::<Map>("RULE")
-        .ok_or_else(|| fail(None, None, "缺少 const RULE = #{ id: …, title: … } at the top of the file".into()))?;
-    let get_str = |k: &str| -> Option<String> {
-        map.get(k).and_then(|v| v.clone().into_string().ok())
-    };
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        let (l, c) = pos_of(innermost_position(&e));
+        fail(l, c, explain(&e))
+    })?;
+    let map: Map = scope.get_value::<Map>("RULE").ok_or_else(|| {
+        fail(
+            None,
+            None,
+            "缺少 const RULE = #{ id: …, title: … } at the top of the file".into(),
+        )
+    })?;
+    let get_str =
+        |k: &str| -> Option<String> { map.get(k).and_then(|v| v.clone().into_string().ok()) };
     let id = get_str("id")
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| fail(None, None, "RULE.id is missing or not a string".into()))?;
@@ -445,7 +496,13 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
             Some(v) => v
                 .clone()
                 .into_typed_array::<i64>()
-                .map_err(|_| fail(None, None, format!("RULE.{k} must be a list of whole numbers of days, like [7, 1]")))
+                .map_err(|_| {
+                    fail(
+                        None,
+                        None,
+                        format!("RULE.{k} must be a list of whole numbers of days, like [7, 1]"),
+                    )
+                })
                 .and_then(|xs| {
                     if xs.iter().any(|x| *x < 0) {
                         Err(fail(None, None, format!("RULE.{k} must not be negative")))
@@ -461,7 +518,11 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
         Some(v) if v.is_unit() => None,
         Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| 3),
         Some(v) => Some(v.as_int().map_err(|_| {
-            fail(None, None, "RULE.escalate_after must be a number of days, or false".into())
+            fail(
+                None,
+                None,
+                "RULE.escalate_after must be a number of days, or false".into(),
+            )
         })?),
     };
     let urgent = match map.get("urgent") {
@@ -475,7 +536,13 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
         Some(v) => v
             .clone()
             .into_typed_array::<rhai::ImmutableString>()
-            .map_err(|_| fail(None, None, "RULE.channels must be a list of channel names".into()))?
+            .map_err(|_| {
+                fail(
+                    None,
+                    None,
+                    "RULE.channels must be a list of channel names".into(),
+                )
+            })?
             .into_iter()
             .map(|s| s.to_string())
             .collect(),
@@ -521,19 +588,16 @@ fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
     match m.get(k) {
         None => Ok(None),
         Some(v) if v.is_unit() => Ok(None),
-        Some(v) => v
-            .clone()
-            .try_cast::<NaiveDate>()
-            .map(Some)
-            .ok_or_else(|| format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")),
+        Some(v) => v.clone().try_cast::<NaiveDate>().map(Some).ok_or_else(|| {
+            format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")
+        }),
     }
 }
 
 fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
     let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
-    let text = |k: &str| -> Option<String> {
-        m.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string())
-    };
+    let text =
+        |k: &str| -> Option<String> { m.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string()) };
     let remind_on = match m.get("remind_on") {
         None => None,
         Some(v) if v.is_unit() => None,
@@ -544,7 +608,10 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
                 .map_err(|_| "occasion.remind_on must be a list of Dates")?;
             let mut ds = Vec::with_capacity(arr.len());
             for d in arr {
-                ds.push(d.try_cast::<NaiveDate>().ok_or("occasion.remind_on must be a list of Dates")?);
+                ds.push(
+                    d.try_cast::<NaiveDate>()
+                        .ok_or("occasion.remind_on must be a list of Dates")?,
+                );
             }
             Some(ds)
         }
@@ -567,14 +634,23 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
             match s.as_str() {
                 "month" => {
                     let first = date.with_day0(0).expect("first of month");
-                    let next = first.checked_add_months(chrono::Months::new(1)).expect("next month");
+                    let next = first
+                        .checked_add_months(chrono::Months::new(1))
+                        .expect("next month");
                     Some((first, next.pred_opt().expect("last day")))
                 }
-                other => return Err(format!("occasion.window {other:?}: use \"month\" or #{{ from: …, to: … }}")),
+                other => {
+                    return Err(format!(
+                        "occasion.window {other:?}: use \"month\" or #{{ from: …, to: … }}"
+                    ));
+                }
             }
         }
         Some(v) => {
-            let w = v.clone().try_cast::<Map>().ok_or("occasion.window must be \"month\" or #{ from, to }")?;
+            let w = v
+                .clone()
+                .try_cast::<Map>()
+                .ok_or("occasion.window must be \"month\" or #{ from, to }")?;
             let from = get_date(&w, "from")?.ok_or("occasion.window.from is required")?;
             let to = get_date(&w, "to")?.ok_or("occasion.window.to is required")?;
             Some((from, to))

@@ -8,6 +8,7 @@
 //! Migrations live in `migrations/{sqlite,postgres}/` and are applied at connect.
 
 mod documents;
+mod outbox;
 mod roster;
 
 use std::path::Path;
@@ -19,8 +20,12 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use documents::{Contact, Document, NewContact, NewDocument};
-pub use roster::{parse_lunar_text, 
-    ImportPlan, ImportSummary, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,
+pub use outbox::{
+    ClaimedDigest, DueReminder, FailedDelivery, NewDigest, NewReminder, OutboxCounts, SendOutcome,
+};
+pub use roster::{
+    ImportPlan, ImportSummary, PersonBrief, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,
+    parse_lunar_text,
 };
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

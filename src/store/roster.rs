@@ -246,29 +246,7 @@ impl Store {
                 persons[i].person.staff.push(row.try_get(1)?);
             }
         }
-        let staff = sqlx::query("SELECT * FROM staff ORDER BY number")
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(StoredStaff {
-                    id: row.try_get("id")?,
-                    staff: Staff {
-                        number: row.try_get("number")?,
-                        name: row.try_get("name")?,
-                        mobile: row.try_get("mobile")?,
-                        email: row.try_get("email")?,
-                        wecom: row.try_get("wecom")?,
-                        dingtalk: row.try_get("dingtalk")?,
-                        feishu: row.try_get("feishu")?,
-                        supervisor: row.try_get("supervisor")?,
-                        role: row.try_get("role")?,
-                        channels: split_list(&row.try_get::<String, _>("channels")?),
-                    },
-                    active: flag(row, "active")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let staff = self.load_staff_rows().await?;
         let events = sqlx::query(
             "SELECT person_id, kind, on_date FROM person_events ORDER BY person_id, on_date, id",
         )
@@ -500,4 +478,82 @@ async fn reassign(
         }
     }
     Ok(())
+}
+
+/// What the dispatcher needs to know about a person.
+#[derive(Debug, Clone)]
+pub struct PersonBrief {
+    pub id: i64,
+    pub name: String,
+    pub deceased_on: Option<NaiveDate>,
+    pub active: bool,
+}
+
+impl Store {
+    /// Every staff member.
+    pub async fn staff_list(&self) -> Result<Vec<Staff>> {
+        Ok(self
+            .load_staff_rows()
+            .await?
+            .into_iter()
+            .map(|s| s.staff)
+            .collect())
+    }
+
+    async fn load_staff_rows(&self) -> Result<Vec<StoredStaff>> {
+        sqlx::query("SELECT * FROM staff ORDER BY number")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredStaff {
+                    id: row.try_get("id")?,
+                    staff: Staff {
+                        number: row.try_get("number")?,
+                        name: row.try_get("name")?,
+                        mobile: row.try_get("mobile")?,
+                        email: row.try_get("email")?,
+                        wecom: row.try_get("wecom")?,
+                        dingtalk: row.try_get("dingtalk")?,
+                        feishu: row.try_get("feishu")?,
+                        supervisor: row.try_get("supervisor")?,
+                        role: row.try_get("role")?,
+                        channels: split_list(&row.try_get::<String, _>("channels")?),
+                    },
+                    active: flag(row, "active")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Names and death dates of the given persons, in batches.
+    pub async fn persons_brief(&self, ids: &[i64]) -> Result<HashMap<i64, PersonBrief>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "SELECT id, name, deceased_on, active FROM persons WHERE id IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                let id: i64 = row.try_get(0)?;
+                out.insert(
+                    id,
+                    PersonBrief {
+                        id,
+                        name: row.try_get(1)?,
+                        deceased_on: opt_date(&row, "deceased_on")?,
+                        active: flag(&row, "active")?,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
 }

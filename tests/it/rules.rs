@@ -1,1 +1,415 @@
+//! The rule sandbox and rule checks through the binary: broken rule files are named
+//! with a line and a plain reason while the good rules keep working; duplicate ids and
+//! failing bureau test cases fail `check`. Also `calendar`.
 
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{Out, TestDb, backends, fixture, import, qinqing};
+
+/// A rules folder holding a copy of the shipped rules and their test cases, and a
+/// config file pointing at it.
+struct RulesDir {
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl RulesDir {
+    fn new(db: &TestDb) -> RulesDir {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let dir = db.path("rules");
+        std::fs::create_dir_all(dir.join("tests")).unwrap();
+        let mut n = 0;
+        for sub in ["", "tests"] {
+            for e in std::fs::read_dir(shipped.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "rhai" || x == "toml") {
+                    std::fs::copy(&p, dir.join(sub).join(p.file_name().unwrap())).unwrap();
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 12, "six shipped rules and six test files");
+        let config = db.path("qinqing-rules.toml");
+        std::fs::write(
+            &config,
+            format!("[rules]\npath = {:?}\n", dir.display().to_string()),
+        )
+        .unwrap();
+        RulesDir { dir, config }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn check(&self, db: &TestDb, format: &str) -> Out {
+        qinqing(db)
+            .arg("--config")
+            .arg(&self.config)
+            .args(["check", "--format", format])
+            .run()
+    }
+}
+
+const SHIPPED: [&str; 6] = [
+    "birthday-milestone",
+    "condolence",
+    "document-delivery",
+    "festival-visit",
+    "hospital-visit",
+    "monthly-call",
+];
+
+/// (file name, text, line of the fault, a word of the reason).
+///
+/// Syntax errors and unknown functions must name their line. Rhai resets the
+/// position of its limit errors (operations, call depth, data size) to the call site,
+/// which for a top-level `occasions` call is none, so for those the line is checked
+/// only when one is given.
+const BROKEN: &[(&str, &str, Line, &str)] = &[
+    (
+        "loop.rhai",
+        "const RULE = #{ id: \"loop-forever\", title: \"死循环\" };\n\
+         \n\
+         fn occasions(p, year) {\n\
+         \x20   loop {}\n\
+         }\n",
+        Line::IfAny(4),
+        "死循环",
+    ),
+    (
+        "syntax.rhai",
+        "const RULE = #{ id: \"syntax\", title: \"语法错误\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   let x = ;\n\
+         \x20   []\n\
+         }\n",
+        Line::Must(3),
+        "syntax error",
+    ),
+    (
+        "unknown-fn.rhai",
+        "const RULE = #{ id: \"unknown-fn\", title: \"未知函数\" };\n\
+         \n\
+         \n\
+         fn occasions(p, year) {\n\
+         \x20   let d = no_such_function(year);\n\
+         \x20   []\n\
+         }\n",
+        Line::Must(5),
+        "no_such_function",
+    ),
+    (
+        "huge-string.rhai",
+        "const RULE = #{ id: \"huge-string\", title: \"大字符串\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   let s = \"x\";\n\
+         \x20   for i in 0..100 {\n\
+         \x20       s += s;\n\
+         \x20   }\n\
+         \x20   []\n\
+         }\n",
+        Line::IfAny(5),
+        "too large",
+    ),
+    (
+        "recursion.rhai",
+        "const RULE = #{ id: \"deep\", title: \"递归\" };\n\
+         fn down(n) {\n\
+         \x20   down(n + 1)\n\
+         }\n\
+         fn occasions(p, year) {\n\
+         \x20   down(0)\n\
+         }\n",
+        Line::IfAny(3),
+        "recursion",
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum Line {
+    Must(usize),
+    IfAny(usize),
+}
+
+fn rule_ids(report: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Endless loops, syntax errors, unknown functions, huge strings and deep recursion
+/// are each reported by file (and line) with a plain reason; the shipped rules still
+/// load, their cases pass, and preview still plans with them.
+#[test]
+fn broken_rules_are_named_and_the_rest_still_work() {
+    for db in backends() {
+        let rules = RulesDir::new(&db);
+        for (name, text, _, _) in BROKEN {
+            rules.write(name, text);
+        }
+        let out = rules.check(&db, "table").fails();
+        for (name, _, line, reason) in BROKEN {
+            let err = out
+                .stdout
+                .lines()
+                .find(|l| l.starts_with("error:") && l.contains(name))
+                .unwrap_or_else(|| panic!("[{}] {name} not named:\n{}", db.name(), out.all()));
+            assert!(
+                err.contains(&rules.dir.join(name).display().to_string()),
+                "{err}"
+            );
+            let (want, must) = match line {
+                Line::Must(l) => (*l, true),
+                Line::IfAny(l) => (*l, false),
+            };
+            if must || err.contains(", line ") {
+                assert!(
+                    err.contains(&format!(", line {want}")) && err.contains(&format!("第{want}行")),
+                    "[{}] {name}: expected line {want}: {err}",
+                    db.name()
+                );
+            }
+            assert!(
+                err.contains(reason),
+                "[{}] {name}: reason lacks {reason:?}: {err}",
+                db.name()
+            );
+        }
+        for id in SHIPPED {
+            assert!(
+                out.stdout.lines().any(|l| l.trim_start().starts_with(id)),
+                "[{}] shipped rule {id} not listed:\n{}",
+                db.name(),
+                out.stdout
+            );
+        }
+        assert!(out.stdout.contains("check FAILED"));
+
+        let report = rules.check(&db, "json").fails().json();
+        assert_eq!(rule_ids(&report), SHIPPED, "[{}]", db.name());
+        let tests = report["rule_tests"].as_array().unwrap();
+        assert!(tests.len() >= 6, "{tests:?}");
+        assert!(
+            tests.iter().all(|t| t["passed"] == true),
+            "[{}] shipped cases fail: {tests:?}",
+            db.name()
+        );
+        assert_eq!(report["ok"], false);
+        assert_eq!(
+            report["errors"].as_array().unwrap().len(),
+            BROKEN.len(),
+            "[{}] {}",
+            db.name(),
+            report["errors"]
+        );
+
+        // preview still plans with the good rules and says which were not loaded.
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let out = qinqing(&db)
+            .arg("--config")
+            .arg(&rules.config)
+            .args(["preview", "--from", "2026-03-01", "--to", "2026-03-31"])
+            .args(["--format", "json"])
+            .run()
+            .ok();
+        let stages = out.json_lines();
+        assert!(
+            stages.iter().any(|s| s["rule"] == "monthly-call"),
+            "[{}] no monthly-call stage",
+            db.name()
+        );
+        assert!(
+            stages
+                .iter()
+                .all(|s| SHIPPED.contains(&s["rule"].as_str().unwrap())),
+            "[{}] a broken rule planned something",
+            db.name()
+        );
+        for (name, ..) in BROKEN {
+            assert!(
+                out.stderr.contains(name),
+                "[{}] preview does not mention {name}:\n{}",
+                db.name(),
+                out.stderr
+            );
+        }
+    }
+}
+
+/// The same folder without the broken files passes `check` (so the failure above is
+/// theirs alone).
+#[test]
+fn shipped_rules_folder_passes_check() {
+    let db = TestDb::sqlite();
+    import(&db, &fixture("roster.xlsx"), &[]).ok();
+    let rules = RulesDir::new(&db);
+    let out = rules.check(&db, "table").ok();
+    assert!(out.stdout.contains("check passed"), "{}", out.stdout);
+    assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+    let report = rules.check(&db, "json").ok().json();
+    assert_eq!(rule_ids(&report), SHIPPED);
+    assert_eq!(report["ok"], true);
+}
+
+#[test]
+fn duplicate_rule_ids_are_an_error() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    let text = std::fs::read_to_string(rules.dir.join("monthly-call.rhai")).unwrap();
+    rules.write("zz-monthly-call-copy.rhai", &text);
+    let out = rules.check(&db, "table").fails();
+    let err = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error:") && l.contains("zz-monthly-call-copy.rhai"))
+        .unwrap_or_else(|| panic!("duplicate not reported:\n{}", out.all()));
+    assert!(err.contains("monthly-call"), "{err}");
+    assert!(
+        err.contains("monthly-call.rhai"),
+        "names the first file: {err}"
+    );
+    let report = rules.check(&db, "json").fails().json();
+    assert_eq!(rule_ids(&report), SHIPPED, "the first one stays loaded");
+}
+
+/// A bureau's own test case that does not hold: check prints FAIL and exits non-zero.
+#[test]
+fn failing_bureau_case_fails_check() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "tests/x.toml",
+        "rule = \"birthday-milestone\"\n\
+         [[case]]\n\
+         name = \"写错的日期\"\n\
+         year = 2026\n\
+         person = { birth_date = \"1936-05-01\" }\n\
+         expect = [\"2026-05-02\"]\n\
+         [[case]]\n\
+         name = \"对的日期\"\n\
+         year = 2026\n\
+         person = { birth_date = \"1936-05-01\" }\n\
+         expect = [\"2026-05-01\"]\n",
+    );
+    let out = rules.check(&db, "table").fails();
+    let fail = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAIL") && l.contains("写错的日期"))
+        .unwrap_or_else(|| panic!("no FAIL line:\n{}", out.stdout));
+    assert!(
+        fail.contains("2026-05-02") && fail.contains("2026-05-01"),
+        "{fail}"
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("pass") && l.contains("对的日期")),
+        "{}",
+        out.stdout
+    );
+    let report = rules.check(&db, "json").fails().json();
+    let failed: Vec<_> = report["rule_tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+}
+
+fn calendar(year: &str) -> Value {
+    let db = TestDb::sqlite();
+    qinqing(&db)
+        .args(["calendar", "--year", year, "--format", "json"])
+        .run()
+        .ok()
+        .json()
+}
+
+fn dates(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .expect("a list of dates")
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn calendar_2026() {
+    let c = calendar("2026");
+    assert_eq!(c["year"], 2026);
+    assert_eq!(c["festivals"]["春节"], "2026-02-17");
+    assert_eq!(c["festivals"]["中秋"], "2026-09-25");
+    assert_eq!(c["festivals"]["除夕"], "2026-02-16");
+    assert_eq!(c["festivals"]["国庆"], "2026-10-01");
+    let holidays = dates(&c["holidays"]);
+    let workdays = dates(&c["workdays"]);
+    for d in ["2026-10-01", "2026-02-15", "2026-01-01", "2026-02-17"] {
+        assert!(holidays.contains(&d), "{d} not a holiday: {holidays:?}");
+    }
+    for d in ["2026-01-04", "2026-02-14", "2026-02-28"] {
+        assert!(
+            workdays.contains(&d),
+            "{d} not a make-up workday: {workdays:?}"
+        );
+        assert!(!holidays.contains(&d));
+    }
+    // An ordinary Saturday is neither.
+    assert!(!holidays.contains(&"2026-03-07") && !workdays.contains(&"2026-03-07"));
+    for v in c["festivals"].as_object().unwrap().values() {
+        assert!(v.as_str().unwrap().starts_with("2026-"), "{v}");
+    }
+    for d in holidays.iter().chain(&workdays) {
+        assert!(d.starts_with("2026-"), "{d} is not in 2026");
+    }
+}
+
+#[test]
+fn calendar_2023_new_years_eve() {
+    let c = calendar("2023");
+    assert_eq!(c["festivals"]["除夕"], "2023-01-21");
+    assert_eq!(c["festivals"]["春节"], "2023-01-22");
+    for d in dates(&c["holidays"]).iter().chain(&dates(&c["workdays"])) {
+        assert!(d.starts_with("2023-"), "{d} is not in 2023");
+    }
+}
+
+/// The table form runs and shows the festivals.
+#[test]
+fn calendar_table() {
+    let db = TestDb::sqlite();
+    let out = qinqing(&db).args(["calendar", "--year", "2026"]).run().ok();
+    assert!(
+        out.stdout.contains("春节") && out.stdout.contains("2026-02-17"),
+        "{}",
+        out.stdout
+    );
+    // A year without a notice warns.
+    let out = qinqing(&db).args(["calendar", "--year", "2031"]).run().ok();
+    assert!(out.stderr.contains("2031"), "{}", out.stderr);
+}
+
+/// Broken rules do not depend on the backend, but check reads the store: run the
+/// short form on every backend.
+#[test]
+fn check_with_rules_folder_on_every_backend() {
+    for db in backends() {
+        let rules = RulesDir::new(&db);
+        rules.write(BROKEN[1].0, BROKEN[1].1);
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let report = rules.check(&db, "json").fails().json();
+        assert_eq!(report["persons"], 44, "[{}]", db.name());
+        assert_eq!(rule_ids(&report), SHIPPED, "[{}]", db.name());
+    }
+}

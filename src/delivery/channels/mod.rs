@@ -67,7 +67,7 @@ impl std::fmt::Debug for Contact {
 }
 
 /// The part of a message meant for one staff member.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
     pub contact: Contact,
     /// One line per reminder, in Chinese.
@@ -77,7 +77,7 @@ pub struct Section {
 }
 
 /// What an SMS template may carry: never ID numbers or health details.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmsFields {
     pub name: String,
     pub count: u32,
@@ -127,7 +127,7 @@ impl std::fmt::Display for MessageKind {
 }
 
 /// One message for one channel, ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
     /// Stable across resends of the same digest.
     pub idempotency_key: String,

@@ -1,0 +1,421 @@
+//! The dispatcher: one round takes what is due, cancels what was acknowledged,
+//! satisfied or made moot by a death, routes the rest to a channel, stores each
+//! digest before sending it, sends, and records the outcome. Transient failures are
+//! retried with capped exponential backoff and jitter; permanent ones move the
+//! reminder to the recipient's next channel; a reminder that fails on every channel
+//! stays visible as failed and is logged once at ERROR.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveTime};
+use futures::StreamExt;
+
+use super::channels::{Channel, Outgoing, SendError};
+use super::digest;
+use super::router;
+use crate::calendar::WorkCalendar;
+use crate::config::ScheduleConfig;
+use crate::planner::{Closures, Stage, StageKind};
+use crate::roster::Staff;
+use crate::store::{DueReminder, NewDigest, SendOutcome, Store, StoreError};
+
+/// Digests sent at once per channel.
+const CONCURRENCY: usize = 16;
+/// Digests claimed per batch.
+const CLAIM_BATCH: i64 = 200;
+/// A claim older than this is considered abandoned by a crashed process.
+const LEASE_SECS: i64 = 300;
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct RoundReport {
+    pub cancelled: usize,
+    pub waiting: usize,
+    pub digests: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub undeliverable: usize,
+}
+
+pub struct Dispatcher {
+    store: Store,
+    channels: Vec<Arc<dyn Channel>>,
+    schedule: ScheduleConfig,
+    calendar: Arc<WorkCalendar>,
+}
+
+fn in_quiet_hours(t: NaiveTime, (start, end): (NaiveTime, NaiveTime)) -> bool {
+    if start <= end {
+        t >= start && t < end
+    } else {
+        t >= start || t < end
+    }
+}
+
+/// Capped exponential backoff with ±20% jitter: 30 s, 60 s, 120 s … at most 1 h.
+pub fn backoff(attempt: i64, hint: Option<Duration>) -> Duration {
+    let exp = attempt.clamp(1, 20) - 1;
+    let base = (30u64.saturating_mul(1u64 << exp.min(10))).min(3600) as f64;
+    let jitter = 0.8 + 0.4 * rand::random::<f64>();
+    let d = Duration::from_secs_f64(base * jitter);
+    match hint {
+        Some(h) if h > d => h,
+        _ => d,
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        channels: Vec<Arc<dyn Channel>>,
+        schedule: ScheduleConfig,
+        calendar: Arc<WorkCalendar>,
+    ) -> Dispatcher {
+        Dispatcher {
+            store,
+            channels,
+            schedule,
+            calendar,
+        }
+    }
+
+    fn channel(&self, name: &str) -> Option<&Arc<dyn Channel>> {
+        self.channels.iter().find(|c| c.name() == name)
+    }
+
+    /// Whether a reminder may go out at `now`.
+    fn may_send(&self, r: &DueReminder, now: DateTime<FixedOffset>) -> bool {
+        let t = now.time();
+        let quiet = in_quiet_hours(t, self.schedule.quiet());
+        if r.urgent {
+            return !quiet || self.schedule.urgent_in_quiet_hours;
+        }
+        !quiet && self.calendar.is_workday(now.date_naive()) && t >= self.schedule.send_time()
+    }
+
+    /// One dispatch round. `after_death` lists rules whose reminders survive a death.
+    pub async fn round(
+        &self,
+        now: DateTime<FixedOffset>,
+        after_death: &HashSet<String>,
+    ) -> Result<RoundReport, StoreError> {
+        let mut report = RoundReport::default();
+        let released = self.store.release_stale_claims(now).await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                "resending digests abandoned mid-send (same idempotency keys)"
+            );
+        }
+        // Route, send, and route again what failed for good on its channel.
+        for _ in 0..4 {
+            let routed = self.route(now, after_death, &mut report).await?;
+            let sent_any = self.send_due(now, &mut report).await?;
+            if routed == 0 && !sent_any {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Turns due reminders into stored digests. Returns how many digests were stored.
+    async fn route(
+        &self,
+        now: DateTime<FixedOffset>,
+        after_death: &HashSet<String>,
+        report: &mut RoundReport,
+    ) -> Result<usize, StoreError> {
+        let today = now.date_naive();
+        let due = self.store.due_reminders(today).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) =
+            due.into_iter().partition(|r| self.may_send(r, now));
+        report.waiting = waiting.len();
+        if ready.is_empty() {
+            return Ok(0);
+        }
+
+        // Close what was acknowledged or satisfied, or belongs to a deceased person.
+        let person_ids: Vec<i64> = {
+            let set: HashSet<i64> = ready.iter().map(|r| r.person_id).collect();
+            set.into_iter().collect()
+        };
+        let persons = self.store.persons_brief(&person_ids).await?;
+        let oldest = ready
+            .iter()
+            .map(|r| {
+                r.window
+                    .map(|w| w.0)
+                    .unwrap_or(r.occasion_on)
+                    .min(r.occasion_on)
+            })
+            .min()
+            .unwrap_or(today);
+        let contacts = self
+            .store
+            .contacts_between(oldest - chrono::Duration::days(1), today)
+            .await?;
+        let closures = Closures::new(&contacts);
+        let mut cancel = Vec::new();
+        let mut live = Vec::with_capacity(ready.len());
+        for r in ready {
+            let dead = persons
+                .get(&r.person_id)
+                .is_some_and(|p| p.deceased_on.is_some() || !p.active)
+                && !after_death.contains(&r.rule);
+            if dead || closures.closes(&as_stage(&r), today) {
+                cancel.push(r.id);
+            } else {
+                live.push(r);
+            }
+        }
+        if !cancel.is_empty() {
+            report.cancelled += cancel.len();
+            self.store
+                .cancel_reminders(&cancel, "acknowledged, satisfied or moot", now)
+                .await?;
+        }
+
+        // Choose a channel per reminder.
+        let staff: HashMap<String, Staff> = self
+            .store
+            .staff_list()
+            .await?
+            .into_iter()
+            .map(|s| (s.number.clone(), s))
+            .collect();
+        let unknown = Staff {
+            number: String::new(),
+            name: String::new(),
+            mobile: None,
+            email: None,
+            wecom: None,
+            dingtalk: None,
+            feishu: None,
+            supervisor: None,
+            role: None,
+            channels: Vec::new(),
+        };
+        // (channel, recipient or "" for group robots) → reminders
+        let mut groups: BTreeMap<(String, String), Vec<&DueReminder>> = BTreeMap::new();
+        let mut undeliverable = Vec::new();
+        for r in &live {
+            let st = staff.get(&r.recipient).unwrap_or(&unknown);
+            let contact = digest::contact(st);
+            let infos: Vec<(&str, bool)> = self
+                .channels
+                .iter()
+                .map(|c| (c.name(), c.can_reach(&contact)))
+                .collect();
+            match router::choose(&st.channels, &r.channels, &r.failed_channels, &infos) {
+                Some(ch) => {
+                    let group = self.channel(ch).is_some_and(|c| c.is_group());
+                    let who = if group {
+                        String::new()
+                    } else {
+                        r.recipient.clone()
+                    };
+                    groups.entry((ch.to_string(), who)).or_default().push(r);
+                }
+                None => undeliverable.push(r),
+            }
+        }
+        if !undeliverable.is_empty() {
+            for r in &undeliverable {
+                tracing::error!(
+                    reminder = r.id,
+                    reference = %r.reference,
+                    rule = %r.rule,
+                    recipient = %r.recipient,
+                    tried = %r.failed_channels.join(","),
+                    "reminder could not be delivered on any channel; it stays in `qinqing status` as failed"
+                );
+            }
+            let ids: Vec<i64> = undeliverable.iter().map(|r| r.id).collect();
+            report.undeliverable += ids.len();
+            self.store.fail_reminders(&ids, now).await?;
+        }
+
+        // Build and store the digests before sending anything.
+        let mut digests = Vec::new();
+        for ((channel, who), rems) in &groups {
+            let batches: Vec<Vec<&DueReminder>> = if self.schedule.digest {
+                vec![rems.clone()]
+            } else {
+                rems.iter().map(|r| vec![*r]).collect()
+            };
+            for batch in batches {
+                let mut by_staff: BTreeMap<&str, Vec<&DueReminder>> = BTreeMap::new();
+                for r in &batch {
+                    by_staff.entry(r.recipient.as_str()).or_default().push(r);
+                }
+                let sections = by_staff
+                    .iter()
+                    .map(|(no, rs)| digest::section(staff.get(*no).unwrap_or(&unknown), rs, today))
+                    .collect();
+                let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+                let recipient = if who.is_empty() {
+                    format!("group:{channel}")
+                } else {
+                    who.clone()
+                };
+                let key = digest::idempotency_key(channel, &recipient, &ids);
+                let msg = digest::outgoing(key.clone(), sections, &batch, today);
+                digests.push(NewDigest {
+                    idempotency_key: key,
+                    channel: channel.clone(),
+                    recipient,
+                    payload: serde_json::to_string(&msg).expect("serialisable message"),
+                    reminder_ids: ids,
+                });
+            }
+        }
+        report.digests += digests.len();
+        self.store.store_digests(&digests, now).await?;
+        Ok(digests.len())
+    }
+
+    /// Sends every due stored digest. Returns whether anything was attempted.
+    async fn send_due(
+        &self,
+        now: DateTime<FixedOffset>,
+        report: &mut RoundReport,
+    ) -> Result<bool, StoreError> {
+        let mut any = false;
+        loop {
+            let claimed = self
+                .store
+                .claim_digests(now, CLAIM_BATCH, LEASE_SECS)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            let max_attempts = self.schedule.max_attempts as i64;
+            let results: Vec<(i64, SendOutcome)> = futures::stream::iter(claimed)
+                .map(|d| async move {
+                    let outcome = match (self.channel(&d.channel), serde_json::from_str::<Outgoing>(&d.payload)) {
+                        (None, _) => SendOutcome::Failed {
+                            error: format!("channel {} is no longer configured", d.channel),
+                        },
+                        (_, Err(e)) => SendOutcome::Failed {
+                            error: format!("stored digest cannot be read: {e}"),
+                        },
+                        (Some(ch), Ok(msg)) => {
+                            let r = tokio::time::timeout(Duration::from_secs(300), ch.send(&msg))
+                                .await
+                                .unwrap_or_else(|_| Err(SendError::transient("send did not finish in 300 s")));
+                            match r {
+                                Ok(receipt) => {
+                                    tracing::info!(digest = d.id, channel = %d.channel, recipient = %d.recipient,
+                                        key = %d.idempotency_key, "delivered");
+                                    SendOutcome::Sent { provider_id: receipt.provider_id }
+                                }
+                                Err(e) if e.is_transient() && d.attempts < max_attempts => {
+                                    let wait = backoff(d.attempts, e.retry_after());
+                                    tracing::warn!(digest = d.id, channel = %d.channel, attempt = d.attempts,
+                                        retry_in_secs = wait.as_secs(), error = %e.reason(), "send failed; will retry");
+                                    SendOutcome::Retry {
+                                        error: e.to_string(),
+                                        next_attempt_at: now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(digest = d.id, channel = %d.channel, attempt = d.attempts,
+                                        error = %e.reason(), "send failed for good on this channel; trying the next one");
+                                    SendOutcome::Failed {
+                                        error: if e.is_transient() {
+                                            format!("gave up after {} attempts: {e}", d.attempts)
+                                        } else {
+                                            e.to_string()
+                                        },
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    (d.id, outcome)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            for (_, o) in &results {
+                match o {
+                    SendOutcome::Sent { .. } => report.sent += 1,
+                    SendOutcome::Retry { .. } => report.retried += 1,
+                    SendOutcome::Failed { .. } => report.failed += 1,
+                }
+            }
+            self.store.record_outcomes(&results, now).await?;
+        }
+    }
+}
+
+/// The closure check works on planner stages; a stored reminder carries the same facts.
+fn as_stage(r: &DueReminder) -> Stage {
+    Stage {
+        key: r.stage_key.clone(),
+        occasion_key: r.occasion_key.clone(),
+        reference: r.reference.clone(),
+        rule: r.rule.clone(),
+        person_id: r.person_id,
+        person: String::new(),
+        person_name: String::new(),
+        occasion_on: r.occasion_on,
+        sub_key: String::new(),
+        stage: if r.stage == "escalate" {
+            StageKind::Escalate
+        } else {
+            StageKind::Remind
+        },
+        lead_days: r.lead_days,
+        remind_on: r.remind_on,
+        recipient: r.recipient.clone(),
+        title: r.title.clone(),
+        kind: r.kind.clone(),
+        urgent: r.urgent,
+        satisfied_by: r.satisfied_by.clone(),
+        window: r.window,
+        channels: r.channels.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_wrap_midnight() {
+        let q = (
+            NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+        );
+        assert!(in_quiet_hours(
+            NaiveTime::from_hms_opt(23, 0, 0).unwrap(),
+            q
+        ));
+        assert!(in_quiet_hours(NaiveTime::from_hms_opt(3, 0, 0).unwrap(), q));
+        assert!(!in_quiet_hours(
+            NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+            q
+        ));
+        assert!(!in_quiet_hours(
+            NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+            q
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let a = backoff(1, None).as_secs_f64();
+        assert!((24.0..=36.0).contains(&a), "{a}");
+        let b = backoff(3, None).as_secs_f64();
+        assert!((96.0..=144.0).contains(&b), "{b}");
+        assert!(backoff(30, None).as_secs_f64() <= 3600.0 * 1.2);
+        assert!(backoff(1, Some(Duration::from_secs(600))).as_secs() >= 600);
+    }
+}

@@ -1,0 +1,626 @@
+//! The durable outbox: reminder stages (unique by key), digests (stored before they
+//! are sent, so a resend is the same message with the same idempotency key) and one
+//! delivery row per (stage, channel tried).
+//!
+//! Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several daemons can share
+//! one database; SQLite has a single writer and needs no more than a transaction.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Backend, Result, Store, date_str, parse_date, values_groups};
+
+const BATCH: usize = 400;
+
+/// A stage to store (from the planner).
+#[derive(Debug, Clone)]
+pub struct NewReminder {
+    pub stage_key: String,
+    pub occasion_key: String,
+    pub reference: String,
+    pub rule: String,
+    pub person_id: i64,
+    pub occasion_on: NaiveDate,
+    pub stage: String,
+    pub lead_days: Option<i64>,
+    pub remind_on: NaiveDate,
+    pub recipient: String,
+    pub title: String,
+    pub kind: String,
+    pub urgent: bool,
+    pub satisfied_by: Vec<String>,
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    pub channels: Vec<String>,
+    /// planned or missed
+    pub status: &'static str,
+    pub late: bool,
+}
+
+/// A stored stage that still needs a delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueReminder {
+    pub id: i64,
+    pub stage_key: String,
+    pub occasion_key: String,
+    pub reference: String,
+    pub rule: String,
+    pub person_id: i64,
+    pub occasion_on: NaiveDate,
+    pub stage: String,
+    pub lead_days: Option<i64>,
+    pub remind_on: NaiveDate,
+    pub recipient: String,
+    pub title: String,
+    pub kind: String,
+    pub urgent: bool,
+    pub satisfied_by: Vec<String>,
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    pub channels: Vec<String>,
+    pub late: bool,
+    /// Channels already tried and failed for good.
+    pub failed_channels: Vec<String>,
+}
+
+/// A digest to store before sending, with the reminders it carries.
+#[derive(Debug, Clone)]
+pub struct NewDigest {
+    pub idempotency_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: String,
+    pub reminder_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimedDigest {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// What happened to one send.
+#[derive(Debug, Clone)]
+pub enum SendOutcome {
+    Sent {
+        provider_id: Option<String>,
+    },
+    Retry {
+        error: String,
+        next_attempt_at: DateTime<FixedOffset>,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedDelivery {
+    pub reminder_id: i64,
+    pub reference: String,
+    pub rule: String,
+    pub recipient: String,
+    pub remind_on: NaiveDate,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+fn ts(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn placeholders(n: usize, first: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Inserts stages; existing keys are left alone (re-planning is idempotent).
+    /// Returns how many were new.
+    pub async fn insert_reminders(
+        &self,
+        rows: &[NewReminder],
+        now: DateTime<FixedOffset>,
+    ) -> Result<u64> {
+        let now = ts(now);
+        let mut tx = self.pool().begin().await?;
+        let mut inserted = 0;
+        const COLS: usize = 21;
+        for chunk in rows.chunks(BATCH) {
+            let sql = format!(
+                "INSERT INTO reminders (stage_key, occasion_key, reference, rule, person_id, occasion_on, \
+                 stage, lead_days, remind_on, recipient, title, kind, urgent, satisfied_by, window_from, \
+                 window_to, channels, status, late, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (stage_key) DO NOTHING",
+                values_groups(chunk.len(), COLS, 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.stage_key.clone())
+                    .bind(r.occasion_key.clone())
+                    .bind(r.reference.clone())
+                    .bind(r.rule.clone())
+                    .bind(r.person_id)
+                    .bind(date_str(r.occasion_on))
+                    .bind(r.stage.clone())
+                    .bind(r.lead_days)
+                    .bind(date_str(r.remind_on))
+                    .bind(r.recipient.clone())
+                    .bind(r.title.clone())
+                    .bind(r.kind.clone())
+                    .bind(r.urgent as i64)
+                    .bind(r.satisfied_by.join(","))
+                    .bind(r.window.map(|w| date_str(w.0)))
+                    .bind(r.window.map(|w| date_str(w.1)))
+                    .bind(r.channels.join(","))
+                    .bind(r.status.to_string())
+                    .bind(r.late as i64)
+                    .bind(now.clone())
+                    .bind(now.clone());
+            }
+            inserted += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Planned stages in [from, to] of the given rules whose key is not in `valid`
+    /// (a death, a reassignment, an inactive person, a changed rule) are cancelled,
+    /// with their pending deliveries. Returns the number cancelled.
+    pub async fn cancel_stale(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        rules: &[String],
+        valid: &HashSet<String>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<usize> {
+        if rules.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT id, stage_key FROM reminders WHERE status = 'planned' AND remind_on >= $1 \
+             AND remind_on <= $2 AND rule IN ({})",
+            placeholders(rules.len(), 3)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(date_str(from))
+            .bind(date_str(to));
+        for r in rules {
+            q = q.bind(r.clone());
+        }
+        let stale: Vec<i64> = q
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .filter(|r| !valid.contains(&r.get::<String, _>(1)))
+            .map(|r| r.get::<i64, _>(0))
+            .collect();
+        self.cancel_reminders(&stale, "no longer applies", now)
+            .await?;
+        Ok(stale.len())
+    }
+
+    /// Cancels stages (and their deliveries not yet sent).
+    pub async fn cancel_reminders(
+        &self,
+        ids: &[i64],
+        why: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let now = ts(now);
+        let mut tx = self.pool().begin().await?;
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE reminders SET status = 'cancelled', note = $1, updated_at = $2 \
+                 WHERE status = 'planned' AND id IN ({})",
+                placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql))
+                .bind(why.to_string())
+                .bind(now.clone());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "UPDATE deliveries SET status = 'cancelled', updated_at = $1 \
+                 WHERE status = 'pending' AND reminder_id IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Planned stages due on or before `day` that have no delivery under way.
+    pub async fn due_reminders(&self, day: NaiveDate) -> Result<Vec<DueReminder>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.stage_key, r.occasion_key, r.reference, r.rule, r.person_id, r.occasion_on, \
+                    r.stage, r.lead_days, r.remind_on, r.recipient, r.title, r.kind, r.urgent, \
+                    r.satisfied_by, r.window_from, r.window_to, r.channels, r.late, \
+                    (SELECT COALESCE(MAX(CASE WHEN d.status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) \
+                       FROM deliveries d WHERE d.reminder_id = r.id) AS busy \
+             FROM reminders r WHERE r.status = 'planned' AND r.remind_on <= $1 ORDER BY r.id",
+        )
+        .bind(date_str(day))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        let mut ids = Vec::new();
+        for r in &rows {
+            if r.try_get::<i64, _>("busy")? != 0 {
+                continue;
+            }
+            let wf: Option<String> = r.try_get("window_from")?;
+            let wt: Option<String> = r.try_get("window_to")?;
+            let window = match (wf, wt) {
+                (Some(a), Some(b)) => Some((parse_date(&a)?, parse_date(&b)?)),
+                _ => None,
+            };
+            ids.push(r.try_get::<i64, _>("id")?);
+            out.push(DueReminder {
+                id: r.try_get("id")?,
+                stage_key: r.try_get("stage_key")?,
+                occasion_key: r.try_get("occasion_key")?,
+                reference: r.try_get("reference")?,
+                rule: r.try_get("rule")?,
+                person_id: r.try_get("person_id")?,
+                occasion_on: parse_date(&r.try_get::<String, _>("occasion_on")?)?,
+                stage: r.try_get("stage")?,
+                lead_days: r.try_get("lead_days")?,
+                remind_on: parse_date(&r.try_get::<String, _>("remind_on")?)?,
+                recipient: r.try_get("recipient")?,
+                title: r.try_get("title")?,
+                kind: r.try_get("kind")?,
+                urgent: r.try_get::<i64, _>("urgent")? != 0,
+                satisfied_by: list(&r.try_get::<String, _>("satisfied_by")?),
+                window,
+                channels: list(&r.try_get::<String, _>("channels")?),
+                late: r.try_get::<i64, _>("late")? != 0,
+                failed_channels: Vec::new(),
+            });
+        }
+        if !out.is_empty() {
+            let failed = sqlx::query(
+                "SELECT d.reminder_id, d.channel FROM deliveries d JOIN reminders r ON r.id = d.reminder_id \
+                 WHERE r.status = 'planned' AND d.status = 'failed'",
+            )
+            .fetch_all(self.pool())
+            .await?;
+            let mut by_id: std::collections::HashMap<i64, Vec<String>> = Default::default();
+            for f in failed {
+                by_id.entry(f.try_get(0)?).or_default().push(f.try_get(1)?);
+            }
+            for r in &mut out {
+                if let Some(chs) = by_id.remove(&r.id) {
+                    r.failed_channels = chs;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks stages failed for good (every channel tried).
+    pub async fn fail_reminders(&self, ids: &[i64], now: DateTime<FixedOffset>) -> Result<()> {
+        let now = ts(now);
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE reminders SET status = 'failed', updated_at = $1 WHERE status = 'planned' AND id IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores digests and their delivery rows in one transaction, before any send.
+    pub async fn store_digests(
+        &self,
+        digests: &[NewDigest],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let now_s = ts(now);
+        let mut tx = self.pool().begin().await?;
+        for d in digests {
+            let row = sqlx::query(
+                "INSERT INTO digests (idempotency_key, channel, recipient, payload, status, attempts, \
+                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6) \
+                 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = excluded.idempotency_key \
+                 RETURNING id",
+            )
+            .bind(d.idempotency_key.clone())
+            .bind(d.channel.clone())
+            .bind(d.recipient.clone())
+            .bind(d.payload.clone())
+            .bind(now_s.clone())
+            .bind(now_s.clone())
+            .fetch_one(&mut *tx)
+            .await?;
+            let digest_id: i64 = row.try_get(0)?;
+            for chunk in d.reminder_ids.chunks(BATCH) {
+                let sql = format!(
+                    "INSERT INTO deliveries (reminder_id, channel, digest_id, status, attempts, created_at, updated_at) \
+                     VALUES {} ON CONFLICT (reminder_id, channel) DO UPDATE SET digest_id = excluded.digest_id, \
+                     status = 'pending', updated_at = excluded.updated_at",
+                    values_groups(chunk.len(), 7, 1)
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q
+                        .bind(*id)
+                        .bind(d.channel.clone())
+                        .bind(digest_id)
+                        .bind("pending".to_string())
+                        .bind(0i64)
+                        .bind(now_s.clone())
+                        .bind(now_s.clone());
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Digests abandoned mid-send by a crashed process go back to pending: resent
+    /// once, with the same idempotency key.
+    pub async fn release_stale_claims(&self, now: DateTime<FixedOffset>) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE digests SET status = 'pending', claimed_until = NULL \
+             WHERE status = 'sending' AND claimed_until < $1",
+        )
+        .bind(ts(now))
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Claims up to `limit` due digests for `lease_secs`.
+    pub async fn claim_digests(
+        &self,
+        now: DateTime<FixedOffset>,
+        limit: i64,
+        lease_secs: i64,
+    ) -> Result<Vec<ClaimedDigest>> {
+        let until = ts(now + chrono::Duration::seconds(lease_secs));
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE digests SET status = 'sending', claimed_until = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM digests WHERE status = 'pending' AND next_attempt_at <= $2 \
+             ORDER BY id LIMIT $3{lock}) \
+             RETURNING id, idempotency_key, channel, recipient, payload, attempts"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(until)
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        let mut out: Vec<ClaimedDigest> = rows
+            .iter()
+            .map(|r| {
+                Ok(ClaimedDigest {
+                    id: r.try_get(0)?,
+                    idempotency_key: r.try_get(1)?,
+                    channel: r.try_get(2)?,
+                    recipient: r.try_get(3)?,
+                    payload: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    /// Records the outcome of sends in one transaction.
+    pub async fn record_outcomes(
+        &self,
+        outcomes: &[(i64, SendOutcome)],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let now_s = ts(now);
+        let mut tx = self.pool().begin().await?;
+        let mut sent_ids = Vec::new();
+        for (id, outcome) in outcomes {
+            match outcome {
+                SendOutcome::Sent { provider_id } => {
+                    sqlx::query(
+                        "UPDATE digests SET status = 'sent', provider_id = $1, sent_at = $2, \
+                         claimed_until = NULL, last_error = NULL WHERE id = $3",
+                    )
+                    .bind(provider_id.clone())
+                    .bind(now_s.clone())
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sent_ids.push(*id);
+                }
+                SendOutcome::Retry {
+                    error,
+                    next_attempt_at,
+                } => {
+                    sqlx::query(
+                        "UPDATE digests SET status = 'pending', last_error = $1, next_attempt_at = $2, \
+                         claimed_until = NULL WHERE id = $3",
+                    )
+                    .bind(error.clone())
+                    .bind(ts(*next_attempt_at))
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, updated_at = $2 WHERE digest_id = $3",
+                    )
+                    .bind(error.clone())
+                    .bind(now_s.clone())
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                SendOutcome::Failed { error } => {
+                    sqlx::query(
+                        "UPDATE digests SET status = 'failed', last_error = $1, claimed_until = NULL WHERE id = $2",
+                    )
+                    .bind(error.clone())
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $1, \
+                         updated_at = $2 WHERE digest_id = $3 AND status = 'pending'",
+                    )
+                    .bind(error.clone())
+                    .bind(now_s.clone())
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        for chunk in sent_ids.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, updated_at = $1 \
+                 WHERE status = 'pending' AND digest_id IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_s.clone());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "UPDATE reminders SET status = 'sent', updated_at = $1 WHERE status = 'planned' AND id IN \
+                 (SELECT reminder_id FROM deliveries WHERE status = 'sent' AND digest_id IN ({}))",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_s.clone());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deliveries by status (the outbox as `qinqing status` shows it).
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+            .fetch_all(self.pool())
+            .await?;
+        let mut c = OutboxCounts::default();
+        for r in rows {
+            let n: i64 = r.try_get(1)?;
+            match r.try_get::<String, _>(0)?.as_str() {
+                "pending" => c.pending += n,
+                "sending" => c.sending += n,
+                "sent" => c.sent += n,
+                "failed" => c.failed += n,
+                "cancelled" => c.cancelled += n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Reminder stages by status (planned, sent, cancelled, missed, failed).
+    pub async fn reminder_counts(&self) -> Result<std::collections::BTreeMap<String, i64>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM reminders GROUP BY status")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .collect()
+    }
+
+    /// Pending and failed deliveries, newest first, for `status`.
+    pub async fn troubled_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.reference, r.rule, r.recipient, r.remind_on, d.channel, d.status, d.attempts, d.last_error \
+             FROM deliveries d JOIN reminders r ON r.id = d.reminder_id \
+             WHERE d.status IN ('pending', 'sending', 'failed') ORDER BY d.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedDelivery {
+                    reminder_id: r.try_get(0)?,
+                    reference: r.try_get(1)?,
+                    rule: r.try_get(2)?,
+                    recipient: r.try_get(3)?,
+                    remind_on: parse_date(&r.try_get::<String, _>(4)?)?,
+                    channel: r.try_get(5)?,
+                    status: r.try_get(6)?,
+                    attempts: r.try_get(7)?,
+                    last_error: r.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stages with this reference: (id, person_id, kind, status, recipient).
+    pub async fn reminders_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<(i64, i64, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, person_id, kind, status, recipient FROM reminders WHERE reference = $1 ORDER BY id",
+        )
+        .bind(reference.trim().to_uppercase())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,152 @@
+//! The planning tick: reads the roster, documents and rules, computes the stages due
+//! up to today, and writes them to the outbox under their unique keys.
+//!
+//! Catch-up: the last completed tick is stored. Days missed since then are planned,
+//! at most `catch_up_days` back (sent late, saying so); older stages are recorded as
+//! missed. A new store plans from its first tick on. Planned stages that no longer
+//! apply (a death, a reassignment, an inactive person) are cancelled.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use crate::planner::{self, Roster, Stage};
+use crate::rules::{OccasionCache, RuleSet};
+use crate::store::{NewReminder, Store, StoreError};
+
+const LAST_TICK: &str = "last_tick";
+const FIRST_TICK: &str = "first_tick";
+const LAST_TICK_AT: &str = "last_tick_at";
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct TickReport {
+    pub today: Option<NaiveDate>,
+    pub from: Option<NaiveDate>,
+    pub planned: u64,
+    pub missed: u64,
+    pub cancelled: usize,
+    pub rule_errors: usize,
+}
+
+/// Keeps the occasion cache between ticks.
+#[derive(Default, Clone)]
+pub struct Planner {
+    cache: Arc<Mutex<OccasionCache>>,
+}
+
+fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
+    NewReminder {
+        stage_key: s.key.clone(),
+        occasion_key: s.occasion_key.clone(),
+        reference: s.reference.clone(),
+        rule: s.rule.clone(),
+        person_id: s.person_id,
+        occasion_on: s.occasion_on,
+        stage: s.stage.as_str().to_string(),
+        lead_days: s.lead_days,
+        remind_on: s.remind_on,
+        recipient: s.recipient.clone(),
+        title: s.title.clone(),
+        kind: s.kind.clone(),
+        urgent: s.urgent,
+        satisfied_by: s.satisfied_by.clone(),
+        window: s.window,
+        channels: s.channels.clone(),
+        status,
+        late: s.remind_on < today,
+    }
+}
+
+impl Planner {
+    pub async fn tick(
+        &self,
+        store: &Store,
+        rules: Arc<RuleSet>,
+        now: DateTime<FixedOffset>,
+        catch_up_days: i64,
+    ) -> Result<TickReport, StoreError> {
+        let today = now.date_naive();
+        let last = store
+            .get_meta(LAST_TICK)
+            .await?
+            .and_then(|s| s.parse::<NaiveDate>().ok());
+        let first = match store
+            .get_meta(FIRST_TICK)
+            .await?
+            .and_then(|s| s.parse::<NaiveDate>().ok())
+        {
+            Some(f) => f,
+            None => {
+                store.set_meta(FIRST_TICK, &today.to_string()).await?;
+                today
+            }
+        };
+        // Plan [from, today]; days after the last tick but before `from` are missed.
+        let from = (today - chrono::Duration::days(catch_up_days))
+            .max(first)
+            .min(today);
+        let missed_from = last
+            .map(|l| l + chrono::Duration::days(1))
+            .filter(|d| *d < from);
+        let snapshot = store.load_roster().await?;
+        let documents = store.documents().await?;
+        let lo = missed_from.unwrap_or(from);
+        let years = planner::years_for(lo, today);
+        let cache = self.cache.clone();
+        let (stages, errors) = {
+            let rules = rules.clone();
+            tokio::task::spawn_blocking(move || {
+                let roster = Roster::from_snapshot(&snapshot, documents);
+                let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+                cache.retain_from(*years.start());
+                let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
+                let stages = planner::stages(&rules, &roster, &occ, rules.calendar());
+                (stages, errors)
+            })
+            .await
+            .expect("planning task panicked")
+        };
+        for e in errors.iter().take(10) {
+            tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, "rule error: {}", e.message);
+        }
+        let mut rows = Vec::new();
+        let mut valid = HashSet::new();
+        for s in &stages {
+            if s.remind_on >= from && s.remind_on <= today {
+                valid.insert(s.key.clone());
+                rows.push(to_row(s, "planned", today));
+            } else if missed_from.is_some_and(|m| s.remind_on >= m && s.remind_on < from) {
+                rows.push(to_row(s, "missed", today));
+            }
+        }
+        let missed = rows.iter().filter(|r| r.status == "missed").count() as u64;
+        let inserted = store.insert_reminders(&rows, now).await?;
+        let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
+        let cancelled = store
+            .cancel_stale(from, today, &rule_ids, &valid, now)
+            .await?;
+        if last.is_none_or(|l| l < today) {
+            store.set_meta(LAST_TICK, &today.to_string()).await?;
+        }
+        store.set_meta(LAST_TICK_AT, &now.to_rfc3339()).await?;
+        let report = TickReport {
+            today: Some(today),
+            from: Some(from),
+            planned: inserted.saturating_sub(missed.min(inserted)),
+            missed,
+            cancelled,
+            rule_errors: errors.len(),
+        };
+        tracing::info!(
+            today = %today, from = %from, new_stages = inserted, missed, cancelled,
+            rule_errors = errors.len(), "planning tick done"
+        );
+        Ok(report)
+    }
+}
+
+/// The date of the last completed tick, if any.
+pub async fn last_tick(store: &Store) -> Result<Option<String>, StoreError> {
+    store.get_meta(LAST_TICK).await
+}
