@@ -562,6 +562,22 @@ fn missing_persons_reported_then_deactivated() {
         // Inactive persons get no reminders.
         let stages = preview(&db, "2026-03-01", "2026-03-31", &["--person", &gone]);
         assert!(stages.is_empty(), "[{}] {stages:?}", db.name());
+
+        // Back in the roster: active again, and planned again.
+        let out = import(&db, &db.path("all.xlsx"), &[]).ok();
+        assert!(
+            out.stdout.contains("1 changed, 5 unchanged"),
+            "{}",
+            out.stdout
+        );
+        let c = check_json(&db);
+        assert_eq!(c["active_persons"], 6, "[{}]", db.name());
+        let stages = preview(&db, "2026-03-01", "2026-03-31", &["--person", &gone]);
+        assert!(
+            !stages.is_empty(),
+            "[{}] reactivated person not planned",
+            db.name()
+        );
     }
 }
 

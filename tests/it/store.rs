@@ -106,3 +106,46 @@ fn documents_and_contacts_are_stored() {
         );
     }
 }
+
+/// `QINQING_NOW` in UTC still means the China civil date: 17:30Z on 28 February is
+/// 1 March in Beijing, so a contact logged "today" is on 2026-03-01.
+#[test]
+fn today_is_the_china_civil_date() {
+    for db in backends() {
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let out = qinqing(&db)
+            .now("2026-02-28T17:30:00Z")
+            .args(["contact", "add", "--person", "LG0005", "--staff", "S004"])
+            .args(["--kind", "call"])
+            .run()
+            .ok();
+        assert!(
+            out.stdout.contains("on 2026-03-01"),
+            "[{}] {}",
+            db.name(),
+            out.stdout
+        );
+        // …and it satisfies March's monthly call, not February's.
+        let stages = crate::support::preview(
+            &db,
+            "2026-02-01",
+            "2026-03-31",
+            &["--person", "LG0005", "--rule", "monthly-call"],
+        );
+        let esc: Vec<&str> = stages
+            .iter()
+            .filter(|s| s["stage"] == "escalate")
+            .map(|s| s["occasion_on"].as_str().unwrap())
+            .collect();
+        assert!(
+            esc.iter().any(|d| d.starts_with("2026-02")),
+            "[{}] {esc:?}",
+            db.name()
+        );
+        assert!(
+            !esc.iter().any(|d| d.starts_with("2026-03")),
+            "[{}] {esc:?}",
+            db.name()
+        );
+    }
+}
