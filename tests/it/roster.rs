@@ -675,3 +675,67 @@ fn dry_run_does_not_claim_deactivation() {
         assert_eq!(check_json(&db)["active_persons"], 5, "[{}]", db.name());
     }
 }
+
+/// Even at trace level, nothing written to stderr carries a full 身份证号 or mobile
+/// number: import, re-import with a missing person, check, preview, a bad contact.
+#[test]
+fn stderr_never_shows_full_numbers_even_at_trace() {
+    let full = |s: &str| -> Option<String> {
+        // 18 characters of digits (last may be X), or an 11-digit mobile.
+        let b: Vec<char> = s.chars().collect();
+        for w in [18usize, 11] {
+            for i in 0..b.len().saturating_sub(w - 1) {
+                let win = &b[i..i + w];
+                let digits = win[..w - 1].iter().all(|c| c.is_ascii_digit())
+                    && (win[w - 1].is_ascii_digit() || (w == 18 && win[w - 1] == 'X'));
+                let bounded = (i == 0 || !b[i - 1].is_ascii_digit())
+                    && b.get(i + w).is_none_or(|c| !c.is_ascii_digit());
+                if digits && bounded && (w == 18 || win[0] == '1') {
+                    return Some(win.iter().collect());
+                }
+            }
+        }
+        None
+    };
+    for db in backends() {
+        let mut r = Roster::synthetic(6);
+        let trace = |q: crate::support::Qq| q.env("QINQING_LOG", "trace").run();
+        let mut stderr = String::new();
+        stderr += &trace(qinqing(&db).arg("import").arg(fixture("roster.xlsx")))
+            .ok()
+            .stderr;
+        stderr += &trace(qinqing(&db).arg("import").arg(r.save(&db, "a.xlsx")))
+            .ok()
+            .stderr;
+        r.persons.set(0, "身份证号", t(with_wrong_check(&r.id(0))));
+        r.persons.set(1, "联系电话", t("1391234567a"));
+        stderr += &trace(
+            qinqing(&db)
+                .arg("import")
+                .arg(r.save(&db, "b.xlsx"))
+                .arg("--deactivate-missing"),
+        )
+        .fails()
+        .stderr;
+        stderr += &trace(qinqing(&db).args(["check"])).stderr;
+        stderr +=
+            &trace(qinqing(&db).args(["preview", "--from", "2026-03-01", "--to", "2026-03-31"]))
+                .ok()
+                .stderr;
+        stderr += &trace(qinqing(&db).args([
+            "contact",
+            "add",
+            "--person",
+            "370102193801031620X",
+            "--staff",
+            "S004",
+            "--kind",
+            "call",
+        ]))
+        .fails()
+        .stderr;
+        assert!(!stderr.is_empty());
+        assert_eq!(full(&stderr), None, "[{}] full number on stderr", db.name());
+        assert!(full("id 11010519491231002X.").is_some() && full("tel 13912345678").is_some());
+    }
+}
