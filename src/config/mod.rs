@@ -287,6 +287,11 @@ fn apply_env_secrets(
         let Some(value) = value else { continue };
         let mut parts: Vec<&str> = dotted.split('.').collect();
         let leaf = parts.pop().expect("non-empty key");
+        // A channel's secret only applies to a channel the file configures; setting
+        // QINQING_CHANNELS_SMS_ACCESS_KEY_SECRET must not conjure up an SMS channel.
+        if parts.first() == Some(&"channels") && !has_table(table, &parts) {
+            continue;
+        }
         let mut cur = &mut *table;
         for part in parts {
             let entry = cur
@@ -307,9 +312,35 @@ fn apply_env_secrets(
     Ok(())
 }
 
+fn has_table(table: &toml::Table, path: &[&str]) -> bool {
+    let mut cur = table;
+    for part in path {
+        match cur.get(*part) {
+            Some(toml::Value::Table(t)) => cur = t,
+            _ => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_secret_without_channel_is_ignored() {
+        let mut t = toml::Table::new();
+        let lookup =
+            |k: &str| (k == "QINQING_CHANNELS_SMS_ACCESS_KEY_SECRET").then(|| "x".to_string());
+        apply_env_secrets(&mut t, &lookup).unwrap();
+        assert!(t.get("channels").is_none());
+        let mut t: toml::Table = "[channels.sms]\nprovider = \"aliyun\"\n".parse().unwrap();
+        apply_env_secrets(&mut t, &lookup).unwrap();
+        assert_eq!(
+            t["channels"]["sms"]["access_key_secret"].as_str(),
+            Some("x")
+        );
+    }
 
     fn write(text: &str) -> tempfile::NamedTempFile {
         let f = tempfile::NamedTempFile::new().unwrap();
