@@ -31,12 +31,15 @@ pub async fn run(ctx: &Ctx, args: ImportArgs) -> Result<i32> {
     }
     let s = &outcome.summary;
     if !s.missing.is_empty() {
+        let applied = outcome.status == ImportStatus::Applied;
         eprintln!(
             "{} person(s) in the store are missing from {} ({}): {}",
             s.missing.len(),
             args.file.display(),
-            if s.deactivated > 0 {
+            if applied && s.deactivated > 0 {
                 "marked inactive"
+            } else if s.deactivated > 0 {
+                "not deactivated: nothing was changed"
             } else {
                 "kept; --deactivate-missing marks them inactive"
             },

@@ -645,7 +645,6 @@ fn synthetic_roster_is_valid() {
 /// With `--dry-run` (or a rejected file), `--deactivate-missing` deactivates nothing,
 /// so the report must not say the missing persons were marked inactive.
 #[test]
-#[ignore = "bug: commands/import.rs run() prints \"marked inactive\" for missing persons whenever summary.deactivated > 0, also on --dry-run and on a rejected file where nothing was changed"]
 fn dry_run_does_not_claim_deactivation() {
     for db in backends() {
         let mut r = Roster::synthetic(5);
