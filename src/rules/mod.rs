@@ -165,6 +165,9 @@ pub struct RuleStatus {
 /// The loaded rules, their load errors and their test cases.
 pub struct RuleSet {
     engine: Arc<Engine>,
+    /// The same engine with a stepping debugger, used only to find where a script
+    /// hit a limit (Rhai reports those without a position).
+    diagnose: Arc<Diagnoser>,
     pub rules: Vec<Rule>,
     pub errors: Vec<LoadError>,
     cases: Vec<(String, String)>,
@@ -180,6 +183,58 @@ impl std::fmt::Debug for RuleSet {
             )
             .field("errors", &self.errors)
             .finish()
+    }
+}
+
+/// Re-runs a failed call step by step to learn the line where it stopped.
+struct Diagnoser {
+    engine: Engine,
+    last: Arc<std::sync::Mutex<Position>>,
+    running: std::sync::Mutex<()>,
+}
+
+impl Diagnoser {
+    fn new(cal: Arc<WorkCalendar>) -> Diagnoser {
+        let last = Arc::new(std::sync::Mutex::new(Position::NONE));
+        let mut engine = build_engine(cal);
+        let seen = last.clone();
+        // Rhai marks this API "volatile", not deprecated; it is only used for diagnostics.
+        #[allow(deprecated)]
+        engine.register_debugger(
+            |_, debugger| debugger,
+            move |_, event, _, _, pos| {
+                if matches!(event, rhai::debugger::DebuggerEvent::Step)
+                    && !pos.is_none()
+                    && let Ok(mut p) = seen.lock()
+                {
+                    *p = pos;
+                }
+                Ok(rhai::debugger::DebuggerCommand::StepInto)
+            },
+        );
+        Diagnoser {
+            engine,
+            last,
+            running: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// The last position reached before the call failed.
+    fn locate(&self, ast: &AST, person: &Arc<PersonData>, year: i32) -> Position {
+        let _one_at_a_time = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(mut p) = self.last.lock() {
+            *p = Position::NONE;
+        }
+        let mut scope = Scope::new();
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let _ = self.engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut scope,
+            ast,
+            "occasions",
+            (PersonView(person.clone()), year as i64),
+        );
+        self.last.lock().map(|p| *p).unwrap_or(Position::NONE)
     }
 }
 
@@ -303,6 +358,7 @@ impl RuleSet {
     ) -> RuleSet {
         let calendar = Arc::new(cal);
         let engine = Arc::new(build_engine(calendar.clone()));
+        let diagnose = Arc::new(Diagnoser::new(calendar.clone()));
         let mut rules: Vec<Rule> = Vec::new();
         let mut errors = Vec::new();
         for (file, text) in files {
@@ -336,6 +392,7 @@ impl RuleSet {
         }
         let mut set = RuleSet {
             engine,
+            diagnose,
             rules,
             errors,
             cases,
@@ -412,7 +469,11 @@ impl RuleSet {
             (PersonView(person.clone()), year as i64),
         );
         let fail = |e: &EvalAltResult| {
-            let (line, column) = pos_of(innermost_position(e));
+            let mut pos = innermost_position(e);
+            if pos.is_none() {
+                pos = self.diagnose.locate(&rule.ast, person, year);
+            }
+            let (line, column) = pos_of(pos);
             RunError {
                 rule: rule.id.clone(),
                 person_id: person.internal_id,
