@@ -2,6 +2,8 @@
 //! `QINQING_TEST_DATABASE_URL` is set, real SMTP and HTTP peers on loopback.
 
 mod channels;
+mod daemon;
+mod daemon_support;
 mod preview;
 mod roster;
 mod rules;

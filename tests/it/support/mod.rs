@@ -263,6 +263,22 @@ impl Qq {
         self.env("QINQING_NOW", at)
     }
 
+    /// Starts the command without waiting: stdin and stdout closed, stderr appended
+    /// to `log` (a pipe nobody reads could fill up and stall a long-running process).
+    pub fn spawn(mut self, log: &Path) -> std::process::Child {
+        let err = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        self.cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start qinqing: {e}"))
+    }
+
     pub fn run(mut self) -> Out {
         let o = self
             .cmd

@@ -1,0 +1,771 @@
+//! The daemon end to end: the real binary (`run --once` with a fixed clock, and the
+//! long-running `run`) against real peers on loopback (an SMTP server, HTTP sinks),
+//! on every backend. The day is Monday 2026-06-01, the first working day of June,
+//! when every person's monthly call (每月电话联系) is due.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use mail_parser::MessageParser;
+use serde_json::Value;
+
+use crate::daemon_support::*;
+use crate::support::*;
+
+const DAY: &str = "2026-06-01";
+/// Before the send window (08:30) and inside quiet hours: plans, sends nothing.
+const EARLY: &str = "2026-06-01T07:10:00+08:00";
+const AT: &str = "2026-06-01T08:40:00+08:00";
+/// Two hours later: past any first backoff (at most 36 s).
+const LATER: &str = "2026-06-01T10:40:00+08:00";
+const FROM: &str = "老干部局亲情服务 <qinqing@bureau.example>";
+
+fn webhook(url: &str, extra: &str) -> String {
+    format!("[channels.webhook]\nurl = {url:?}\n{extra}\n")
+}
+
+fn email(srv: &SmtpServer) -> String {
+    format!(
+        "[channels.email]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = {FROM:?}\n",
+        srv.addr.port()
+    )
+}
+
+fn console(path: &std::path::Path) -> String {
+    format!(
+        "[channels.console]\npath = {:?}\n",
+        path.display().to_string()
+    )
+}
+
+/// "6月1日" for "2026-06-01".
+fn md(date: &str) -> String {
+    let d: chrono::NaiveDate = date.parse().unwrap();
+    format!(
+        "{}月{}日",
+        chrono::Datelike::month(&d),
+        chrono::Datelike::day(&d)
+    )
+}
+
+/// The digest line a preview row becomes (without the number in front).
+fn expected_line(row: &Value) -> String {
+    format!(
+        "{}({}) 编号{}",
+        row["title"].as_str().unwrap(),
+        md(row["occasion_on"].as_str().unwrap()),
+        row["reference"].as_str().unwrap()
+    )
+}
+
+fn reference(row: &Value) -> String {
+    row["reference"].as_str().unwrap().to_string()
+}
+
+/// "3. 6月电话联系王建国(6月1日) 编号H5QNJC", not the greeting or the closing note.
+fn is_reminder_line(l: &str) -> bool {
+    l.split_once(". ")
+        .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Asserts that `lines` hold exactly the preview rows' lines, each once.
+#[track_caller]
+fn assert_lines(label: &str, lines: &[String], rows: &[&Value]) {
+    for row in rows {
+        let want = expected_line(row);
+        let n = lines.iter().filter(|l| l.ends_with(&want)).count();
+        assert_eq!(n, 1, "[{label}] {want:?} once in {lines:#?}");
+    }
+    let refs = lines.iter().filter(|l| is_reminder_line(l)).count();
+    assert_eq!(refs, rows.len(), "[{label}] reminder lines: {lines:#?}");
+}
+
+/// Six persons, monthly calls due on DAY: three for S002, three for S003.
+fn due_today(s: &Setup) -> Vec<Value> {
+    s.import(AT);
+    let due = s.preview(DAY, DAY);
+    assert_eq!(due.len(), 6, "[{}] due on {DAY}: {due:#?}", s.label());
+    assert!(due.iter().all(|r| r["rule"] == "monthly-call"), "{due:#?}");
+    due
+}
+
+#[test]
+fn email_digest_is_one_chinese_message_per_staff_member() {
+    for db in backends() {
+        let srv = smtp();
+        let s = Setup::new(db, &roster(6, "邮件"), "", &email(&srv));
+        let due = due_today(&s);
+        s.once(AT);
+        let mails = srv.mails();
+        assert_eq!(
+            mails.len(),
+            2,
+            "[{}] one mail per staff member, not per reminder",
+            s.label()
+        );
+        for staff in ["S002", "S003"] {
+            let addr = format!("{}@bureau.example", staff.to_lowercase());
+            let mine: Vec<&ReceivedMail> =
+                mails.iter().filter(|m| m.to == [addr.clone()]).collect();
+            assert_eq!(mine.len(), 1, "[{}] mails to {addr}", s.label());
+            assert_eq!(mine[0].from, "qinqing@bureau.example");
+            let m = MessageParser::default().parse(&mine[0].data).unwrap();
+            assert_eq!(m.subject(), Some("亲情服务提醒(2026年6月1日)"));
+            let body = m.body_text(0).unwrap().to_string();
+            let rows = for_recipient(&due, staff);
+            assert_eq!(rows.len(), 3);
+            let lines: Vec<String> = body.lines().map(|l| l.trim().to_string()).collect();
+            assert_lines(s.label(), &lines, &rows);
+            for other in due.iter().filter(|r| r["recipient"] != staff) {
+                assert!(
+                    !body.contains(&reference(other)),
+                    "[{}] {addr} got another's reminder: {body}",
+                    s.label()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn webhook_digest_is_one_post_per_recipient_with_idempotency_key() {
+    for db in backends() {
+        let sink = Sink::ok();
+        let s = Setup::new(db, &roster(6, "webhook"), "", &webhook(&sink.url(), ""));
+        let due = due_today(&s);
+        s.once(AT);
+        let hits = sink.hits();
+        assert_eq!(hits.len(), 2, "[{}] one POST per recipient", s.label());
+        let keys: BTreeSet<&str> = hits.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(keys.len(), 2, "[{}] distinct keys: {keys:?}", s.label());
+        for h in &hits {
+            assert_eq!(h.path, "/hook");
+            let v = h.json();
+            assert!(!h.key.is_empty());
+            assert_eq!(v["idempotency_key"], h.key.as_str());
+            assert_eq!(v["kind"], "digest");
+            assert_eq!(v["subject"], "亲情服务提醒(2026年6月1日)");
+            let sections = v["sections"].as_array().unwrap();
+            assert_eq!(sections.len(), 1, "{v:#}");
+            let staff = sections[0]["staff_no"].as_str().unwrap();
+            assert!(
+                sections[0]["greeting"]
+                    .as_str()
+                    .unwrap()
+                    .contains("今日亲情服务提醒3项"),
+                "{v:#}"
+            );
+            assert_lines(s.label(), &message_lines(&v), &for_recipient(&due, staff));
+        }
+        let st = s.status();
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+    }
+}
+
+#[test]
+fn http_500_then_200_is_delivered_once_after_a_retry() {
+    for db in backends() {
+        let sink = Sink::start(|_, before| if before == 0 { status(500) } else { ok() });
+        let s = Setup::new(db, &roster(6, "webhook"), "", &webhook(&sink.url(), ""));
+        due_today(&s);
+        s.once(AT);
+        assert_eq!(sink.count(), 2, "[{}] one attempt per digest", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "pending"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "sent"), 0);
+        assert_eq!(deliveries(&st, "failed"), 0);
+        let failures = st["failures"].as_array().unwrap();
+        assert_eq!(failures.len(), 6, "{st:#}");
+        for f in failures {
+            assert_eq!(f["status"], "pending", "{f:#}");
+            assert_eq!(f["attempts"], 1, "{f:#}");
+            assert_eq!(f["channel"], "webhook");
+            assert!(f["last_error"].as_str().unwrap().contains("500"), "{f:#}");
+        }
+
+        s.once(LATER);
+        let per_key = sink.per_key();
+        assert_eq!(per_key.len(), 2, "{per_key:?}");
+        assert!(
+            per_key.values().all(|n| *n == 2),
+            "[{}] each digest sent twice with its key: {per_key:?}",
+            s.label()
+        );
+        let st = s.status();
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "pending"), 0);
+        assert_eq!(st["failures"].as_array().unwrap().len(), 0, "{st:#}");
+        // Nothing more to send.
+        s.once("2026-06-01T16:00:00+08:00");
+        assert_eq!(sink.count(), 4, "[{}]", s.label());
+    }
+}
+
+#[test]
+fn a_hanging_server_times_out_and_is_retried_on_a_later_run() {
+    for db in backends() {
+        let sink = Sink::start(|_, before| if before == 0 { Reply::Hang } else { ok() });
+        let s = Setup::new(
+            db,
+            &roster(6, "webhook"),
+            "",
+            &webhook(&sink.url(), "timeout_secs = 1"),
+        );
+        due_today(&s);
+        let started = Instant::now();
+        s.once(AT);
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "[{}] the run waited {:?} on a hanging server",
+            s.label(),
+            started.elapsed()
+        );
+        assert_eq!(sink.count(), 2, "[{}]", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "pending"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "failed"), 0);
+        let f = &st["failures"][0];
+        assert!(
+            f["last_error"].as_str().unwrap().contains("timed out"),
+            "{f:#}"
+        );
+
+        s.once(LATER);
+        assert!(
+            sink.per_key().values().all(|n| *n == 2),
+            "{:?}",
+            sink.per_key()
+        );
+        assert_eq!(deliveries(&s.status(), "sent"), 6, "[{}]", s.label());
+    }
+}
+
+#[test]
+fn http_429_with_retry_after_is_deferred_not_failed_nor_hammered() {
+    for db in backends() {
+        let sink = Sink::start(|_, before| {
+            if before == 0 {
+                Reply::Status(
+                    429,
+                    vec![("retry-after", "600".into())],
+                    "{\"error\":\"slow down\"}".into(),
+                )
+            } else {
+                ok()
+            }
+        });
+        let s = Setup::new(db, &roster(6, "webhook"), "", &webhook(&sink.url(), ""));
+        due_today(&s);
+        s.once(AT);
+        assert_eq!(sink.count(), 2, "[{}] one request per digest", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "pending"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "failed"), 0, "[{}] {st:#}", s.label());
+
+        // Five minutes later the server's ten minutes are not over.
+        s.once("2026-06-01T08:45:00+08:00");
+        assert_eq!(sink.count(), 2, "[{}] Retry-After: 600 ignored", s.label());
+        s.once("2026-06-01T08:51:00+08:00");
+        assert!(
+            sink.per_key().values().all(|n| *n == 2),
+            "{:?}",
+            sink.per_key()
+        );
+        assert_eq!(deliveries(&s.status(), "sent"), 6, "[{}]", s.label());
+    }
+}
+
+#[test]
+fn dingtalk_send_too_fast_is_deferred() {
+    for db in backends() {
+        let sink = Sink::start(|_, before| {
+            let code = if before == 0 { 130101 } else { 0 };
+            Reply::Status(
+                200,
+                vec![],
+                format!("{{\"errcode\":{code},\"errmsg\":\"send too fast\"}}"),
+            )
+        });
+        let robot = format!("[channels.dingtalk]\nurl = {:?}\n", sink.url());
+        let s = Setup::new(db, &roster(6, "钉钉"), "", &robot);
+        due_today(&s);
+        s.once(AT);
+        assert_eq!(sink.count(), 1, "[{}] one group message, once", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "pending"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "failed"), 0);
+
+        s.once(LATER);
+        assert_eq!(sink.count(), 2, "[{}]", s.label());
+        let text = sink.hits()[1].json().to_string();
+        for staff in ["干事乙", "干事丙"] {
+            assert!(text.contains(staff), "{text}");
+        }
+        assert_eq!(deliveries(&s.status(), "sent"), 6, "[{}]", s.label());
+    }
+}
+
+#[test]
+fn a_permanent_error_moves_the_digest_to_the_next_channel() {
+    for db in backends() {
+        let srv = smtp();
+        let sink = Sink::start(|_, _| status(400));
+        let channels = format!("{}{}", webhook(&sink.url(), ""), email(&srv));
+        let s = Setup::new(db, &roster(6, "webhook,邮件"), "", &channels);
+        let due = due_today(&s);
+        s.once(AT);
+        assert_eq!(
+            sink.count(),
+            2,
+            "[{}] a 400 is not retried on the same channel",
+            s.label()
+        );
+        let mails = srv.mails();
+        assert_eq!(mails.len(), 2, "[{}] fallback to email", s.label());
+        for m in &mails {
+            let staff = m.to[0].split('@').next().unwrap().to_uppercase();
+            let parsed = MessageParser::default().parse(&m.data).unwrap();
+            let body = parsed.body_text(0).unwrap().to_string();
+            let lines: Vec<String> = body.lines().map(|l| l.trim().to_string()).collect();
+            assert_lines(s.label(), &lines, &for_recipient(&due, &staff));
+        }
+        let st = s.status();
+        assert_eq!(deliveries(&st, "failed"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "pending"), 0);
+        assert_eq!(reminders(&st, "sent"), 6, "{st:#}");
+        let failures = st["failures"].as_array().unwrap();
+        assert_eq!(failures.len(), 6, "{st:#}");
+        for f in failures {
+            assert_eq!(f["channel"], "webhook", "{f:#}");
+            assert_eq!(f["status"], "failed", "{f:#}");
+            assert!(f["last_error"].as_str().unwrap().contains("400"), "{f:#}");
+        }
+    }
+}
+
+#[test]
+fn running_once_twice_on_the_same_day_sends_nothing_more() {
+    for db in backends() {
+        let sink = Sink::ok();
+        let s = Setup::new(db, &roster(6, "webhook"), "", &webhook(&sink.url(), ""));
+        due_today(&s);
+        s.once(AT);
+        assert_eq!(sink.count(), 2, "[{}]", s.label());
+        s.once(AT);
+        s.once("2026-06-01T15:00:00+08:00");
+        assert_eq!(sink.count(), 2, "[{}] sent again", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(reminders(&st, "sent"), 6, "{st:#}");
+    }
+}
+
+/// How long each send takes at the slow sink, and the dispatcher's parallelism
+/// ceiling the test allows duplicates for.
+const SLOW: Duration = Duration::from_millis(20);
+const MAX_IN_FLIGHT: usize = 32;
+
+#[test]
+#[ignore = "bug: dispatcher records outcomes per claimed batch of 200, so a crash resends up to 200 delivered digests"]
+fn sigkill_mid_dispatch_resends_only_what_was_in_flight() {
+    for db in backends() {
+        let sink = Sink::start(|_, _| Reply::After(SLOW));
+        let s = Setup::new(
+            db,
+            &big_roster(1000),
+            "digest = false",
+            &webhook(&sink.url(), ""),
+        );
+        s.import(AT);
+        let due = s.preview(DAY, DAY);
+        assert_eq!(due.len(), 1000, "[{}]", s.label());
+        let mut child = s
+            .cmd(AT)
+            .args(["run", "--once", "--now", AT])
+            .spawn(&s.path("first.log"));
+        wait_for("100 requests at the sink", 60, || {
+            (sink.count() >= 100).then_some(())
+        });
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let at_kill = sink.count();
+        assert!(
+            at_kill < 1000,
+            "[{}] everything was sent before the kill",
+            s.label()
+        );
+
+        // PostgreSQL keeps another daemon's claims for their lease (300 s); SQLite has
+        // one owner and releases them at start.
+        let restart = match s.db.backend {
+            Backend::Sqlite => AT,
+            Backend::Postgres => "2026-06-01T08:46:00+08:00",
+        };
+        s.once(restart);
+
+        let hits = sink.hits();
+        let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut copies: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, h) in hits.iter().enumerate() {
+            first.entry(h.key.as_str()).or_insert(i);
+            *copies.entry(h.key.as_str()).or_insert(0) += 1;
+        }
+        assert_eq!(first.len(), 1000, "[{}] distinct messages", s.label());
+        let got: BTreeSet<String> = hits
+            .iter()
+            .flat_map(|h| message_lines(&h.json()))
+            .filter(|l| is_reminder_line(l))
+            .filter_map(|l| l.rsplit(" 编号").next().map(String::from))
+            .collect();
+        let want: BTreeSet<String> = due.iter().map(reference).collect();
+        let lost: Vec<&String> = want.difference(&got).collect();
+        assert!(lost.is_empty(), "[{}] never delivered: {lost:?}", s.label());
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "[{}] unexpected references",
+            s.label()
+        );
+        let dups: Vec<(&str, usize)> = copies
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        for (k, n) in &dups {
+            assert_eq!(*n, 2, "[{}] {k} sent {n} times", s.label());
+            assert!(
+                first[k] < at_kill,
+                "[{}] {k} duplicated but first sent after the kill",
+                s.label()
+            );
+            let bodies: BTreeSet<&[u8]> = hits
+                .iter()
+                .filter(|h| h.key == *k)
+                .map(|h| h.body.as_ref())
+                .collect();
+            assert_eq!(
+                bodies.len(),
+                1,
+                "[{}] a resend is the same message",
+                s.label()
+            );
+        }
+        assert!(
+            dups.len() <= MAX_IN_FLIGHT,
+            "[{}] {} duplicates (requests before the kill: {at_kill}); only those in flight may repeat",
+            s.label(),
+            dups.len()
+        );
+        let st = s.status();
+        assert_eq!(deliveries(&st, "sent"), 1000, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "pending") + deliveries(&st, "sending"), 0);
+    }
+}
+
+#[test]
+fn after_three_days_down_missed_reminders_go_out_once_marked_late() {
+    for db in backends() {
+        // Plus 钱学礼, 80 on Friday 2026-06-05: reminded on 05-29 (7 days before),
+        // which is more than catch_up_days = 2 before the restart on 06-03.
+        let mut r = roster(3, "");
+        let birth = ymd(1946, 6, 5);
+        r.persons.push(BTreeMap::from([
+            ("编号", t("T0100")),
+            ("姓名", t("钱学礼")),
+            ("身份证号", t(id_number("370102", birth, 301))),
+            ("出生日期", t("1946-06-05")),
+            ("类别", t("退休")),
+            ("职级", t("科级")),
+            ("独居", t("否")),
+            ("联系人", t("S002")),
+        ]));
+        let out = std::path::PathBuf::from(db.path("out.jsonl"));
+        let s = Setup::new(db, &r, "catch_up_days = 2", &console(&out));
+        s.once("2026-05-28T08:40:00+08:00");
+        let before = console_lines(&out).len();
+
+        let missed = s.preview("2026-05-29", "2026-05-31");
+        assert!(
+            missed
+                .iter()
+                .any(|m| m["rule"] == "birthday-milestone" && m["lead_days"] == 7),
+            "[{}] {missed:#?}",
+            s.label()
+        );
+        let late = s.preview("2026-06-01", "2026-06-02");
+        assert!(!late.is_empty());
+        let today = s.preview("2026-06-03", "2026-06-03");
+
+        s.once("2026-06-03T08:40:00+08:00");
+        let sent = console_lines(&out);
+        let lines: Vec<String> = sent[before..].iter().flat_map(message_lines).collect();
+        for row in &late {
+            let want = format!(
+                "〔迟发:原定{}提醒〕 编号{}",
+                md(row["remind_on"].as_str().unwrap()),
+                reference(row)
+            );
+            let n = lines.iter().filter(|l| l.ends_with(&want)).count();
+            assert_eq!(n, 1, "[{}] {want} once in {lines:#?}", s.label());
+        }
+        for row in &today {
+            assert!(
+                lines.iter().any(|l| l.ends_with(&expected_line(row))),
+                "[{}] {row} in {lines:#?}",
+                s.label()
+            );
+        }
+        for row in &missed {
+            assert!(
+                !lines.iter().any(|l| l.contains(&reference(row))),
+                "[{}] older than catch_up_days but sent: {row}",
+                s.label()
+            );
+        }
+        let st = s.status();
+        assert_eq!(
+            reminders(&st, "missed"),
+            missed.len() as i64,
+            "[{}] {st:#}",
+            s.label()
+        );
+        assert_eq!(st["last_tick"], "2026-06-03");
+
+        s.once("2026-06-03T11:00:00+08:00");
+        assert_eq!(
+            console_lines(&out).len(),
+            sent.len(),
+            "[{}] late reminders sent again",
+            s.label()
+        );
+    }
+}
+
+#[test]
+fn acknowledged_or_satisfied_before_sending_is_not_sent() {
+    for db in backends() {
+        let out = db.path("out.jsonl");
+        let s = Setup::new(db, &roster(6, ""), "", &console(&out));
+        let due = due_today(&s);
+        s.once(EARLY);
+        assert!(
+            console_lines(&out).is_empty(),
+            "[{}] sent before send_at",
+            s.label()
+        );
+        let st = s.status();
+        assert_eq!(reminders(&st, "planned"), 6, "[{}] {st:#}", s.label());
+
+        // 王建国 (T0001, S002) acknowledged; 李秀英 (T0002, S003) called.
+        let acked = due
+            .iter()
+            .find(|r| r["title"].as_str().unwrap().ends_with("王建国"))
+            .unwrap();
+        let called = due
+            .iter()
+            .find(|r| r["title"].as_str().unwrap().ends_with("李秀英"))
+            .unwrap();
+        let o = s
+            .cmd("2026-06-01T07:20:00+08:00")
+            .args(["ack", &reference(acked).to_lowercase()])
+            .run()
+            .ok();
+        assert!(
+            o.stdout.contains("1 pending reminder(s) cancelled"),
+            "{o:?}"
+        );
+        s.cmd("2026-06-01T07:25:00+08:00")
+            .args([
+                "contact", "add", "--person", "T0002", "--staff", "S003", "--kind", "call",
+            ])
+            .run()
+            .ok();
+
+        s.once(AT);
+        let sent = console_lines(&out);
+        assert_eq!(sent.len(), 2, "[{}] {sent:#?}", s.label());
+        let lines: Vec<String> = sent.iter().flat_map(message_lines).collect();
+        let rest: Vec<&Value> = due
+            .iter()
+            .filter(|r| {
+                r["reference"] != acked["reference"] && r["reference"] != called["reference"]
+            })
+            .collect();
+        assert_lines(s.label(), &lines, &rest);
+        let st = s.status();
+        assert_eq!(reminders(&st, "cancelled"), 2, "[{}] {st:#}", s.label());
+        assert_eq!(reminders(&st, "sent"), 4, "[{}] {st:#}", s.label());
+    }
+}
+
+#[test]
+fn a_death_cancels_pending_reminders_and_sends_the_condolence() {
+    for db in backends() {
+        let out = db.path("out.jsonl");
+        let mut r = roster(6, "");
+        let s = Setup::new(db, &r, "", &console(&out));
+        let due = due_today(&s);
+        s.once(EARLY);
+        assert_eq!(reminders(&s.status(), "planned"), 6, "[{}]", s.label());
+
+        r.persons.set(0, "去世日期", X::Date(ymd(2026, 6, 1)));
+        s.rewrite_roster(&r);
+        s.once(AT);
+
+        let sent = console_lines(&out);
+        let lines: Vec<String> = sent.iter().flat_map(message_lines).collect();
+        let about: Vec<&String> = lines.iter().filter(|l| l.contains("王建国")).collect();
+        assert_eq!(about.len(), 1, "[{}] {lines:#?}", s.label());
+        assert!(
+            about[0].contains("【紧急】吊唁王建国(6月2日)"),
+            "[{}] {}",
+            s.label(),
+            about[0]
+        );
+        let rest: Vec<&Value> = due
+            .iter()
+            .filter(|r| !r["title"].as_str().unwrap().ends_with("王建国"))
+            .collect();
+        for row in &rest {
+            assert!(
+                lines.iter().any(|l| l.ends_with(&expected_line(row))),
+                "[{}] {row} in {lines:#?}",
+                s.label()
+            );
+        }
+        let to_s002 = sent
+            .iter()
+            .find(|m| m["sections"][0]["staff_no"] == "S002")
+            .unwrap();
+        assert!(
+            to_s002["subject"].as_str().unwrap().starts_with("【紧急】"),
+            "{to_s002}"
+        );
+        let st = s.status();
+        assert_eq!(reminders(&st, "cancelled"), 1, "[{}] {st:#}", s.label());
+        assert_eq!(
+            reminders(&st, "sent"),
+            6,
+            "[{}] 5 calls and the condolence: {st:#}",
+            s.label()
+        );
+    }
+}
+
+/// `GET path` on 127.0.0.1:port: (status, body), or None when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((code, body))
+}
+
+#[test]
+fn the_daemon_serves_health_delivers_and_stops_on_sigterm() {
+    for db in backends() {
+        let out = db.path("out.jsonl");
+        let port = free_port();
+        let channels = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n{}", console(&out));
+        let s = Setup::new(
+            db,
+            &roster(6, ""),
+            "dispatch_every_secs = 1\nwatch_every_secs = 1\nshutdown_grace_secs = 5",
+            &channels,
+        );
+        let due = due_today(&s);
+        let log = s.path("daemon.log");
+        let mut child = s.cmd(AT).args(["run", "--now", AT]).spawn(&log);
+        let (code, body) = wait_for("GET /healthz", 30, || {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!(
+                    "daemon exited early with {st}: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            http_get(port, "/healthz")
+        });
+        assert_eq!(code, 200, "[{}] {body}", s.label());
+        let sent = wait_for("today's digests in the console file", 30, || {
+            let v = console_lines(&out);
+            (v.len() >= 2).then_some(v)
+        });
+        let lines: Vec<String> = sent.iter().flat_map(message_lines).collect();
+        let all: Vec<&Value> = due.iter().collect();
+        assert_lines(s.label(), &lines, &all);
+        let (_, body) = http_get(port, "/healthz").expect("health after the tick");
+        assert!(
+            body.contains("last_tick=2026-06-01"),
+            "[{}] {body}",
+            s.label()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon must keep running"
+        );
+
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = wait_for("exit after SIGTERM", 30, || child.try_wait().unwrap());
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "[{}] {}",
+            s.label(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        assert_eq!(console_lines(&out).len(), 2, "[{}] sent twice", s.label());
+    }
+}
+
+#[test]
+fn status_json_reports_last_tick_and_deliveries_by_status() {
+    for db in backends() {
+        let sink = Sink::start(|h, before| {
+            // S002's digest fails for good, S003's is delivered.
+            let to_s002 = h.json()["sections"][0]["staff_no"] == "S002";
+            if to_s002 && before == 0 {
+                status(404)
+            } else {
+                ok()
+            }
+        });
+        let s = Setup::new(db, &roster(6, "webhook"), "", &webhook(&sink.url(), ""));
+        due_today(&s);
+        let st = s.status();
+        assert_eq!(st["last_tick"], Value::Null, "{st:#}");
+        for k in ["pending", "sent", "failed", "cancelled"] {
+            assert_eq!(deliveries(&st, k), 0, "{st:#}");
+        }
+        s.once(AT);
+        let st = s.status();
+        assert_eq!(st["last_tick"], "2026-06-01", "[{}] {st:#}", s.label());
+        assert!(
+            st["last_tick_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-06-01T08:40:00"),
+            "{st:#}"
+        );
+        // Only webhook is configured: after it failed for good S002's three
+        // reminders have nowhere to go.
+        assert_eq!(deliveries(&st, "sent"), 3, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "failed"), 3, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "pending"), 0, "{st:#}");
+        assert_eq!(deliveries(&st, "cancelled"), 0, "{st:#}");
+        assert_eq!(reminders(&st, "failed"), 3, "{st:#}");
+        assert_eq!(reminders(&st, "sent"), 3, "{st:#}");
+    }
+}
