@@ -274,9 +274,9 @@ impl Dispatcher {
                 });
             }
         }
-        report.digests += digests.len();
-        self.store.store_digests(&digests, now).await?;
-        Ok(digests.len())
+        let stored = self.store.store_digests(&digests, now).await?;
+        report.digests += stored;
+        Ok(stored)
     }
 
     /// Sends every due stored digest. Returns whether anything was attempted.

@@ -349,20 +349,27 @@ impl Store {
         Ok(())
     }
 
-    /// Stores digests and their delivery rows in one transaction, before any send.
+    /// Stores each digest with its delivery rows, before any send, one transaction
+    /// per digest. A digest whose reminders another instance has already routed is
+    /// rolled back, so two daemons sharing a database never send the same stage
+    /// twice. Returns how many digests were stored.
     pub async fn store_digests(
         &self,
         digests: &[NewDigest],
         now: DateTime<FixedOffset>,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let now_s = ts(now);
-        let mut tx = self.pool().begin().await?;
-        for d in digests {
-            let row = sqlx::query(
+        let mut stored = 0;
+        // One commit per batch (a commit is an fsync with synchronous=FULL); each
+        // digest in its own savepoint so one conflict undoes only that digest.
+        for batch in digests.chunks(BATCH) {
+            let mut outer = self.pool().begin().await?;
+            for d in batch {
+                let mut tx = sqlx::Acquire::begin(&mut *outer).await?;
+                let row = sqlx::query(
                 "INSERT INTO digests (idempotency_key, channel, recipient, payload, status, attempts, \
                  next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6) \
-                 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = excluded.idempotency_key \
-                 RETURNING id",
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(d.idempotency_key.clone())
             .bind(d.channel.clone())
@@ -370,32 +377,44 @@ impl Store {
             .bind(d.payload.clone())
             .bind(now_s.clone())
             .bind(now_s.clone())
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            let digest_id: i64 = row.try_get(0)?;
-            for chunk in d.reminder_ids.chunks(BATCH) {
-                let sql = format!(
-                    "INSERT INTO deliveries (reminder_id, channel, digest_id, status, attempts, created_at, updated_at) \
-                     VALUES {} ON CONFLICT (reminder_id, channel) DO UPDATE SET digest_id = excluded.digest_id, \
-                     status = 'pending', updated_at = excluded.updated_at",
-                    values_groups(chunk.len(), 7, 1)
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for id in chunk {
-                    q = q
-                        .bind(*id)
-                        .bind(d.channel.clone())
-                        .bind(digest_id)
-                        .bind("pending".to_string())
-                        .bind(0i64)
-                        .bind(now_s.clone())
-                        .bind(now_s.clone());
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    continue;
+                };
+                let digest_id: i64 = row.try_get(0)?;
+                let mut inserted = 0;
+                for chunk in d.reminder_ids.chunks(BATCH) {
+                    let sql = format!(
+                        "INSERT INTO deliveries (reminder_id, channel, digest_id, status, attempts, created_at, updated_at) \
+                     VALUES {} ON CONFLICT (reminder_id, channel) DO NOTHING",
+                        values_groups(chunk.len(), 7, 1)
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q
+                            .bind(*id)
+                            .bind(d.channel.clone())
+                            .bind(digest_id)
+                            .bind("pending".to_string())
+                            .bind(0i64)
+                            .bind(now_s.clone())
+                            .bind(now_s.clone());
+                    }
+                    inserted += q.execute(&mut *tx).await?.rows_affected() as usize;
                 }
-                q.execute(&mut *tx).await?;
+                if inserted == d.reminder_ids.len() {
+                    tx.commit().await?;
+                    stored += 1;
+                } else {
+                    tracing::debug!(key = %d.idempotency_key, "reminders already routed elsewhere; digest dropped");
+                    tx.rollback().await?;
+                }
             }
+            outer.commit().await?;
         }
-        tx.commit().await?;
-        Ok(())
+        Ok(stored)
     }
 
     /// Digests abandoned mid-send by a crashed process go back to pending: resent
