@@ -25,7 +25,7 @@ pub use outbox::{
 };
 pub use roster::{
     ImportPlan, ImportSummary, PersonBrief, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,
-    parse_lunar_text,
+    lunar_text, parse_lunar_text,
 };
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

@@ -73,7 +73,8 @@ pub struct ImportSummary {
     pub deactivated: usize,
 }
 
-pub(crate) fn lunar_str(l: &LunarDate) -> String {
+/// `1930-闰06-15` / `1935-07-12`, the form the roster uses.
+pub fn lunar_text(l: &LunarDate) -> String {
     if l.leap {
         format!("{:04}-闰{:02}-{:02}", l.year, l.month, l.day)
     } else {
@@ -305,7 +306,7 @@ impl Store {
                     .bind(p.id_number.clone())
                     .bind(date_str(p.birth_date))
                     .bind(p.lunar_birthday as i64)
-                    .bind(p.lunar_birth_date.as_ref().map(lunar_str))
+                    .bind(p.lunar_birth_date.as_ref().map(lunar_text))
                     .bind(p.category.as_str().to_string())
                     .bind(p.rank as i64)
                     .bind(p.former_unit.clone())

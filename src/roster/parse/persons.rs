@@ -203,6 +203,30 @@ pub(crate) fn parse(
             report.push(row, P::LunarBirthDate.label(), lunar_cell.text(), reason);
             None
         });
+        // A given lunar birth date must exist and agree with 出生日期.
+        if let Some(l) = lunar_birth_date {
+            let shown = crate::store::lunar_text(&l);
+            if crate::calendar::from_lunar(l).is_none() {
+                report.push(
+                    row,
+                    P::LunarBirthDate.label(),
+                    lunar_cell.text(),
+                    format!("农历{shown}不存在(该年没有这个月或这一天)"),
+                );
+            } else if let Some(b) = birth
+                && crate::calendar::to_lunar(b) != Some(l)
+            {
+                let actual = crate::calendar::to_lunar(b)
+                    .map(|x| crate::store::lunar_text(&x))
+                    .unwrap_or_else(|| "超出农历表范围".into());
+                report.push(
+                    row,
+                    P::LunarBirthDate.label(),
+                    lunar_cell.text(),
+                    format!("农历出生日期{shown}与出生日期{b}(农历{actual})不一致;请核对哪一个写错了"),
+                );
+            }
+        }
 
         let category = match get(P::Category).text().as_ref() {
             "" => {
