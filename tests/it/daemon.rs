@@ -769,3 +769,79 @@ fn status_json_reports_last_tick_and_deliveries_by_status() {
         assert_eq!(reminders(&st, "sent"), 3, "{st:#}");
     }
 }
+
+#[test]
+fn after_max_attempts_the_next_channel_takes_over() {
+    for db in backends() {
+        let srv = smtp();
+        let sink = Sink::start(|_, _| status(503));
+        let channels = format!("{}{}", webhook(&sink.url(), ""), email(&srv));
+        let s = Setup::new(
+            db,
+            &roster(6, "webhook,邮件"),
+            "max_attempts = 2",
+            &channels,
+        );
+        due_today(&s);
+        s.once(AT);
+        assert_eq!(sink.count(), 2, "[{}]", s.label());
+        assert!(srv.mails().is_empty(), "[{}] gave up too early", s.label());
+        assert_eq!(deliveries(&s.status(), "pending"), 6, "[{}]", s.label());
+
+        s.once(LATER);
+        assert!(
+            sink.per_key().values().all(|n| *n == 2),
+            "[{}] {:?}",
+            s.label(),
+            sink.per_key()
+        );
+        assert_eq!(srv.mails().len(), 2, "[{}] fallback to email", s.label());
+        let st = s.status();
+        assert_eq!(deliveries(&st, "failed"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+        let f = &st["failures"][0];
+        assert!(
+            f["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("gave up after 2 attempts"),
+            "{f:#}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_lets_in_flight_sends_finish_and_records_them() {
+    for db in backends() {
+        let sink = Sink::start(|_, _| Reply::After(Duration::from_millis(1500)));
+        let s = Setup::new(
+            db,
+            &roster(6, "webhook"),
+            "dispatch_every_secs = 1\nshutdown_grace_secs = 10",
+            &webhook(&sink.url(), ""),
+        );
+        due_today(&s);
+        let log = s.path("daemon.log");
+        let mut child = s.cmd(AT).args(["run", "--now", AT]).spawn(&log);
+        wait_for("both digests in flight", 30, || {
+            (sink.count() == 2).then_some(())
+        });
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = wait_for("exit after SIGTERM", 30, || child.try_wait().unwrap());
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "[{}] {}",
+            s.label(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let st = s.status();
+        assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
+        s.once(AT);
+        assert_eq!(sink.count(), 2, "[{}] resent after a clean stop", s.label());
+    }
+}
