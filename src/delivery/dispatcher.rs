@@ -24,9 +24,9 @@ use crate::store::{DueReminder, NewDigest, SendOutcome, Store, StoreError};
 /// Digests sent at once per channel.
 const CONCURRENCY: usize = 16;
 /// Digests claimed per batch.
-const CLAIM_BATCH: i64 = 200;
+const CLAIM_BATCH: i64 = 64;
 /// A claim older than this is considered abandoned by a crashed process.
-const LEASE_SECS: i64 = 300;
+const LEASE_SECS: i64 = 180;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct RoundReport {
@@ -296,7 +296,7 @@ impl Dispatcher {
             }
             any = true;
             let max_attempts = self.schedule.max_attempts as i64;
-            let results: Vec<(i64, SendOutcome)> = futures::stream::iter(claimed)
+            let mut results = futures::stream::iter(claimed)
                 .map(|d| async move {
                     let outcome = match (self.channel(&d.channel), serde_json::from_str::<Outgoing>(&d.payload)) {
                         (None, _) => SendOutcome::Failed {
@@ -341,16 +341,19 @@ impl Dispatcher {
                     (d.id, outcome)
                 })
                 .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-            for (_, o) in &results {
-                match o {
-                    SendOutcome::Sent { .. } => report.sent += 1,
-                    SendOutcome::Retry { .. } => report.retried += 1,
-                    SendOutcome::Failed { .. } => report.failed += 1,
+                // Record outcomes as they arrive, so a crash can repeat only the
+                // sends that were in flight, not the whole claimed batch.
+                .ready_chunks(CONCURRENCY);
+            while let Some(done) = results.next().await {
+                for (_, o) in &done {
+                    match o {
+                        SendOutcome::Sent { .. } => report.sent += 1,
+                        SendOutcome::Retry { .. } => report.retried += 1,
+                        SendOutcome::Failed { .. } => report.failed += 1,
+                    }
                 }
+                self.store.record_outcomes(&done, now).await?;
             }
-            self.store.record_outcomes(&results, now).await?;
         }
     }
 }

@@ -368,7 +368,6 @@ const SLOW: Duration = Duration::from_millis(20);
 const MAX_IN_FLIGHT: usize = 32;
 
 #[test]
-#[ignore = "bug: dispatcher records outcomes per claimed batch of 200, so a crash resends up to 200 delivered digests"]
 fn sigkill_mid_dispatch_resends_only_what_was_in_flight() {
     for db in backends() {
         let sink = Sink::start(|_, _| Reply::After(SLOW));
@@ -397,7 +396,7 @@ fn sigkill_mid_dispatch_resends_only_what_was_in_flight() {
             s.label()
         );
 
-        // PostgreSQL keeps another daemon's claims for their lease (300 s); SQLite has
+        // PostgreSQL keeps another daemon's claims for their lease (180 s); SQLite has
         // one owner and releases them at start.
         let restart = match s.db.backend {
             Backend::Sqlite => AT,
