@@ -223,7 +223,9 @@ pub(crate) fn parse(
                     row,
                     P::LunarBirthDate.label(),
                     lunar_cell.text(),
-                    format!("农历出生日期{shown}与出生日期{b}(农历{actual})不一致;请核对哪一个写错了"),
+                    format!(
+                        "农历出生日期{shown}与出生日期{b}(农历{actual})不一致;请核对哪一个写错了"
+                    ),
                 );
             }
         }

@@ -628,12 +628,10 @@ fn title_row_above_header_and_marked_headers() {
 
 #[test]
 fn lunar_birth_date_must_exist_and_agree_with_the_birth_date() {
-    let rf = csv(
-        "编号,姓名,出生日期,类别,农历生日,农历出生日期\n\
+    let rf = csv("编号,姓名,出生日期,类别,农历生日,农历出生日期\n\
          A1,甲,1930-08-09,离休,是,1930-闰06-15\n\
          A2,乙,1930-08-10,离休,是,1930-闰06-15\n\
-         A3,丙,1931-08-10,离休,是,1931-闰06-15\n",
-    );
+         A3,丙,1931-08-10,离休,是,1931-闰06-15\n");
     assert_eq!(rows_of(&rf), vec![2], "only the agreeing row is kept");
     assert!(error_at(&rf, 3, "农历出生日期").reason.contains("不一致"));
     assert!(error_at(&rf, 4, "农历出生日期").reason.contains("不存在"));
