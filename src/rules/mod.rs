@@ -763,3 +763,99 @@ impl OccasionCache {
 
 /// Counts of script failures per rule, for `check` and the log.
 pub type ErrorCounts = BTreeMap<String, usize>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+const RULE = #{ id: "t", title: "测试", remind_before: [1] };
+fn occasions(p, year) { [#{ date: date(year, 3, 1), title: "x" }] }
+"#;
+
+    #[test]
+    fn a_broken_file_keeps_its_last_good_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.rhai");
+        std::fs::write(&file, GOOD).unwrap();
+        let first = RuleSet::load_dir(dir.path(), WorkCalendar::builtin(), None);
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        assert_eq!(first.rules.len(), 1);
+
+        std::fs::write(
+            &file,
+            "const RULE = #{ id: \"t\" };\nfn occasions(p, year) {\n  let x = ;\n}\n",
+        )
+        .unwrap();
+        let second = RuleSet::load_dir(dir.path(), WorkCalendar::builtin(), Some(&first));
+        assert_eq!(second.errors.len(), 1);
+        let e = &second.errors[0];
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("t.rhai"), "{e}");
+        assert_eq!(second.rules.len(), 1, "the last good version is kept");
+        assert_eq!(second.rules[0].hash, first.rules[0].hash);
+
+        let fresh = RuleSet::load_dir(dir.path(), WorkCalendar::builtin(), None);
+        assert!(
+            fresh.rules.is_empty(),
+            "without a previous set the broken rule is out"
+        );
+    }
+
+    #[test]
+    fn rule_map_is_validated() {
+        let set = RuleSet::from_sources(
+            vec![
+                ("a.rhai".into(), "const RULE = #{ title: \"x\" };\nfn occasions(p, y) { [] }".into()),
+                ("b.rhai".into(), "const RULE = #{ id: \"b\", remind_before: [\"7\"] };\nfn occasions(p, y) { [] }".into()),
+                ("c.rhai".into(), "const RULE = #{ id: \"c\" };\nfn other(p, y) { [] }".into()),
+                ("d.rhai".into(), GOOD.into()),
+            ],
+            vec![],
+            WorkCalendar::builtin(),
+            None,
+        );
+        let text: Vec<String> = set.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(set.rules.len(), 1, "{text:?}");
+        assert!(
+            text[0].contains("a.rhai") && text[0].contains("RULE.id"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("b.rhai") && text[1].contains("remind_before"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].contains("c.rhai") && text[2].contains("occasions"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn a_runtime_error_names_rule_person_and_line() {
+        let set = RuleSet::from_sources(
+            vec![("d.rhai".into(), GOOD.into())],
+            vec![],
+            WorkCalendar::builtin(),
+            None,
+        );
+        // A rule that fails only for some persons loads, and reports per person.
+        let set2 = RuleSet::from_sources(
+            vec![(
+                "e.rhai".into(),
+                "const RULE = #{ id: \"e\" };\nfn occasions(p, year) {\n  if p.name == \"坏\" { return [#{ date: 1 }]; }\n  []\n}\n".into(),
+            )],
+            vec![],
+            WorkCalendar::builtin(),
+            None,
+        );
+        assert!(set.errors.is_empty() && set2.errors.is_empty());
+        let mut person = cases::probe_person();
+        person.name = "坏".into();
+        let data = Arc::new(PersonData::new(42, person, true, vec![], Arc::new(vec![])));
+        let err = set2.eval(&set2.rules[0], &data, 2026).unwrap_err();
+        assert_eq!(err.person_id, 42);
+        assert_eq!(err.rule, "e");
+        assert!(err.message.contains("date"), "{err}");
+    }
+}
