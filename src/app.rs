@@ -20,7 +20,7 @@ use crate::delivery::channels::{self, Channel, MessageKind, Outgoing, SmsFields}
 use crate::delivery::digest;
 use crate::delivery::dispatcher::Dispatcher;
 use crate::rules::RuleSet;
-use crate::store::{Backend, NewContact, Store};
+use crate::store::{NewContact, StageRef, Store};
 use crate::tick::{self, Planner};
 
 const ROSTER_ERRORS: &str = "roster_errors";
@@ -211,14 +211,6 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
         None => ctx.clock.clone(),
     };
     let daemon = Arc::new(Daemon::build(ctx, clock.clone()).await?);
-    if daemon.store.backend() == Backend::Sqlite {
-        // One process owns an SQLite outbox: whatever was mid-send when it stopped
-        // is resent now, with the same idempotency key.
-        daemon
-            .store
-            .release_stale_claims(clock.now() + chrono::Duration::days(3650))
-            .await?;
-    }
     daemon.import_roster().await?;
     if args.once {
         let now = clock.now();
@@ -464,39 +456,92 @@ pub async fn ack(ctx: &Ctx, args: AckArgs) -> Result<i32> {
     let store = ctx.store().await?;
     let reference = args.reference.trim().to_uppercase();
     let stages = store.reminders_by_reference(&reference).await?;
-    let Some((_, person_id, kind, _, recipient)) = stages.first().cloned() else {
+    if stages.is_empty() {
         bail!("no reminder with reference {reference}; check the 编号 in the message");
-    };
+    }
     if let Some(by) = &args.by
         && !store.staff_numbers().await?.iter().any(|s| s == by)
     {
         bail!("--by: no staff member with 工号 {by}");
     }
-    let contact_kind = if kind == "call" { "call" } else { "visit" };
+    let key = pick_occasion(&reference, &stages, args.by.as_deref())?;
+    let first = stages
+        .iter()
+        .find(|s| s.occasion_key == key)
+        .expect("a stage of the chosen occasion");
+    let contact_kind = if first.kind == "call" {
+        "call"
+    } else {
+        "visit"
+    };
     let today = ctx.clock.today();
     store
         .add_contact(&NewContact {
-            person_id,
-            staff_number: Some(args.by.clone().unwrap_or(recipient)),
+            person_id: first.person_id,
+            staff_number: Some(args.by.clone().unwrap_or_else(|| first.recipient.clone())),
             on: today,
             kind: contact_kind.into(),
             note: args.note.clone(),
-            reference: Some(reference.clone()),
+            reference: Some(key.clone()),
         })
         .await?;
     let open: Vec<i64> = stages
         .iter()
-        .filter(|(_, _, _, status, _)| status == "planned")
-        .map(|(id, ..)| *id)
+        .filter(|s| s.occasion_key == key && s.status == "planned")
+        .map(|s| s.id)
         .collect();
     store
         .cancel_reminders(&open, "acknowledged", ctx.clock.now())
         .await?;
     println!(
-        "{reference} acknowledged on {today}: recorded as a {contact_kind}; {} pending reminder(s) cancelled",
+        "{reference} acknowledged on {today} ({}): recorded as a {contact_kind}; {} pending reminder(s) cancelled",
+        first.title,
         open.len()
     );
     Ok(0)
+}
+
+/// A 6-character reference can, rarely, name two occasions: prefer the one sent to
+/// `by`, then the ones still open; refuse to guess beyond that.
+fn pick_occasion(reference: &str, stages: &[StageRef], by: Option<&str>) -> Result<String> {
+    let keys_where = |pred: &dyn Fn(&StageRef) -> bool| -> Vec<String> {
+        let mut k: Vec<String> = stages
+            .iter()
+            .filter(|s| pred(s))
+            .map(|s| s.occasion_key.clone())
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    let mut left = keys_where(&|_| true);
+    if left.len() > 1
+        && let Some(by) = by
+    {
+        let k = keys_where(&|s| s.recipient == by);
+        if !k.is_empty() {
+            left = k;
+        }
+    }
+    if left.len() > 1 {
+        let k = keys_where(&|s| left.contains(&s.occasion_key) && s.status == "planned");
+        if !k.is_empty() {
+            left = k;
+        }
+    }
+    if left.len() > 1 {
+        let list: Vec<String> = stages
+            .iter()
+            .filter(|s| left.contains(&s.occasion_key))
+            .map(|s| format!("{} {} → {}", s.occasion_on, s.title, s.recipient))
+            .collect();
+        bail!(
+            "reference {reference} names {} occasions; add --by 工号 to say whose:\n  {}",
+            left.len(),
+            list.join("\n  ")
+        );
+    }
+    Ok(left.remove(0))
 }
 
 pub async fn test_send(ctx: &Ctx, args: TestSendArgs) -> Result<i32> {

@@ -340,11 +340,12 @@ fn expand(
 }
 
 /// Whether a logged contact satisfies an occasion's stage on `day`, or an
-/// acknowledgement (a contact carrying the occasion's reference) closed it.
+/// acknowledgement (a contact carrying the occasion's key, recorded by `qinqing ack`)
+/// closed it.
 pub struct Closures {
     /// person id → contacts (kind, date)
     contacts: HashMap<i64, Vec<(String, NaiveDate)>>,
-    /// occasion reference → the date it was acknowledged
+    /// occasion key → the date it was acknowledged
     acks: HashMap<String, NaiveDate>,
 }
 
@@ -372,7 +373,7 @@ impl Closures {
 
     /// True when the stage should not be sent as of `day`.
     pub fn closes(&self, s: &Stage, day: NaiveDate) -> bool {
-        if self.acks.get(&s.reference).is_some_and(|d| *d <= day) {
+        if self.acks.get(&s.occasion_key).is_some_and(|d| *d <= day) {
             return true;
         }
         if s.satisfied_by.is_empty() {

@@ -26,7 +26,9 @@ const CONCURRENCY: usize = 16;
 /// Digests claimed per batch.
 const CLAIM_BATCH: i64 = 64;
 /// A claim older than this is considered abandoned by a crashed process.
-const LEASE_SECS: i64 = 180;
+const LEASE_SECS: i64 = 300;
+/// No single send may take longer than this (channels have their own, shorter timeouts).
+const SEND_TIMEOUT_SECS: u64 = 120;
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct RoundReport {
@@ -41,6 +43,8 @@ pub struct RoundReport {
 
 pub struct Dispatcher {
     store: Store,
+    /// `host:pid` of this process, recorded on the digests it claims.
+    owner: String,
     channels: Vec<Arc<dyn Channel>>,
     schedule: ScheduleConfig,
     calendar: Arc<WorkCalendar>,
@@ -74,6 +78,7 @@ impl Dispatcher {
         calendar: Arc<WorkCalendar>,
     ) -> Dispatcher {
         Dispatcher {
+            owner: owner_id(),
             store,
             channels,
             schedule,
@@ -85,14 +90,18 @@ impl Dispatcher {
         self.channels.iter().find(|c| c.name() == name)
     }
 
-    /// Whether a reminder may go out at `now`.
-    fn may_send(&self, r: &DueReminder, now: DateTime<FixedOffset>) -> bool {
+    /// Whether an urgent (or a normal) message may go out at `now`.
+    fn window_open(&self, now: DateTime<FixedOffset>, urgent: bool) -> bool {
         let t = now.time();
         let quiet = in_quiet_hours(t, self.schedule.quiet());
-        if r.urgent {
+        if urgent {
             return !quiet || self.schedule.urgent_in_quiet_hours;
         }
         !quiet && self.calendar.is_workday(now.date_naive()) && t >= self.schedule.send_time()
+    }
+
+    fn may_send(&self, r: &DueReminder, now: DateTime<FixedOffset>) -> bool {
+        self.window_open(now, r.urgent)
     }
 
     /// One dispatch round. `after_death` lists rules whose reminders survive a death.
@@ -102,7 +111,8 @@ impl Dispatcher {
         after_death: &HashSet<String>,
     ) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
-        let released = self.store.release_stale_claims(now).await?;
+        let released = self.store.release_stale_claims(now).await?
+            + self.store.release_dead_claims(&owner_alive).await?;
         if released > 0 {
             tracing::warn!(
                 released,
@@ -159,6 +169,12 @@ impl Dispatcher {
             .store
             .contacts_between(oldest - chrono::Duration::days(1), today)
             .await?;
+        let keys: Vec<String> = {
+            let set: HashSet<&String> = ready.iter().map(|r| &r.occasion_key).collect();
+            set.into_iter().cloned().collect()
+        };
+        let mut contacts = contacts;
+        contacts.extend(self.store.acknowledgements(&keys).await?);
         let closures = Closures::new(&contacts);
         let mut cancel = Vec::new();
         let mut live = Vec::with_capacity(ready.len());
@@ -271,6 +287,7 @@ impl Dispatcher {
                     recipient,
                     payload: serde_json::to_string(&msg).expect("serialisable message"),
                     reminder_ids: ids,
+                    urgent: batch.iter().any(|r| r.urgent),
                 });
             }
         }
@@ -289,7 +306,14 @@ impl Dispatcher {
         loop {
             let claimed = self
                 .store
-                .claim_digests(now, CLAIM_BATCH, LEASE_SECS)
+                .claim_digests(
+                    now,
+                    CLAIM_BATCH,
+                    LEASE_SECS,
+                    &self.owner,
+                    self.window_open(now, false),
+                    self.window_open(now, true),
+                )
                 .await?;
             if claimed.is_empty() {
                 return Ok(any);
@@ -306,9 +330,9 @@ impl Dispatcher {
                             error: format!("stored digest cannot be read: {e}"),
                         },
                         (Some(ch), Ok(msg)) => {
-                            let r = tokio::time::timeout(Duration::from_secs(300), ch.send(&msg))
+                            let r = tokio::time::timeout(Duration::from_secs(SEND_TIMEOUT_SECS), ch.send(&msg))
                                 .await
-                                .unwrap_or_else(|_| Err(SendError::transient("send did not finish in 300 s")));
+                                .unwrap_or_else(|_| Err(SendError::transient(format!("send did not finish in {SEND_TIMEOUT_SECS} s"))));
                             match r {
                                 Ok(receipt) => {
                                     tracing::info!(digest = d.id, channel = %d.channel, recipient = %d.recipient,
@@ -355,6 +379,28 @@ impl Dispatcher {
                 self.store.record_outcomes(&done, now).await?;
             }
         }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// `host:pid` of this process.
+fn owner_id() -> String {
+    format!("{}:{}", hostname(), std::process::id())
+}
+
+/// Whether the claim owner may still be running: a process on this host is checked
+/// in /proc; one on another host is presumed alive until its lease runs out.
+fn owner_alive(owner: &str) -> bool {
+    match owner.rsplit_once(':') {
+        Some((host, pid)) if host == hostname() => {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => true,
     }
 }
 

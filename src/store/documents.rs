@@ -45,7 +45,7 @@ pub struct NewContact {
     pub on: NaiveDate,
     pub kind: String,
     pub note: Option<String>,
-    /// The acknowledgement reference when the contact comes from `qinqing ack`.
+    /// The key of the occasion acknowledged, when the contact comes from `qinqing ack`.
     pub reference: Option<String>,
 }
 
@@ -128,5 +128,36 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Acknowledgements of these occasions, whatever their date.
+    pub async fn acknowledgements(&self, occasion_keys: &[String]) -> Result<Vec<Contact>> {
+        let mut out = Vec::new();
+        for chunk in occasion_keys.chunks(400) {
+            let sql = format!(
+                "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts \
+                 WHERE reference IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(Contact {
+                    id: r.try_get(0)?,
+                    person_id: r.try_get(1)?,
+                    staff_number: r.try_get(2)?,
+                    on: parse_date(&r.try_get::<String, _>(3)?)?,
+                    kind: r.try_get(4)?,
+                    note: r.try_get(5)?,
+                    reference: r.try_get(6)?,
+                });
+            }
+        }
+        Ok(out)
     }
 }

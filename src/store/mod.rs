@@ -22,6 +22,7 @@ use sqlx::{AnyPool, Executor, Row};
 pub use documents::{Contact, Document, NewContact, NewDocument};
 pub use outbox::{
     ClaimedDigest, DueReminder, FailedDelivery, NewDigest, NewReminder, OutboxCounts, SendOutcome,
+    StageRef,
 };
 pub use roster::{
     ImportPlan, ImportSummary, PersonBrief, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,

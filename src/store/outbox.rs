@@ -64,6 +64,20 @@ pub struct DueReminder {
     pub failed_channels: Vec<String>,
 }
 
+/// A stored stage found by its reference (for `qinqing ack`).
+#[derive(Debug, Clone)]
+pub struct StageRef {
+    pub id: i64,
+    pub person_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub recipient: String,
+    pub occasion_key: String,
+    pub rule: String,
+    pub occasion_on: NaiveDate,
+    pub title: String,
+}
+
 /// A digest to store before sending, with the reminders it carries.
 #[derive(Debug, Clone)]
 pub struct NewDigest {
@@ -72,6 +86,7 @@ pub struct NewDigest {
     pub recipient: String,
     pub payload: String,
     pub reminder_ids: Vec<i64>,
+    pub urgent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -368,7 +383,7 @@ impl Store {
                 let mut tx = sqlx::Acquire::begin(&mut *outer).await?;
                 let row = sqlx::query(
                 "INSERT INTO digests (idempotency_key, channel, recipient, payload, status, attempts, \
-                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6) \
+                 next_attempt_at, created_at, urgent) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(d.idempotency_key.clone())
@@ -377,6 +392,7 @@ impl Store {
             .bind(d.payload.clone())
             .bind(now_s.clone())
             .bind(now_s.clone())
+            .bind(d.urgent as i64)
             .fetch_optional(&mut *tx)
             .await?;
                 let Some(row) = row else {
@@ -387,8 +403,13 @@ impl Store {
                 let mut inserted = 0;
                 for chunk in d.reminder_ids.chunks(BATCH) {
                     let sql = format!(
+                        // Only stages still planned: an `ack` from another process
+                        // between routing and here wins.
                         "INSERT INTO deliveries (reminder_id, channel, digest_id, status, attempts, created_at, updated_at) \
-                     VALUES {} ON CONFLICT (reminder_id, channel) DO NOTHING",
+                         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7 \
+                         FROM (VALUES {}) AS v WHERE EXISTS \
+                         (SELECT 1 FROM reminders r WHERE r.id = v.column1 AND r.status = 'planned') \
+                         ON CONFLICT (reminder_id, channel) DO NOTHING",
                         values_groups(chunk.len(), 7, 1)
                     );
                     let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -417,42 +438,95 @@ impl Store {
         Ok(stored)
     }
 
-    /// Digests abandoned mid-send by a crashed process go back to pending: resent
-    /// once, with the same idempotency key.
+    /// Digests whose claim lease ran out (a crashed process, possibly on another
+    /// host) go back to pending: resent once, with the same idempotency key.
     pub async fn release_stale_claims(&self, now: DateTime<FixedOffset>) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE digests SET status = 'pending', claimed_until = NULL \
-             WHERE status = 'sending' AND claimed_until < $1",
+        self.release_where("claimed_until < $1", ts(now)).await
+    }
+
+    /// Releases the claims of owners `alive` says are gone (processes on this host
+    /// that no longer exist), without waiting for their lease.
+    pub async fn release_dead_claims(&self, alive: &(dyn Fn(&str) -> bool + Sync)) -> Result<u64> {
+        let owners = sqlx::query(
+            "SELECT DISTINCT claimed_by FROM digests WHERE status = 'sending' AND claimed_by IS NOT NULL",
         )
-        .bind(ts(now))
-        .execute(self.pool())
+        .fetch_all(self.pool())
         .await?;
+        let mut released = 0;
+        for row in owners {
+            let owner: String = row.try_get(0)?;
+            if !alive(&owner) {
+                released += self.release_where("claimed_by = $1", owner).await?;
+            }
+        }
+        Ok(released)
+    }
+
+    async fn release_where(&self, condition: &str, value: String) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending' WHERE status = 'sending' AND digest_id IN \
+             (SELECT id FROM digests WHERE status = 'sending' AND {condition})"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(value.clone())
+            .execute(&mut *tx)
+            .await?;
+        let sql = format!(
+            "UPDATE digests SET status = 'pending', claimed_until = NULL, claimed_by = NULL \
+             WHERE status = 'sending' AND {condition}"
+        );
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(r.rows_affected())
     }
 
-    /// Claims up to `limit` due digests for `lease_secs`.
+    /// Claims up to `limit` due digests for `lease_secs` on behalf of `owner`:
+    /// normal digests only when `normal`, urgent ones only when `urgent` (the send
+    /// windows). A digest whose reminders were all cancelled meanwhile
+    /// (acknowledged, satisfied, a death) is cancelled, not sent.
     pub async fn claim_digests(
         &self,
         now: DateTime<FixedOffset>,
         limit: i64,
         lease_secs: i64,
+        owner: &str,
+        normal: bool,
+        urgent: bool,
     ) -> Result<Vec<ClaimedDigest>> {
+        sqlx::query(
+            "UPDATE digests SET status = 'cancelled' WHERE status = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.id AND d.status IN ('pending', 'sending'))",
+        )
+        .execute(self.pool())
+        .await?;
+        let which = match (normal, urgent) {
+            (true, true) => "",
+            (false, true) => " AND urgent = 1",
+            (true, false) => " AND urgent = 0",
+            (false, false) => return Ok(Vec::new()),
+        };
         let until = ts(now + chrono::Duration::seconds(lease_secs));
         let lock = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let mut tx = self.pool().begin().await?;
         let sql = format!(
-            "UPDATE digests SET status = 'sending', claimed_until = $1, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM digests WHERE status = 'pending' AND next_attempt_at <= $2 \
-             ORDER BY id LIMIT $3{lock}) \
+            "UPDATE digests SET status = 'sending', claimed_until = $1, claimed_by = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM digests WHERE status = 'pending' AND next_attempt_at <= $3{which} \
+             ORDER BY id LIMIT $4{lock}) \
              RETURNING id, idempotency_key, channel, recipient, payload, attempts"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(until)
+            .bind(owner.to_string())
             .bind(ts(now))
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await?;
         let mut out: Vec<ClaimedDigest> = rows
             .iter()
@@ -467,6 +541,18 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
+        for chunk in out.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE deliveries SET status = 'sending' WHERE status = 'pending' AND digest_id IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for d in chunk {
+                q = q.bind(d.id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         out.sort_by_key(|d| d.id);
         Ok(out)
     }
@@ -485,7 +571,7 @@ impl Store {
                 SendOutcome::Sent { provider_id } => {
                     sqlx::query(
                         "UPDATE digests SET status = 'sent', provider_id = $1, sent_at = $2, \
-                         claimed_until = NULL, last_error = NULL WHERE id = $3",
+                         claimed_until = NULL, claimed_by = NULL, last_error = NULL WHERE id = $3",
                     )
                     .bind(provider_id.clone())
                     .bind(now_s.clone())
@@ -500,7 +586,7 @@ impl Store {
                 } => {
                     sqlx::query(
                         "UPDATE digests SET status = 'pending', last_error = $1, next_attempt_at = $2, \
-                         claimed_until = NULL WHERE id = $3",
+                         claimed_until = NULL, claimed_by = NULL WHERE id = $3",
                     )
                     .bind(error.clone())
                     .bind(ts(*next_attempt_at))
@@ -508,7 +594,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
-                        "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, updated_at = $2 WHERE digest_id = $3",
+                        "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, last_error = $1, \
+                         updated_at = $2 WHERE digest_id = $3 AND status = 'sending'",
                     )
                     .bind(error.clone())
                     .bind(now_s.clone())
@@ -518,7 +605,8 @@ impl Store {
                 }
                 SendOutcome::Failed { error } => {
                     sqlx::query(
-                        "UPDATE digests SET status = 'failed', last_error = $1, claimed_until = NULL WHERE id = $2",
+                        "UPDATE digests SET status = 'failed', last_error = $1, claimed_until = NULL, \
+                         claimed_by = NULL WHERE id = $2",
                     )
                     .bind(error.clone())
                     .bind(*id)
@@ -526,7 +614,7 @@ impl Store {
                     .await?;
                     sqlx::query(
                         "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $1, \
-                         updated_at = $2 WHERE digest_id = $3 AND status = 'pending'",
+                         updated_at = $2 WHERE digest_id = $3 AND status IN ('pending', 'sending')",
                     )
                     .bind(error.clone())
                     .bind(now_s.clone())
@@ -539,7 +627,7 @@ impl Store {
         for chunk in sent_ids.chunks(BATCH) {
             let sql = format!(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, updated_at = $1 \
-                 WHERE status = 'pending' AND digest_id IN ({})",
+                 WHERE status IN ('pending', 'sending') AND digest_id IN ({})",
                 placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_s.clone());
@@ -619,26 +707,28 @@ impl Store {
             .collect()
     }
 
-    /// Stages with this reference: (id, person_id, kind, status, recipient).
-    pub async fn reminders_by_reference(
-        &self,
-        reference: &str,
-    ) -> Result<Vec<(i64, i64, String, String, String)>> {
+    /// Stages with this reference.
+    pub async fn reminders_by_reference(&self, reference: &str) -> Result<Vec<StageRef>> {
         let rows = sqlx::query(
-            "SELECT id, person_id, kind, status, recipient FROM reminders WHERE reference = $1 ORDER BY id",
+            "SELECT id, person_id, kind, status, recipient, occasion_key, rule, occasion_on, title \
+             FROM reminders WHERE reference = $1 ORDER BY id",
         )
         .bind(reference.trim().to_uppercase())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                ))
+                Ok(StageRef {
+                    id: r.try_get(0)?,
+                    person_id: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    recipient: r.try_get(4)?,
+                    occasion_key: r.try_get(5)?,
+                    rule: r.try_get(6)?,
+                    occasion_on: parse_date(&r.try_get::<String, _>(7)?)?,
+                    title: r.try_get(8)?,
+                })
             })
             .collect()
     }
