@@ -24,6 +24,7 @@ use crate::store::{NewContact, StageRef, Store};
 use crate::tick::{self, Planner};
 
 const ROSTER_ERRORS: &str = "roster_errors";
+const ROSTER_FILE: &str = "roster_file";
 
 /// The working-day calendar: built-in notices plus the override file, if any.
 pub fn work_calendar(config: &Config) -> Result<WorkCalendar> {
@@ -125,6 +126,26 @@ impl Daemon {
         let Some(path) = &self.config.roster.path else {
             return Ok(());
         };
+        // Only a changed file is imported: an unchanged one must not undo what a
+        // `qinqing import` of another file changed since.
+        let fingerprint = match std::fs::read(path) {
+            Ok(bytes) => {
+                use sha2::Digest;
+                format!(
+                    "{}|{}",
+                    path.display(),
+                    hex::encode(sha2::Sha256::digest(&bytes))
+                )
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), "roster file cannot be read: {e} (roster.path)");
+                return Ok(());
+            }
+        };
+        if self.store.get_meta(ROSTER_FILE).await?.as_deref() == Some(fingerprint.as_str()) {
+            tracing::debug!(file = %path.display(), "roster file unchanged since its last import");
+            return Ok(());
+        }
         let opts = ImportOptions {
             sheet: self.config.roster.sheet.clone(),
             staff: self.config.roster.staff.clone(),
@@ -151,6 +172,7 @@ impl Daemon {
                 self.store
                     .set_meta(ROSTER_ERRORS, &serde_json::to_string(&out.errors)?)
                     .await?;
+                self.store.set_meta(ROSTER_FILE, &fingerprint).await?;
             }
             Err(e) => {
                 tracing::error!(file = %path.display(), "roster could not be read: {e:#}");

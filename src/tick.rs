@@ -108,7 +108,14 @@ impl Planner {
             .expect("planning task panicked")
         };
         for e in errors.iter().take(10) {
-            tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, "rule error: {}", e.message);
+            tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, column = ?e.column,
+                "rule error: {}", crate::mask::text(&e.message));
+        }
+        if errors.len() > 10 {
+            tracing::warn!(
+                more = errors.len() - 10,
+                "more rule errors; `qinqing preview` lists them"
+            );
         }
         let mut rows = Vec::new();
         let mut valid = HashSet::new();
@@ -123,9 +130,18 @@ impl Planner {
         let missed = rows.iter().filter(|r| r.status == "missed").count() as u64;
         let inserted = store.insert_reminders(&rows, now).await?;
         let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
+        // A script error for a person is no reason to cancel what was planned for them.
+        let keep: HashSet<(String, i64)> = errors
+            .iter()
+            .map(|e| (e.rule.clone(), e.person_id))
+            .collect();
         let cancelled = store
-            .cancel_stale(from, today, &rule_ids, &valid, now)
+            .cancel_stale(from, today, &rule_ids, &valid, &keep, now)
             .await?;
+        let stale = store.mark_missed_before(from, now).await?;
+        if stale > 0 {
+            tracing::warn!(stale, before = %from, "planned reminders older than catch_up_days recorded as missed");
+        }
         if last.is_none_or(|l| l < today) {
             store.set_meta(LAST_TICK, &today.to_string()).await?;
         }

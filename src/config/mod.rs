@@ -204,6 +204,11 @@ impl Config {
                 message: describe_serde_error(&e),
             })?;
         config.source = path.map(Path::to_path_buf);
+        if path.is_none() {
+            // Built-in defaults: reminders go to the console, so `--database` alone
+            // is enough to run the daemon anywhere.
+            config.channels.console = Some(Default::default());
+        }
         let problems = config.validate();
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 use crate::calendar::{self, LunarDate, WorkCalendar};
-use crate::roster::{Person, Rank};
+use crate::roster::{Category, Person, Rank, SelfCare, Sex};
 use crate::store::Document;
 
 /// Everything a rule needs to know about one person; shared, never copied per call.
@@ -24,6 +24,32 @@ pub struct PersonData {
     /// Recorded events (kind, date), in date order.
     pub events: Vec<(String, NaiveDate)>,
     pub documents: Arc<Vec<Document>>,
+    /// `p.documents` as scripts see it, built once per roster and shared.
+    script_documents: Arc<Array>,
+    /// `p.name` as a Rhai string: read for nearly every occasion title, so built once.
+    script_name: ImmutableString,
+}
+
+/// The registered documents together with the maps scripts see (`p.documents`), built
+/// once and shared by every person of a roster.
+#[derive(Debug, Clone)]
+pub struct SharedDocuments {
+    list: Arc<Vec<Document>>,
+    maps: Arc<Array>,
+}
+
+impl SharedDocuments {
+    pub fn new(list: Arc<Vec<Document>>) -> SharedDocuments {
+        let maps = list.iter().map(|d| Dynamic::from(doc_map(d))).collect();
+        SharedDocuments {
+            list,
+            maps: Arc::new(maps),
+        }
+    }
+
+    pub fn list(&self) -> &Arc<Vec<Document>> {
+        &self.list
+    }
 }
 
 impl PersonData {
@@ -33,6 +59,23 @@ impl PersonData {
         active: bool,
         events: Vec<(String, NaiveDate)>,
         documents: Arc<Vec<Document>>,
+    ) -> PersonData {
+        PersonData::sharing(
+            internal_id,
+            person,
+            active,
+            events,
+            &SharedDocuments::new(documents),
+        )
+    }
+
+    /// As [`PersonData::new`], with documents prepared once for many persons.
+    pub fn sharing(
+        internal_id: i64,
+        person: Person,
+        active: bool,
+        events: Vec<(String, NaiveDate)>,
+        documents: &SharedDocuments,
     ) -> PersonData {
         let lunar_birth = if person.lunar_birthday {
             person
@@ -44,11 +87,13 @@ impl PersonData {
         PersonData {
             internal_id,
             key: person.key().to_string(),
+            script_name: person.name.as_str().into(),
             person,
             active,
             lunar_birth,
             events,
-            documents,
+            documents: documents.list.clone(),
+            script_documents: documents.maps.clone(),
         }
     }
 
@@ -72,8 +117,25 @@ fn date_dyn(d: Option<NaiveDate>) -> Dynamic {
 
 fn str_dyn(s: &Option<String>) -> Dynamic {
     match s {
-        Some(s) if !s.is_empty() => Dynamic::from(s.clone()),
+        Some(s) if !s.is_empty() => Dynamic::from(ImmutableString::from(s.as_str())),
         _ => Dynamic::UNIT,
+    }
+}
+
+/// Rhai strings for the words of a closed set (categories, ranks…), made once at
+/// registration so a getter hands out a shared copy instead of allocating.
+struct Words<T>(Vec<(T, ImmutableString)>);
+
+impl<T: Copy + PartialEq> Words<T> {
+    fn new(all: &[T], word: fn(T) -> &'static str) -> Arc<Words<T>> {
+        Arc::new(Words(all.iter().map(|&v| (v, word(v).into())).collect()))
+    }
+    fn get(&self, v: T) -> ImmutableString {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == v)
+            .map(|(_, s)| s.clone())
+            .expect("every value has its word")
     }
 }
 
@@ -179,20 +241,20 @@ fn register_date(engine: &mut Engine) {
 
 fn register_person(engine: &mut Engine) {
     engine.register_type_with_name::<PersonView>("Person");
-    engine.register_get("id", |p: &mut PersonView| p.0.key.clone());
-    engine.register_get("name", |p: &mut PersonView| p.0.person.name.clone());
-    engine.register_get("sex", |p: &mut PersonView| {
-        p.0.person
-            .sex
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default()
+    engine.register_get("id", |p: &mut PersonView| ImmutableString::from(p.0.key.as_str()));
+    engine.register_get("name", |p: &mut PersonView| p.0.script_name.clone());
+    let sexes = Words::new(&[Sex::Male, Sex::Female], Sex::as_str);
+    let no_sex = ImmutableString::new();
+    engine.register_get("sex", move |p: &mut PersonView| match p.0.person.sex {
+        Some(s) => sexes.get(s),
+        None => no_sex.clone(),
     });
-    engine.register_get("category", |p: &mut PersonView| {
-        p.0.person.category.as_str().to_string()
+    let categories = Words::new(&Category::ALL, Category::as_str);
+    engine.register_get("category", move |p: &mut PersonView| {
+        categories.get(p.0.person.category)
     });
-    engine.register_get("rank", |p: &mut PersonView| {
-        p.0.person.rank.as_str().to_string()
-    });
+    let ranks = Words::new(&Rank::ALL, Rank::as_str);
+    engine.register_get("rank", move |p: &mut PersonView| ranks.get(p.0.person.rank));
     engine.register_fn(
         "rank_at_least",
         |p: &mut PersonView, r: &str| -> Result<bool, Box<EvalAltResult>> {
@@ -205,8 +267,12 @@ fn register_person(engine: &mut Engine) {
     engine.register_get("empty_nest", |p: &mut PersonView| p.0.person.empty_nest);
     engine.register_get("widowed", |p: &mut PersonView| p.0.person.widowed);
     engine.register_get("hardship", |p: &mut PersonView| p.0.person.hardship);
-    engine.register_get("self_care", |p: &mut PersonView| {
-        p.0.person.self_care.as_str().to_string()
+    let self_care = Words::new(
+        &[SelfCare::Full, SelfCare::Partial, SelfCare::None],
+        SelfCare::as_str,
+    );
+    engine.register_get("self_care", move |p: &mut PersonView| {
+        self_care.get(p.0.person.self_care)
     });
     engine.register_get("hospitalised_since", |p: &mut PersonView| {
         date_dyn(p.0.person.hospitalised_since)
@@ -256,10 +322,7 @@ fn register_person(engine: &mut Engine) {
             .collect::<Array>()
     });
     engine.register_get("documents", |p: &mut PersonView| {
-        p.0.documents
-            .iter()
-            .map(|d| Dynamic::from(doc_map(d)))
-            .collect::<Array>()
+        p.0.script_documents.as_ref().clone()
     });
     engine.register_fn("age_on", |p: &mut PersonView, d: NaiveDate| {
         calendar::age_on(p.0.person.birth_date, d) as i64
@@ -279,21 +342,20 @@ fn register_person(engine: &mut Engine) {
             .collect::<Array>()
     });
     engine.register_fn("in_audience", |p: &mut PersonView, doc: Map| {
+        // Read in place: the audience and min_rank are strings, never copied here.
         let cat = p.0.person.category.as_str();
         let in_cat = doc
             .get("audience")
-            .and_then(|a| a.clone().try_cast::<Array>())
+            .and_then(|a| a.read_lock::<Array>())
             .is_some_and(|a| {
                 a.iter().any(|c| {
-                    c.clone()
-                        .try_cast::<ImmutableString>()
-                        .is_some_and(|s| s == cat)
-                        || c.clone().try_cast::<String>().is_some_and(|s| s == cat)
+                    c.read_lock::<ImmutableString>()
+                        .is_some_and(|s| s.as_str() == cat)
                 })
             });
         let rank_ok = match doc
             .get("min_rank")
-            .and_then(|r| r.clone().try_cast::<String>())
+            .and_then(|r| r.read_lock::<ImmutableString>())
         {
             Some(r) => Rank::parse(&r).is_some_and(|r| p.0.person.rank >= r),
             None => true,

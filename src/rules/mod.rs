@@ -247,11 +247,15 @@ pub fn build_engine(cal: Arc<WorkCalendar>) -> Engine {
     engine.set_max_string_size(MAX_STRING);
     engine.set_max_array_size(MAX_ARRAY);
     engine.set_max_map_size(MAX_MAP);
+    // Rhai interns every interpolated string (each occasion title) in one table behind
+    // a lock shared by all threads; titles are all different, so it only costs.
+    engine.set_max_strings_interned(0);
     engine.set_strict_variables(true);
     engine.disable_symbol("eval");
-    engine.on_print(|s| tracing::debug!(target: "qinqing::rules", "print: {s}"));
+    engine
+        .on_print(|s| tracing::debug!(target: "qinqing::rules", "print: {}", crate::mask::text(s)));
     engine.on_debug(|s, src, pos| {
-        tracing::debug!(target: "qinqing::rules", source = src.unwrap_or(""), %pos, "debug: {s}")
+        tracing::debug!(target: "qinqing::rules", source = src.unwrap_or(""), %pos, "debug: {}", crate::mask::text(s))
     });
     api::register(&mut engine, cal);
     engine

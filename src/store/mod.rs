@@ -85,6 +85,16 @@ impl std::fmt::Debug for Store {
 
 /// `postgres://user:secret@host/db` → `postgres://user:****@host/db`.
 pub fn redact_url(url: &str) -> String {
+    if let Some((base, query)) = url.split_once('?') {
+        let q: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        return format!("{}?{}", redact_url(base), q.join("&"));
+    }
     if let Some((scheme, rest)) = url.split_once("://")
         && let Some((creds, host)) = rest.split_once('@')
         && let Some((user, _)) = creds.split_once(':')

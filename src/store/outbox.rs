@@ -214,13 +214,14 @@ impl Store {
         to: NaiveDate,
         rules: &[String],
         valid: &HashSet<String>,
+        keep: &HashSet<(String, i64)>,
         now: DateTime<FixedOffset>,
     ) -> Result<usize> {
         if rules.is_empty() {
             return Ok(0);
         }
         let sql = format!(
-            "SELECT id, stage_key FROM reminders WHERE status = 'planned' AND remind_on >= $1 \
+            "SELECT id, stage_key, rule, person_id FROM reminders WHERE status = 'planned' AND remind_on >= $1 \
              AND remind_on <= $2 AND rule IN ({})",
             placeholders(rules.len(), 3)
         );
@@ -235,11 +236,31 @@ impl Store {
             .await?
             .iter()
             .filter(|r| !valid.contains(&r.get::<String, _>(1)))
+            .filter(|r| !keep.contains(&(r.get::<String, _>(2), r.get::<i64, _>(3))))
             .map(|r| r.get::<i64, _>(0))
             .collect();
         self.cancel_reminders(&stale, "no longer applies", now)
             .await?;
         Ok(stale.len())
+    }
+
+    /// Planned stages older than the catch-up window that never got a delivery
+    /// under way are recorded as missed: after long downtime nothing stale floods out.
+    pub async fn mark_missed_before(
+        &self,
+        day: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE reminders SET status = 'missed', note = 'older than catch_up_days', updated_at = $1 \
+             WHERE status = 'planned' AND remind_on < $2 AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
+        )
+        .bind(ts(now))
+        .bind(date_str(day))
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
     }
 
     /// Cancels stages (and their deliveries not yet sent).

@@ -331,13 +331,13 @@ impl Store {
         }
         for chunk in plan.deactivate.chunks(BATCH) {
             let sql = format!(
-                "UPDATE persons SET active = 0, version = version + 1 WHERE pkey IN ({})",
-                (1..=chunk.len())
+                "UPDATE persons SET active = 0, version = version + 1, updated_at = $1 WHERE pkey IN ({})",
+                (2..=chunk.len() + 1)
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
             for k in chunk {
                 q = q.bind(k.clone());
             }
@@ -409,7 +409,7 @@ impl Store {
         Ok(())
     }
 
-    /// A fingerprint that changes whenever the roster, documents or contacts change
+    /// A fingerprint that changes whenever the roster, staff or documents change
     /// (cheap: a few aggregate queries), so the daemon can re-plan within a minute of
     /// a change made by another process.
     pub async fn change_stamp(&self) -> Result<String> {
@@ -419,20 +419,18 @@ impl Store {
                     (SELECT COALESCE(MAX(id), 0) FROM person_events), \
                     (SELECT COALESCE(MAX(id), 0) FROM assignments), \
                     (SELECT COALESCE(MAX(id), 0) FROM documents), \
-                    (SELECT COALESCE(MAX(id), 0) FROM contacts), \
                     (SELECT COALESCE(MAX(updated_at), '') FROM staff)",
         )
         .fetch_one(self.pool())
         .await?;
         Ok(format!(
-            "{}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}",
             row.try_get::<i64, _>(0)?,
             row.try_get::<String, _>(1)?,
             row.try_get::<i64, _>(2)?,
             row.try_get::<i64, _>(3)?,
             row.try_get::<i64, _>(4)?,
-            row.try_get::<i64, _>(5)?,
-            row.try_get::<String, _>(6)?
+            row.try_get::<String, _>(5)?
         ))
     }
 }

@@ -844,3 +844,110 @@ fn sigterm_lets_in_flight_sends_finish_and_records_them() {
         assert_eq!(sink.count(), 2, "[{}] resent after a clean stop", s.label());
     }
 }
+
+/// After long downtime, stages planned but never sent that are now older than
+/// `catch_up_days` are recorded as missed, not flooded out.
+#[test]
+fn planned_reminders_older_than_catch_up_days_are_missed_not_sent() {
+    for db in backends() {
+        let out = db.path("out.jsonl");
+        let s = Setup::new(db, &roster(6, ""), "", &console(&out));
+        let due = due_today(&s);
+        s.once(EARLY);
+        assert!(
+            console_lines(&out).is_empty(),
+            "[{}] sent before send_at",
+            s.label()
+        );
+        s.once("2026-06-25T08:40:00+08:00");
+        let lines: Vec<String> = console_lines(&out).iter().flat_map(message_lines).collect();
+        // The escalations of 6月1日's occasions fall due on 6月22日, inside the
+        // window, and do go out late; the 6月1日 reminders themselves must not.
+        assert!(
+            !lines.iter().any(|l| l.contains("原定6月1日提醒")),
+            "[{}] a stage of 6月1日 went out 24 days late:\n{lines:#?}",
+            s.label()
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("原定6月22日提醒")),
+            "[{}] {lines:#?}",
+            s.label()
+        );
+        let st = s.status();
+        assert!(
+            reminders(&st, "missed") >= due.len() as i64,
+            "[{}] {st:#}",
+            s.label()
+        );
+    }
+}
+
+/// An occasion acknowledged when its first reminder arrives, days before the
+/// occasion, does not escalate to the supervisor afterwards.
+#[test]
+fn an_acknowledgement_before_the_occasion_stops_its_escalation() {
+    for db in backends() {
+        let out = db.path("out.jsonl");
+        let s = Setup::new(db, &roster(12, ""), "", &console(&out));
+        s.import(NOW);
+        let all = s.preview("2026-01-01", "2026-12-20");
+        let first = all
+            .iter()
+            .find(|r| r["stage"] == "remind" && r["lead_days"].as_i64().unwrap_or(0) >= 7)
+            .unwrap_or_else(|| panic!("[{}] no reminder a week ahead in 2026", s.label()))
+            .clone();
+        let reference = reference(&first);
+        let escalation = all
+            .iter()
+            .find(|r| r["stage"] == "escalate" && r["reference"] == first["reference"])
+            .expect("the occasion has an escalation");
+        let remind_on = first["remind_on"].as_str().unwrap();
+        let escalate_on = escalation["remind_on"].as_str().unwrap();
+        s.once(&format!("{remind_on}T08:40:00+08:00"));
+        let sent: Vec<String> = console_lines(&out).iter().flat_map(message_lines).collect();
+        assert!(
+            sent.iter().any(|l| l.contains(&reference)),
+            "[{}] {sent:#?}",
+            s.label()
+        );
+        s.cmd(&format!("{remind_on}T10:00:00+08:00"))
+            .args(["ack", &reference])
+            .run()
+            .ok();
+        let before = console_lines(&out).len();
+        s.once(&format!("{escalate_on}T08:40:00+08:00"));
+        let later: Vec<String> = console_lines(&out)[before..]
+            .iter()
+            .flat_map(message_lines)
+            .collect();
+        assert!(
+            !later.iter().any(|l| l.contains(&reference)),
+            "[{}] acknowledged {reference} escalated on {escalate_on}:\n{later:#?}",
+            s.label()
+        );
+    }
+}
+
+/// `--database` alone is enough to run the daemon from any directory: the built-in
+/// defaults deliver to the console.
+#[test]
+fn database_alone_runs_the_daemon_to_the_console() {
+    for db in backends() {
+        qinqing(&db)
+            .arg("import")
+            .arg(fixture("roster.xlsx"))
+            .run()
+            .ok();
+        let out = qinqing(&db)
+            .args(["run", "--once", "--now", "2026-09-18T08:30:00+08:00"])
+            .run()
+            .ok();
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.contains("\"channel\":\"console\"")),
+            "[{}] {out:?}",
+            db.name()
+        );
+    }
+}
