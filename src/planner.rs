@@ -7,7 +7,7 @@
 //! next; urgent rules' days never move. Keys are built from (rule, internal person id,
 //! occasion date, sub-key, stage, recipient), so re-planning is idempotent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -17,9 +17,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::calendar::WorkCalendar;
-use crate::roster::Staff;
-use crate::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError};
-use crate::store::{Contact, Document, RosterSnapshot};
+use crate::roster::{Person, Staff};
+use crate::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments};
+use crate::store::{Contact, Document, RosterSnapshot, StoredStaff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -77,8 +77,40 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Active persons only; inactive ones are not covered by any rule.
+    /// Active persons only; inactive ones are not covered by any rule. Copies the
+    /// persons; [`Roster::from_owned_snapshot`] moves them instead.
     pub fn from_snapshot(s: &RosterSnapshot, documents: Vec<Document>) -> Roster {
+        let events = s.events.iter().map(|e| (e.person_id, e.kind.clone(), e.on));
+        let persons = s
+            .persons
+            .par_iter()
+            .filter(|sp| sp.active)
+            .map(|sp| (sp.id, sp.version, sp.person.clone()));
+        Roster::build(persons, events, &s.staff, documents)
+    }
+
+    /// As [`Roster::from_snapshot`], moving the persons out of the snapshot rather than
+    /// copying them (half the memory for a large roster).
+    pub fn from_owned_snapshot(s: RosterSnapshot, documents: Vec<Document>) -> Roster {
+        let RosterSnapshot {
+            persons,
+            staff,
+            events,
+        } = s;
+        let events = events.into_iter().map(|e| (e.person_id, e.kind, e.on));
+        let persons = persons
+            .into_par_iter()
+            .filter(|sp| sp.active)
+            .map(|sp| (sp.id, sp.version, sp.person));
+        Roster::build(persons, events, &staff, documents)
+    }
+
+    fn build(
+        persons: impl ParallelIterator<Item = (i64, i64, Person)>,
+        events: impl Iterator<Item = (i64, String, NaiveDate)>,
+        staff: &[StoredStaff],
+        documents: Vec<Document>,
+    ) -> Roster {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for d in &documents {
             (
@@ -94,28 +126,20 @@ impl Roster {
             }
         }
         let documents_version = h.finish();
-        let documents = Arc::new(documents);
-        let mut events: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
-        for e in &s.events {
-            events
-                .entry(e.person_id)
-                .or_default()
-                .push((e.kind.clone(), e.on));
+        let documents = SharedDocuments::new(Arc::new(documents));
+        let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
+        for (id, kind, on) in events {
+            by_person.entry(id).or_default().push((kind, on));
         }
-        let mut persons = Vec::with_capacity(s.persons.len());
-        let mut versions = Vec::with_capacity(s.persons.len());
-        for sp in s.persons.iter().filter(|sp| sp.active) {
-            persons.push(Arc::new(PersonData::new(
-                sp.id,
-                sp.person.clone(),
-                sp.active,
-                events.remove(&sp.id).unwrap_or_default(),
-                documents.clone(),
-            )));
-            versions.push(sp.version);
-        }
-        let staff = s
-            .staff
+        let built: Vec<(Arc<PersonData>, i64)> = persons
+            .map(|(id, version, person)| {
+                let events = by_person.get(&id).cloned().unwrap_or_default();
+                let p = PersonData::sharing(id, person, true, events, &documents);
+                (Arc::new(p), version)
+            })
+            .collect();
+        let (persons, versions) = built.into_iter().unzip();
+        let staff = staff
             .iter()
             .map(|st| (st.staff.number.clone(), st.staff.clone()))
             .collect();
@@ -143,7 +167,9 @@ pub fn reference(occasion_key: &str) -> String {
 }
 
 /// Evaluates every rule for every active person for each year in `years`, using and
-/// filling `cache`. Script errors are returned, never fatal.
+/// filling `cache`. Script errors are returned, never fatal. Each item is (index in
+/// `roster.persons`, index in `rules.rules`, occasions); lists with no occasion are
+/// left out.
 pub fn occasions(
     rules: &RuleSet,
     roster: &Roster,
@@ -152,22 +178,27 @@ pub fn occasions(
 ) -> (Vec<(usize, usize, Arc<Vec<Occasion>>)>, Vec<RunError>) {
     let years: Vec<i32> = years.collect();
     let cache_ro: &OccasionCache = cache;
+    // Every empty result shares one allocation (most (person, rule) pairs have none).
+    let empty: Arc<Vec<Occasion>> = Arc::new(Vec::new());
+    /// (person, rule, year, occasions or the error, freshly computed)
     type Item = (
         usize,
         usize,
         i32,
-        Result<Arc<Vec<Occasion>>, RunError>,
+        Result<Arc<Vec<Occasion>>, Box<RunError>>,
         bool,
     );
-    let computed: Vec<Vec<Item>> = roster
+    let computed: Vec<Item> = roster
         .persons
         .par_iter()
         .enumerate()
-        .map(|(pi, person)| {
-            let mut out = Vec::with_capacity(rules.rules.len() * years.len());
+        .flat_map_iter(|(pi, person)| {
+            let mut out: Vec<Item> = Vec::new();
             if person.person.staff.is_empty() {
                 return out;
             }
+            out.reserve_exact(rules.rules.len() * years.len());
+            let cached = cache_ro.person(person.internal_id);
             for (ri, rule) in rules.rules.iter().enumerate() {
                 for &year in &years {
                     let key = (
@@ -177,10 +208,14 @@ pub fn occasions(
                         roster.documents_version,
                         year,
                     );
-                    match cache_ro.get(&key) {
+                    match cached.and_then(|c| c.get(&key)) {
                         Some(v) => out.push((pi, ri, year, Ok(v), false)),
                         None => {
-                            let r = rules.eval(rule, person, year).map(Arc::new);
+                            let r = match rules.eval(rule, person, year) {
+                                Ok(v) if v.is_empty() => Ok(empty.clone()),
+                                Ok(v) => Ok(Arc::new(v)),
+                                Err(e) => Err(Box::new(e)),
+                            };
                             out.push((pi, ri, year, r, true));
                         }
                     }
@@ -189,9 +224,9 @@ pub fn occasions(
             out
         })
         .collect();
-    let mut result = Vec::new();
+    let mut result = Vec::with_capacity(computed.len() / 2);
     let mut errors = Vec::new();
-    for (pi, ri, year, r, fresh) in computed.into_iter().flatten() {
+    for (pi, ri, year, r, fresh) in computed {
         match r {
             Ok(v) => {
                 if fresh {
@@ -208,9 +243,11 @@ pub fn occasions(
                         v.clone(),
                     );
                 }
-                result.push((pi, ri, v));
+                if !v.is_empty() {
+                    result.push((pi, ri, v));
+                }
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(*e),
         }
     }
     (result, errors)
@@ -223,15 +260,41 @@ pub fn stages(
     occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
     cal: &WorkCalendar,
 ) -> Vec<Stage> {
-    let mut out = Vec::new();
-    for (pi, ri, list) in occasions {
-        let person = &roster.persons[*pi];
-        let rule = &rules.rules[*ri];
-        for occ in list.iter() {
-            expand(rule, person, occ, &roster.staff, cal, &mut out);
-        }
-    }
-    out
+    stages_between(
+        rules,
+        roster,
+        occasions,
+        cal,
+        NaiveDate::MIN,
+        NaiveDate::MAX,
+    )
+}
+
+/// The stages whose remind day is in [`from`, `to`]: the same stages, in the same
+/// order, as [`stages`] filtered on `remind_on`, but only those are ever built (a
+/// tick needs a few days' stages out of years of occasions).
+pub fn stages_between(
+    rules: &RuleSet,
+    roster: &Roster,
+    occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
+    cal: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<Stage> {
+    occasions
+        .par_chunks(256)
+        .flat_map_iter(|chunk| {
+            let mut out = Vec::new();
+            for (pi, ri, list) in chunk {
+                let person = &roster.persons[*pi];
+                let rule = &rules.rules[*ri];
+                for occ in list.iter() {
+                    expand(rule, person, occ, &roster.staff, cal, (from, to), &mut out);
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 fn expand(
@@ -240,6 +303,7 @@ fn expand(
     occ: &Occasion,
     staff: &HashMap<String, Staff>,
     cal: &WorkCalendar,
+    (from, to): (NaiveDate, NaiveDate),
     out: &mut Vec<Stage>,
 ) {
     let died = person.person.deceased_on;
@@ -252,14 +316,63 @@ fn expand(
     if recipients.is_empty() {
         return;
     }
+    let wanted = |d: NaiveDate| d >= from && d <= to;
+    // The days first (cheap); the strings only for stages that are wanted.
+    let raw: Vec<(i64, NaiveDate)> = match &occ.remind_on {
+        Some(days) => days
+            .iter()
+            .map(|d| ((occ.date - *d).num_days(), *d))
+            .collect(),
+        None => rule
+            .remind_before
+            .iter()
+            .map(|lead| (*lead, occ.date - chrono::Duration::days(*lead)))
+            .collect(),
+    };
+    let mut reminds: Vec<(i64, NaiveDate)> = Vec::with_capacity(raw.len());
+    for (i, &(lead, day)) in raw.iter().enumerate() {
+        if raw[..i].iter().any(|(l, _)| *l == lead) {
+            continue;
+        }
+        let day = if occ.urgent {
+            day
+        } else {
+            cal.workday_on_or_before(day)
+        };
+        if alive_on(day) && wanted(day) {
+            reminds.push((lead, day));
+        }
+    }
+    let escalation = rule.escalate_after.and_then(|after| {
+        let day = occ.date + chrono::Duration::days(after);
+        let day = if occ.urgent {
+            day
+        } else {
+            cal.workday_on_or_after(day)
+        };
+        (alive_on(day) && wanted(day)).then_some(day)
+    });
+    if reminds.is_empty() && escalation.is_none() {
+        return;
+    }
     let occasion_key = format!(
         "{}:{}:{}:{}",
         rule.id, person.internal_id, occ.date, occ.key
     );
     let reference = reference(&occasion_key);
-    let base =
-        |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str, tag: &str| Stage {
-            key: format!("{occasion_key}:{tag}:{recipient}"),
+    let base = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
+        let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
+        key.push_str(&occasion_key);
+        match lead {
+            Some(lead) => {
+                use std::fmt::Write as _;
+                let _ = write!(key, ":remind{lead}:");
+            }
+            None => key.push_str(":escalate:"),
+        }
+        key.push_str(recipient);
+        Stage {
+            key,
             occasion_key: occasion_key.clone(),
             reference: reference.clone(),
             rule: rule.id.clone(),
@@ -278,63 +391,27 @@ fn expand(
             satisfied_by: occ.satisfied_by.clone(),
             window: occ.window,
             channels: rule.channels.clone(),
-        };
-    let reminds: Vec<(i64, NaiveDate)> = match &occ.remind_on {
-        Some(days) => days
-            .iter()
-            .map(|d| ((occ.date - *d).num_days(), *d))
-            .collect(),
-        None => rule
-            .remind_before
-            .iter()
-            .map(|lead| (*lead, occ.date - chrono::Duration::days(*lead)))
-            .collect(),
+        }
     };
-    let mut seen = HashSet::new();
     for (lead, day) in reminds {
-        if !seen.insert(lead) {
-            continue;
-        }
-        let day = if occ.urgent {
-            day
-        } else {
-            cal.workday_on_or_before(day)
-        };
-        if !alive_on(day) {
-            continue;
-        }
         for r in recipients {
-            out.push(base(
-                StageKind::Remind,
-                Some(lead),
-                day,
-                r,
-                &format!("remind{lead}"),
-            ));
+            out.push(base(StageKind::Remind, Some(lead), day, r));
         }
     }
-    if let Some(after) = rule.escalate_after {
-        let day = occ.date + chrono::Duration::days(after);
-        let day = if occ.urgent {
-            day
-        } else {
-            cal.workday_on_or_after(day)
-        };
-        if alive_on(day) {
-            let mut bosses: Vec<&str> = Vec::new();
-            for r in recipients {
-                let boss = staff
-                    .get(r)
-                    .and_then(|s| s.supervisor.as_deref())
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or(r);
-                if !bosses.contains(&boss) {
-                    bosses.push(boss);
-                }
+    if let Some(day) = escalation {
+        let mut bosses: Vec<&str> = Vec::new();
+        for r in recipients {
+            let boss = staff
+                .get(r)
+                .and_then(|s| s.supervisor.as_deref())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(r);
+            if !bosses.contains(&boss) {
+                bosses.push(boss);
             }
-            for b in bosses {
-                out.push(base(StageKind::Escalate, None, day, b, "escalate"));
-            }
+        }
+        for b in bosses {
+            out.push(base(StageKind::Escalate, None, day, b));
         }
     }
 }
@@ -423,6 +500,7 @@ mod tests {
     use super::*;
     use crate::roster::{Category, Person, Rank, SelfCare};
     use crate::store::{StoredEvent, StoredPerson, StoredStaff};
+    use std::collections::HashSet;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -58,7 +58,8 @@ pub fn reconcile(
                 summary.added += 1;
                 events_for_new(p, today, &mut plan.events);
                 plan.upsert_persons.push(p.clone());
-                plan.reassign.push((key.to_string(), p.staff.clone()));
+                plan.reassign
+                    .push((key.to_string(), p.staff.clone(), false));
             }
             Some((old, active)) => {
                 if *old == p && *active {
@@ -68,7 +69,7 @@ pub fn reconcile(
                 summary.changed += 1;
                 events_for_change(old, p, today, &mut plan.events);
                 if old.staff != p.staff {
-                    plan.reassign.push((key.to_string(), p.staff.clone()));
+                    plan.reassign.push((key.to_string(), p.staff.clone(), true));
                 }
                 plan.upsert_persons.push(p.clone());
             }

@@ -241,7 +241,9 @@ fn register_date(engine: &mut Engine) {
 
 fn register_person(engine: &mut Engine) {
     engine.register_type_with_name::<PersonView>("Person");
-    engine.register_get("id", |p: &mut PersonView| ImmutableString::from(p.0.key.as_str()));
+    engine.register_get("id", |p: &mut PersonView| {
+        ImmutableString::from(p.0.key.as_str())
+    });
     engine.register_get("name", |p: &mut PersonView| p.0.script_name.clone());
     let sexes = Words::new(&[Sex::Male, Sex::Female], Sex::as_str);
     let no_sex = ImmutableString::new();

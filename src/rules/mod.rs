@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 use serde::Serialize;
 
-pub use api::{PersonData, PersonView};
+pub use api::{PersonData, PersonView, SharedDocuments};
 pub use cases::CaseResult;
 
 use crate::calendar::WorkCalendar;
@@ -653,7 +653,7 @@ fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
     match m.get(k) {
         None => Ok(None),
         Some(v) if v.is_unit() => Ok(None),
-        Some(v) => v.clone().try_cast::<NaiveDate>().map(Some).ok_or_else(|| {
+        Some(v) => v.read_lock::<NaiveDate>().map(|d| Some(*d)).ok_or_else(|| {
             format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")
         }),
     }
@@ -668,13 +668,12 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         Some(v) if v.is_unit() => None,
         Some(v) => {
             let arr = v
-                .clone()
-                .into_array()
-                .map_err(|_| "occasion.remind_on must be a list of Dates")?;
+                .read_lock::<rhai::Array>()
+                .ok_or("occasion.remind_on must be a list of Dates")?;
             let mut ds = Vec::with_capacity(arr.len());
-            for d in arr {
+            for d in arr.iter() {
                 ds.push(
-                    d.try_cast::<NaiveDate>()
+                    *d.read_lock::<NaiveDate>()
                         .ok_or("occasion.remind_on must be a list of Dates")?,
                 );
             }
@@ -683,13 +682,19 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
     };
     let satisfied_by = match m.get("satisfied_by") {
         None => Vec::new(),
-        Some(v) => v
-            .clone()
-            .into_typed_array::<rhai::ImmutableString>()
-            .map_err(|_| "occasion.satisfied_by must be a list like [\"call\", \"visit\"]")?
-            .into_iter()
-            .map(|s| s.to_string())
-            .collect(),
+        Some(v) => {
+            const BAD: &str = "occasion.satisfied_by must be a list like [\"call\", \"visit\"]";
+            let arr = v.read_lock::<rhai::Array>().ok_or(BAD)?;
+            let mut kinds = Vec::with_capacity(arr.len());
+            for k in arr.iter() {
+                kinds.push(
+                    k.read_lock::<rhai::ImmutableString>()
+                        .ok_or(BAD)?
+                        .to_string(),
+                );
+            }
+            kinds
+        }
     };
     let window = match m.get("window") {
         None => None,
@@ -713,8 +718,7 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         }
         Some(v) => {
             let w = v
-                .clone()
-                .try_cast::<Map>()
+                .read_lock::<Map>()
                 .ok_or("occasion.window must be \"month\" or #{ from, to }")?;
             let from = get_date(&w, "from")?.ok_or("occasion.window.from is required")?;
             let to = get_date(&w, "to")?.ok_or("occasion.window.to is required")?;
@@ -739,29 +743,74 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
 
 use chrono::Datelike as _;
 
+/// The key of one cached evaluation: (rule hash, person internal id, person version,
+/// documents version, year).
+pub type CacheKey = (u64, i64, i64, u64, i32);
+
 /// Occasions for many persons, computed once per (rule hash, person version,
 /// documents version, year) and reused by later ticks.
+///
+/// Grouped by person: one map entry per person holding that person's few entries,
+/// rather than one hashed entry per (rule, person, year) — a third of the memory
+/// for a large roster, and one lookup per person on a tick.
 #[derive(Default)]
 pub struct OccasionCache {
-    map: HashMap<(u64, i64, i64, u64, i32), Arc<Vec<Occasion>>>,
+    persons: HashMap<i64, PersonCache>,
+    len: usize,
+}
+
+/// One person's cached evaluations.
+#[derive(Default)]
+pub struct PersonCache {
+    /// (rule hash, person version, documents version, year, occasions)
+    entries: Vec<(u64, i64, u64, i32, Arc<Vec<Occasion>>)>,
+}
+
+impl PersonCache {
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<Vec<Occasion>>> {
+        self.entries
+            .iter()
+            .find(|e| e.0 == key.0 && e.1 == key.2 && e.2 == key.3 && e.3 == key.4)
+            .map(|e| e.4.clone())
+    }
 }
 
 impl OccasionCache {
-    pub fn get(&self, key: &(u64, i64, i64, u64, i32)) -> Option<Arc<Vec<Occasion>>> {
-        self.map.get(key).cloned()
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<Vec<Occasion>>> {
+        self.persons.get(&key.1)?.get(key)
     }
-    pub fn insert(&mut self, key: (u64, i64, i64, u64, i32), v: Arc<Vec<Occasion>>) {
-        self.map.insert(key, v);
+    /// The cached evaluations of one person (by internal id).
+    pub fn person(&self, internal_id: i64) -> Option<&PersonCache> {
+        self.persons.get(&internal_id)
+    }
+    pub fn insert(&mut self, key: CacheKey, v: Arc<Vec<Occasion>>) {
+        let entries = &mut self.persons.entry(key.1).or_default().entries;
+        match entries
+            .iter_mut()
+            .find(|e| e.0 == key.0 && e.1 == key.2 && e.2 == key.3 && e.3 == key.4)
+        {
+            Some(e) => e.4 = v,
+            None => {
+                entries.push((key.0, key.2, key.3, key.4, v));
+                self.len += 1;
+            }
+        }
     }
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len == 0
     }
     /// Drops entries for years before `year`.
     pub fn retain_from(&mut self, year: i32) {
-        self.map.retain(|k, _| k.4 >= year);
+        let mut len = 0;
+        self.persons.retain(|_, p| {
+            p.entries.retain(|e| e.3 >= year);
+            len += p.entries.len();
+            !p.entries.is_empty()
+        });
+        self.len = len;
     }
 }
 

@@ -142,7 +142,7 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for k in chunk {
                 q = q.bind(k.clone());
             }

@@ -235,6 +235,44 @@ pub(crate) fn opt_date(row: &AnyRow, col: &str) -> Result<Option<NaiveDate>> {
     }
 }
 
+/// The statement for this backend. SQL here is written with `$N` placeholders.
+/// SQLite resolves a `$N` name by a linear search on every bind, which makes a
+/// 10,000-parameter batch statement quadratic; when the placeholders appear once
+/// each, in order, SQLite gets plain `?` instead.
+pub(crate) fn sql_for(backend: Backend, text: String) -> sqlx::AssertSqlSafe<String> {
+    if backend == Backend::Postgres {
+        return sqlx::AssertSqlSafe(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut expected = 1usize;
+    let mut i = 0;
+    let mut last = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > i + 1 {
+                let n: usize = text[i + 1..j].parse().unwrap_or(0);
+                if n != expected {
+                    return sqlx::AssertSqlSafe(text);
+                }
+                expected += 1;
+                out.push_str(&text[last..i]);
+                out.push('?');
+                last = j;
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[last..]);
+    sqlx::AssertSqlSafe(out)
+}
+
 /// `$1, $2, …` groups for a multi-row VALUES list.
 pub(crate) fn values_groups(rows: usize, cols: usize, first: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
@@ -288,6 +326,15 @@ mod tests {
         assert_eq!(s, count("sqlite"), "rebuild: a migration file was added");
         assert_eq!(p, count("postgres"), "rebuild: a migration file was added");
         assert_eq!(s, p, "every migration exists for both backends");
+    }
+
+    #[test]
+    fn sequential_placeholders_become_plain_for_sqlite() {
+        let q = |t: &str| sql_for(Backend::Sqlite, t.to_string()).0;
+        assert_eq!(q("VALUES ($1, $2), ($3, $4)"), "VALUES (?, ?), (?, ?)");
+        assert_eq!(q("WHERE a = $1 OR b = $1"), "WHERE a = $1 OR b = $1");
+        assert_eq!(q("WHERE a = $2 AND b = $1"), "WHERE a = $2 AND b = $1");
+        assert_eq!(sql_for(Backend::Postgres, "($1)".into()).0, "($1)");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use super::{Backend, Result, Store, date_str, parse_date, values_groups};
 
@@ -174,7 +174,7 @@ impl Store {
                  ON CONFLICT (stage_key) DO NOTHING",
                 values_groups(chunk.len(), COLS, 1)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for r in chunk {
                 q = q
                     .bind(r.stage_key.clone())
@@ -225,7 +225,7 @@ impl Store {
              AND remind_on <= $2 AND rule IN ({})",
             placeholders(rules.len(), 3)
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
+        let mut q = sqlx::query(super::sql_for(self.backend(), sql))
             .bind(date_str(from))
             .bind(date_str(to));
         for r in rules {
@@ -278,7 +278,7 @@ impl Store {
                  WHERE status = 'planned' AND id IN ({})",
                 placeholders(chunk.len(), 3)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql))
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql))
                 .bind(why.to_string())
                 .bind(now.clone());
             for id in chunk {
@@ -290,7 +290,7 @@ impl Store {
                  WHERE status = 'pending' AND reminder_id IN ({})",
                 placeholders(chunk.len(), 2)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -376,7 +376,7 @@ impl Store {
                 "UPDATE reminders SET status = 'failed', updated_at = $1 WHERE status = 'planned' AND id IN ({})",
                 placeholders(chunk.len(), 2)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -433,7 +433,7 @@ impl Store {
                          ON CONFLICT (reminder_id, channel) DO NOTHING",
                         values_groups(chunk.len(), 7, 1)
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    let mut q = sqlx::query(super::sql_for(self.backend(), sql));
                     for id in chunk {
                         q = q
                             .bind(*id)
@@ -489,7 +489,7 @@ impl Store {
             "UPDATE deliveries SET status = 'pending' WHERE status = 'sending' AND digest_id IN \
              (SELECT id FROM digests WHERE status = 'sending' AND {condition})"
         );
-        sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(super::sql_for(self.backend(), sql))
             .bind(value.clone())
             .execute(&mut *tx)
             .await?;
@@ -497,7 +497,7 @@ impl Store {
             "UPDATE digests SET status = 'pending', claimed_until = NULL, claimed_by = NULL \
              WHERE status = 'sending' AND {condition}"
         );
-        let r = sqlx::query(AssertSqlSafe(sql))
+        let r = sqlx::query(super::sql_for(self.backend(), sql))
             .bind(value)
             .execute(&mut *tx)
             .await?;
@@ -542,7 +542,7 @@ impl Store {
              ORDER BY id LIMIT $4{lock}) \
              RETURNING id, idempotency_key, channel, recipient, payload, attempts"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(super::sql_for(self.backend(), sql))
             .bind(until)
             .bind(owner.to_string())
             .bind(ts(now))
@@ -567,7 +567,7 @@ impl Store {
                 "UPDATE deliveries SET status = 'sending' WHERE status = 'pending' AND digest_id IN ({})",
                 placeholders(chunk.len(), 1)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for d in chunk {
                 q = q.bind(d.id);
             }
@@ -651,7 +651,7 @@ impl Store {
                  WHERE status IN ('pending', 'sending') AND digest_id IN ({})",
                 placeholders(chunk.len(), 2)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_s.clone());
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -661,7 +661,7 @@ impl Store {
                  (SELECT reminder_id FROM deliveries WHERE status = 'sent' AND digest_id IN ({}))",
                 placeholders(chunk.len(), 2)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_s.clone());
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
             for id in chunk {
                 q = q.bind(*id);
             }

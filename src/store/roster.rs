@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use super::{Result, Store, StoreError, date_str, opt_date, parse_date, values_groups};
 use crate::calendar::LunarDate;
@@ -56,7 +56,9 @@ pub struct ImportPlan {
     /// (person key, kind, date)
     pub events: Vec<(String, String, NaiveDate)>,
     /// Persons whose assigned staff list is new or changed: (person key, 工号s).
-    pub reassign: Vec<(String, Vec<String>)>,
+    /// The flag says whether the person was stored before (their open assignments
+    /// are then closed first).
+    pub reassign: Vec<(String, Vec<String>, bool)>,
     /// Person keys to mark inactive.
     pub deactivate: Vec<String>,
 }
@@ -276,7 +278,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for chunk in plan.upsert_staff.chunks(BATCH) {
             let sql = upsert_sql("staff", STAFF_COLS, "number", chunk.len(), false);
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for s in chunk {
                 q = q
                     .bind(s.number.clone())
@@ -296,7 +298,7 @@ impl Store {
         }
         for chunk in plan.upsert_persons.chunks(BATCH) {
             let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for p in chunk {
                 q = q
                     .bind(p.key().to_string())
@@ -337,7 +339,7 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for k in chunk {
                 q = q.bind(k.clone());
             }
@@ -350,7 +352,7 @@ impl Store {
                  JOIN persons p ON p.pkey = v.column1",
                 values_groups(chunk.len(), 4, 1)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for (key, kind, on) in chunk {
                 q = q
                     .bind(key.clone())
@@ -360,7 +362,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        reassign(&mut tx, &plan.reassign, &today).await?;
+        reassign(&mut tx, self.backend(), &plan.reassign, &today).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -437,26 +439,30 @@ impl Store {
 
 async fn reassign(
     tx: &mut Transaction<'_, Any>,
-    reassign: &[(String, Vec<String>)],
+    backend: super::Backend,
+    reassign: &[(String, Vec<String>, bool)],
     today: &str,
 ) -> Result<()> {
     for chunk in reassign.chunks(BATCH) {
-        let sql = format!(
-            "UPDATE assignments SET until = $1 WHERE until IS NULL AND person_id IN \
+        let existing: Vec<&String> = chunk.iter().filter(|r| r.2).map(|r| &r.0).collect();
+        if !existing.is_empty() {
+            let sql = format!(
+                "UPDATE assignments SET until = $1 WHERE until IS NULL AND person_id IN \
              (SELECT id FROM persons WHERE pkey IN ({}))",
-            (2..=chunk.len() + 1)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(today.to_string());
-        for (k, _) in chunk {
-            q = q.bind(k.clone());
+                (2..=existing.len() + 1)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(super::sql_for(backend, sql)).bind(today.to_string());
+            for k in existing {
+                q = q.bind(k.clone());
+            }
+            q.execute(&mut **tx).await?;
         }
-        q.execute(&mut **tx).await?;
         let rows: Vec<(&String, usize, &String)> = chunk
             .iter()
-            .flat_map(|(k, staff)| staff.iter().enumerate().map(move |(i, s)| (k, i, s)))
+            .flat_map(|(k, staff, _)| staff.iter().enumerate().map(move |(i, s)| (k, i, s)))
             .collect();
         for part in rows.chunks(BATCH) {
             let sql = format!(
@@ -465,7 +471,7 @@ async fn reassign(
                  JOIN persons p ON p.pkey = v.column1",
                 values_groups(part.len(), 4, 1)
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(backend, sql));
             for (k, i, s) in part {
                 q = q
                     .bind((*k).clone())
@@ -536,7 +542,7 @@ impl Store {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for id in chunk {
                 q = q.bind(*id);
             }
