@@ -232,6 +232,11 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
         Some(s) => Arc::new(crate::commands::parse_now(s).context("--now")?),
         None => ctx.clock.clone(),
     };
+    let signals = if args.once {
+        None
+    } else {
+        Some(Signals::new()?)
+    };
     let daemon = Arc::new(Daemon::build(ctx, clock.clone()).await?);
     daemon.import_roster().await?;
     if args.once {
@@ -248,7 +253,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<i32> {
         );
         return Ok(0);
     }
-    serve(daemon, clock).await?;
+    serve(daemon, clock, signals.expect("registered above")).await?;
     Ok(0)
 }
 
@@ -257,7 +262,31 @@ enum Work {
 }
 
 /// The long-running daemon: cron tick, dispatcher interval, watchers, signals.
-async fn serve(daemon: Arc<Daemon>, clock: Arc<dyn Clock>) -> Result<()> {
+/// SIGTERM and SIGINT, registered before start-up work so a stop request during a
+/// long first import or tick is honoured (exit 0) instead of killing the process.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+async fn serve(daemon: Arc<Daemon>, clock: Arc<dyn Clock>, mut signals: Signals) -> Result<()> {
     let (tx, mut rx) = mpsc::channel::<Work>(8);
     let mut scheduler = tokio_cron_scheduler::JobScheduler::new().await?;
     let plan = daemon.config.schedule.plan_time();
@@ -322,13 +351,11 @@ async fn serve(daemon: Arc<Daemon>, clock: Arc<dyn Clock>) -> Result<()> {
     let mut roster_stamp = daemon.config.roster.path.as_deref().and_then(mtime);
     let mut rules_stamp = daemon.config.rules.path.as_deref().and_then(folder_stamp);
     let mut store_stamp = daemon.store.change_stamp().await.ok();
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let grace = Duration::from_secs(daemon.config.schedule.shutdown_grace_secs);
 
     loop {
         let work: Option<Work> = tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = sigterm.recv() => break,
+            _ = signals.recv() => break,
             w = rx.recv() => w,
             _ = dispatch_every.tick() => None,
             _ = watch_every.tick() => {
@@ -371,8 +398,7 @@ async fn serve(daemon: Arc<Daemon>, clock: Arc<dyn Clock>) -> Result<()> {
         tokio::pin!(step);
         tokio::select! {
             _ = &mut step => {}
-            _ = tokio::signal::ctrl_c() => { finish(step, grace).await; break; }
-            _ = sigterm.recv() => { finish(step, grace).await; break; }
+            _ = signals.recv() => { finish(step, grace).await; break; }
         }
     }
     tracing::info!("stopping: no new work taken");

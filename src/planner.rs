@@ -317,32 +317,34 @@ fn expand(
         return;
     }
     let wanted = |d: NaiveDate| d >= from && d <= to;
-    // The days first (cheap); the strings only for stages that are wanted.
-    let raw: Vec<(i64, NaiveDate)> = match &occ.remind_on {
-        Some(days) => days
-            .iter()
-            .map(|d| ((occ.date - *d).num_days(), *d))
-            .collect(),
-        None => rule
-            .remind_before
-            .iter()
-            .map(|lead| (*lead, occ.date - chrono::Duration::days(*lead)))
-            .collect(),
+    // The days first, without allocating; the strings only for stages that are wanted.
+    let count = match &occ.remind_on {
+        Some(days) => days.len(),
+        None => rule.remind_before.len(),
     };
-    let mut reminds: Vec<(i64, NaiveDate)> = Vec::with_capacity(raw.len());
-    for (i, &(lead, day)) in raw.iter().enumerate() {
-        if raw[..i].iter().any(|(l, _)| *l == lead) {
-            continue;
+    let raw = |i: usize| -> (i64, NaiveDate) {
+        match &occ.remind_on {
+            Some(days) => ((occ.date - days[i]).num_days(), days[i]),
+            None => {
+                let lead = rule.remind_before[i];
+                (lead, occ.date - chrono::Duration::days(lead))
+            }
+        }
+    };
+    // The i-th remind day if it is the first with its lead, moved to a working day,
+    // while the person lives, and in range.
+    let remind = |i: usize| -> Option<(i64, NaiveDate)> {
+        let (lead, day) = raw(i);
+        if (0..i).any(|j| raw(j).0 == lead) {
+            return None;
         }
         let day = if occ.urgent {
             day
         } else {
             cal.workday_on_or_before(day)
         };
-        if alive_on(day) && wanted(day) {
-            reminds.push((lead, day));
-        }
-    }
+        (alive_on(day) && wanted(day)).then_some((lead, day))
+    };
     let escalation = rule.escalate_after.and_then(|after| {
         let day = occ.date + chrono::Duration::days(after);
         let day = if occ.urgent {
@@ -352,7 +354,7 @@ fn expand(
         };
         (alive_on(day) && wanted(day)).then_some(day)
     });
-    if reminds.is_empty() && escalation.is_none() {
+    if escalation.is_none() && !(0..count).any(|i| remind(i).is_some()) {
         return;
     }
     let occasion_key = format!(
@@ -393,7 +395,7 @@ fn expand(
             channels: rule.channels.clone(),
         }
     };
-    for (lead, day) in reminds {
+    for (lead, day) in (0..count).filter_map(remind) {
         for r in recipients {
             out.push(base(StageKind::Remind, Some(lead), day, r));
         }

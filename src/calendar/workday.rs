@@ -110,6 +110,14 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
+fn is_workday_in(days: &BTreeMap<NaiveDate, Day>, d: NaiveDate) -> bool {
+    match days.get(&d) {
+        Some(Day::Off(_)) => false,
+        Some(Day::Work(_)) => true,
+        None => !is_weekend(d),
+    }
+}
+
 // ---- validated data ----------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -281,10 +289,41 @@ pub struct WorkCalendar {
     years: BTreeMap<i32, YearData>,
     /// Every date some notice says something about, derived from `years`.
     days: BTreeMap<NaiveDate, Day>,
+    /// `is_workday` answered in advance for every day of [`DENSE_FROM`, `DENSE_TO`]
+    /// (the planner asks it tens of millions of times for a large roster).
+    dense: Arc<DenseDays>,
+}
+
+/// First and last year answered from the dense table; other days use the map.
+const DENSE_FROM: i32 = 1990;
+const DENSE_TO: i32 = 2110;
+
+#[derive(Debug)]
+struct DenseDays {
+    /// `num_days_from_ce` of 1 January of `DENSE_FROM`.
+    first: i32,
+    /// One flag per day: 1 = working day.
+    work: Vec<u8>,
 }
 
 impl WorkCalendar {
     fn from_years(years: BTreeMap<i32, YearData>) -> Self {
+        let days = WorkCalendar::days_of(&years);
+        let start = NaiveDate::from_ymd_opt(DENSE_FROM, 1, 1).expect("valid date");
+        let end = NaiveDate::from_ymd_opt(DENSE_TO, 12, 31).expect("valid date");
+        let work = start
+            .iter_days()
+            .take_while(|d| *d <= end)
+            .map(|d| u8::from(is_workday_in(&days, d)))
+            .collect();
+        let dense = Arc::new(DenseDays {
+            first: start.num_days_from_ce(),
+            work,
+        });
+        WorkCalendar { years, days, dense }
+    }
+
+    fn days_of(years: &BTreeMap<i32, YearData>) -> BTreeMap<NaiveDate, Day> {
         let mut days = BTreeMap::new();
         // Ascending years: where a later notice's range reaches back into December of
         // the year before, the later notice wins.
@@ -298,7 +337,7 @@ impl WorkCalendar {
                 days.insert(w.date, Day::Work(w.name.clone()));
             }
         }
-        WorkCalendar { years, days }
+        days
     }
 
     /// The built-in notices for 2020–2026 (including the 2020 春节 extension).
@@ -350,10 +389,10 @@ impl WorkCalendar {
     /// Whether `d` is a working day: not in a holiday range, and Monday to Friday or a
     /// make-up working day. In a year without data: Monday to Friday.
     pub fn is_workday(&self, d: NaiveDate) -> bool {
-        match self.days.get(&d) {
-            Some(Day::Off(_)) => false,
-            Some(Day::Work(_)) => true,
-            None => !is_weekend(d),
+        let i = d.num_days_from_ce() - self.dense.first;
+        match usize::try_from(i).ok().and_then(|i| self.dense.work.get(i)) {
+            Some(w) => *w != 0,
+            None => is_workday_in(&self.days, d),
         }
     }
 

@@ -26,7 +26,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn store(&self) -> Result<Store> {
-        Store::connect(&self.database_url)
+        Store::connect_with(&self.database_url, self.config.database.max_connections)
             .await
             .with_context(|| format!("opening {}", crate::store::redact_url(&self.database_url)))
     }

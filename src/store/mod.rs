@@ -120,11 +120,16 @@ fn classify(url: &str) -> (Backend, String) {
 impl Store {
     /// Connects and applies the migrations.
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, None).await
+    }
+
+    /// Like `connect`, with a pool size (`database.max_connections`).
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, target) = classify(url);
         let pool = match backend {
             Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(8)
+                .max_connections(max_connections.unwrap_or(8))
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(&target)
                 .await
@@ -146,7 +151,7 @@ impl Store {
                 let query = if query.is_empty() { "mode=rwc" } else { query };
                 let full = format!("sqlite://{path}?{query}");
                 AnyPoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(max_connections.unwrap_or(4))
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
