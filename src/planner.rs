@@ -611,6 +611,29 @@ mod tests {
     }
 
     #[test]
+    fn stages_between_is_stages_filtered() {
+        let s = snapshot(vec![
+            person(1, "1936-01-02", &["S1"]),
+            person(2, "1946-05-01", &["S1", "S2"]),
+        ]);
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = Roster::from_snapshot(&s, vec![]);
+        let mut cache = OccasionCache::default();
+        let (occ, _) = occasions(&rules, &roster, 2025..=2027, &mut cache);
+        let all = stages(&rules, &roster, &occ, rules.calendar());
+        for (from, to) in [("2026-01-01", "2026-01-31"), ("2026-09-01", "2026-09-01")] {
+            let (from, to) = (d(from), d(to));
+            let want: Vec<&Stage> = all
+                .iter()
+                .filter(|x| x.remind_on >= from && x.remind_on <= to)
+                .collect();
+            let got = stages_between(&rules, &roster, &occ, rules.calendar(), from, to);
+            assert!(!want.is_empty());
+            assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
     fn birthday_on_2_january_is_reminded_the_year_before() {
         let s = snapshot(vec![person(1, "1936-01-02", &["S1"])]);
         let got: Vec<(NaiveDate, Option<i64>)> = plan(&s, "2025-12-01", "2026-01-10")

@@ -395,3 +395,13 @@ fn year_report_json_and_table() {
     assert!(r.to_table().contains("未载入2031年"));
     assert_eq!(r.to_json()["holidays"], serde_json::json!([]));
 }
+
+#[test]
+fn dense_table_agrees_with_the_notices() {
+    let cal = WorkCalendar::builtin();
+    let from = NaiveDate::from_ymd_opt(DENSE_FROM - 2, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(DENSE_TO + 2, 12, 31).unwrap();
+    for d in from.iter_days().take_while(|d| *d <= to) {
+        assert_eq!(cal.is_workday(d), is_workday_in(&cal.days, d), "{d}");
+    }
+}

@@ -1,0 +1,431 @@
+//! Dispatch benchmark, on a SQLite file with `synchronous=FULL` (what
+//! `Store::connect("sqlite://…")` sets) and a loopback webhook sink answering 200.
+//!
+//! 1. 10,000 and 100,000 planned reminders, one message each (`schedule.digest =
+//!    false`), dispatched by `Dispatcher::round`: deliveries per second and peak memory
+//!    (VmHWM), each size in its own child process so the peaks compare.
+//! 2. A festival day with digests on: a 100,000-person roster (about 3,000 staff), the
+//!    planning tick and then the dispatch round to the generic webhook.
+//!
+//! `cargo bench --bench dispatch`; `QINQING_BENCH_SIZES=10000` runs part 1 with that
+//! many reminders and part 2 with that many persons. Prints figures; asserts only that
+//! everything was delivered.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+
+use common::*;
+use qinqing::calendar::WorkCalendar;
+use qinqing::config::ScheduleConfig;
+use qinqing::delivery::channels::{self, ChannelsConfig, WebhookConfig};
+use qinqing::delivery::dispatcher::Dispatcher;
+use qinqing::rules::RuleSet;
+use qinqing::store::{ImportPlan, NewDocument, NewReminder, Store};
+use qinqing::tick::Planner;
+
+const CHILD: &str = "QINQING_BENCH_DISPATCH_CHILD";
+
+/// Time spent in each SQL statement, from sqlx's own statement log (`sqlx::query`
+/// events carry a 4-word summary and the execution time), to show where a round's
+/// time goes without touching the store.
+#[derive(Clone, Default)]
+struct SqlTimes(Arc<std::sync::Mutex<std::collections::HashMap<String, (u64, f64)>>>);
+
+impl SqlTimes {
+    fn install(&self) {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::{Layer, filter::Targets};
+        let filter = Targets::new().with_target("sqlx::query", tracing::Level::TRACE);
+        let subscriber = tracing_subscriber::registry().with(self.clone().with_filter(filter));
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+    }
+
+    fn take(&self) -> Vec<(String, u64, f64)> {
+        let mut map = self.0.lock().unwrap();
+        let mut v: Vec<_> = map.drain().map(|(k, (n, t))| (k, n, t)).collect();
+        v.sort_by(|a, b| b.2.total_cmp(&a.2));
+        v
+    }
+
+    /// Prints the statements that took most of `wall` seconds.
+    fn report(&self, wall: f64) {
+        let v = self.take();
+        let total: f64 = v.iter().map(|x| x.2).sum();
+        let count: u64 = v.iter().map(|x| x.1).sum();
+        println!(
+            "  SQL time by statement ({} statements, {total:.1} s of {wall:.1} s wall; the rest is commits' fsync, HTTP and CPU):",
+            with_commas(count)
+        );
+        for (summary, n, secs) in v.iter().take(10) {
+            println!(
+                "    {secs:>7.2} s {:>9} x {:>8.3} ms  {summary}",
+                with_commas(*n),
+                secs * 1e3 / *n as f64
+            );
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SqlTimes {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        #[derive(Default)]
+        struct Fields {
+            summary: String,
+            statement: String,
+            secs: f64,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                match f.name() {
+                    "summary" => self.summary = v.to_string(),
+                    // The full SQL (when longer than the summary): keep enough words
+                    // to tell statements apart.
+                    "db.statement" => {
+                        self.statement = v.split_whitespace().take(12).collect::<Vec<_>>().join(" ")
+                    }
+                    _ => {}
+                }
+            }
+            fn record_f64(&mut self, f: &tracing::field::Field, v: f64) {
+                if f.name() == "elapsed_secs" {
+                    self.secs = v;
+                }
+            }
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "summary" && self.summary.is_empty() {
+                    self.summary = format!("{v:?}").trim_matches('"').to_string();
+                }
+            }
+        }
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let key = if f.statement.is_empty() {
+            f.summary
+        } else {
+            f.statement
+        };
+        let mut map = self.0.lock().unwrap();
+        let e = map.entry(key).or_default();
+        e.0 += 1;
+        e.1 += f.secs;
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(CHILD) {
+        let (part, n) = spec.split_once(':').expect("part:size");
+        let n: usize = n.parse().expect("size");
+        let sql = SqlTimes::default();
+        sql.install();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        match part {
+            "plain" => rt.block_on(plain(n, sql)),
+            "festival" => rt.block_on(festival(n, sql)),
+            other => panic!("unknown part {other}"),
+        }
+        return;
+    }
+    let sizes = sizes(&[10_000, 100_000]);
+    println!(
+        "qinqing dispatch bench: SQLite synchronous=FULL, loopback webhook, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let exe = std::env::current_exe().expect("current exe");
+    let mut ok = true;
+    let mut runs: Vec<String> = sizes.iter().map(|n| format!("plain:{n}")).collect();
+    runs.push(format!("festival:{}", sizes.iter().max().unwrap()));
+    for spec in runs {
+        let status = std::process::Command::new(&exe)
+            .env(CHILD, &spec)
+            .status()
+            .expect("spawn bench child");
+        if !status.success() {
+            eprintln!("bench child {spec} failed: {status}");
+            ok = false;
+        }
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+/// 10:00 on the day the 中秋 visits are reminded (a Friday, a working day).
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-09-18T10:00:00+08:00").unwrap()
+}
+
+/// A webhook sink on 127.0.0.1 that answers 200 with an id; returns its URL and the
+/// number of requests it received.
+async fn sink() -> (String, Arc<AtomicU64>) {
+    use axum::routing::post;
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |_body: axum::body::Bytes| {
+            let counter = counter.clone();
+            async move {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                format!("{{\"id\":\"m{n}\"}}")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), received)
+}
+
+async fn dispatcher(store: &Store, url: String, digest: bool) -> Dispatcher {
+    let cfg = ChannelsConfig {
+        webhook: Some(WebhookConfig {
+            url,
+            secret: None,
+            signature_header: "X-Qinqing-Signature".into(),
+            timeout_secs: 10,
+        }),
+        ..Default::default()
+    };
+    let channels = channels::build(&cfg).expect("webhook channel");
+    let schedule = ScheduleConfig {
+        digest,
+        ..Default::default()
+    };
+    Dispatcher::new(
+        store.clone(),
+        channels,
+        schedule,
+        Arc::new(WorkCalendar::builtin()),
+    )
+}
+
+/// Persons, staff, events and assignments of the synthetic roster as an import.
+fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
+    let snap = snapshot(n);
+    let mut keys = Vec::with_capacity(snap.persons.len());
+    let mut plan = ImportPlan {
+        today,
+        upsert_staff: snap.staff.iter().map(|s| s.staff.clone()).collect(),
+        ..Default::default()
+    };
+    for sp in &snap.persons {
+        let key = sp.person.key().to_string();
+        plan.reassign
+            .push((key.clone(), sp.person.staff.clone(), false));
+        if !sp.active {
+            plan.deactivate.push(key.clone());
+        }
+        keys.push(key);
+        plan.upsert_persons.push(sp.person.clone());
+    }
+    for e in &snap.events {
+        plan.events
+            .push((keys[e.person_id as usize - 1].clone(), e.kind.clone(), e.on));
+    }
+    plan
+}
+
+async fn open_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    Store::connect(&url).await.expect("open SQLite store")
+}
+
+fn after_death(rules: &RuleSet) -> HashSet<String> {
+    rules
+        .rules
+        .iter()
+        .filter(|r| r.after_death)
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+/// Part 1: `n` planned reminders, one message each.
+async fn plain(n: usize, sql: SqlTimes) {
+    println!();
+    println!(
+        "== {} reminders, one message each (schedule.digest = false) ==",
+        with_commas(n as u64)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let today = now().date_naive();
+    let persons = n.div_ceil(4);
+    let plan = import_plan(persons, today);
+    let staff: Vec<String> = plan.upsert_staff.iter().map(|s| s.number.clone()).collect();
+    let t0 = Instant::now();
+    store.apply_import(&plan).await.unwrap();
+    let import_secs = t0.elapsed().as_secs_f64();
+    drop(plan);
+    // Four reminders per person: a visit, a call, a document and an escalation.
+    let rows: Vec<NewReminder> = (0..n)
+        .map(|i| {
+            let person = (i / 4) as i64 + 1;
+            let (rule, stage, title, kind) = match i % 4 {
+                0 => ("festival-visit", "remind", "中秋走访慰问", "visit"),
+                1 => ("monthly-call", "remind", "9月电话联系", "call"),
+                2 => (
+                    "document-delivery",
+                    "remind",
+                    "送文到家:关于开展重阳节敬老活动的通知",
+                    "deliver",
+                ),
+                _ => ("birthday-milestone", "escalate", "90岁寿辰", "visit"),
+            };
+            let occasion_key = format!("{rule}:{person}:2026-09-25:");
+            NewReminder {
+                stage_key: format!("{occasion_key}:{stage}:{i}"),
+                reference: qinqing::planner::reference(&occasion_key),
+                occasion_key,
+                rule: rule.into(),
+                person_id: person,
+                occasion_on: ymd(2026, 9, 25),
+                stage: stage.into(),
+                lead_days: (stage == "remind").then_some(7),
+                remind_on: today,
+                recipient: staff[(i * 7) % staff.len()].clone(),
+                title: format!("{title}{person}"),
+                kind: kind.into(),
+                urgent: false,
+                satisfied_by: Vec::new(),
+                window: None,
+                channels: Vec::new(),
+                status: "planned",
+                late: false,
+            }
+        })
+        .collect();
+    let t0 = Instant::now();
+    let inserted = store.insert_reminders(&rows, now()).await.unwrap();
+    let insert_secs = t0.elapsed().as_secs_f64();
+    assert_eq!(inserted, n as u64);
+    drop(rows);
+    println!(
+        "  set-up: import {} persons / {} staff {import_secs:.1} s; insert_reminders {} rows {insert_secs:.1} s",
+        with_commas(persons as u64),
+        with_commas(staff.len() as u64),
+        with_commas(n as u64)
+    );
+
+    let (url, received) = sink().await;
+    let d = dispatcher(&store, url, false).await;
+    let rules = RuleSet::builtin(WorkCalendar::builtin());
+    let before_rss = rss_mib();
+    reset_peak();
+    sql.take();
+    let t0 = Instant::now();
+    let report = d.round(now(), &after_death(&rules)).await.unwrap();
+    let secs = t0.elapsed().as_secs_f64();
+    let peak = peak_mib();
+    let got = received.load(Ordering::Relaxed);
+    println!(
+        "  Dispatcher::round: {secs:.1} s, {} digests, {} sent, {} received by the sink, {} cancelled (deceased or inactive persons), {} failed/retried",
+        with_commas(report.digests as u64),
+        with_commas(report.sent as u64),
+        with_commas(got),
+        report.cancelled,
+        report.failed + report.retried
+    );
+    println!(
+        "  => {:.0} deliveries/s; memory: rss {before_rss:.0} MiB before the round, peak {peak:.0} MiB during it (+{:.0} MiB)",
+        got as f64 / secs,
+        peak - before_rss
+    );
+    sql.report(secs);
+    assert_eq!(
+        got + report.cancelled as u64,
+        n as u64,
+        "every reminder delivered once or cancelled"
+    );
+    store.close().await;
+}
+
+/// Part 2: a festival day, digests on, a roster of `n` persons.
+async fn festival(n: usize, sql: SqlTimes) {
+    println!();
+    println!(
+        "== festival day {} with digests: {} persons ==",
+        now().date_naive(),
+        with_commas(n as u64)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let today = now().date_naive();
+    let plan = import_plan(n, today);
+    let t0 = Instant::now();
+    store.apply_import(&plan).await.unwrap();
+    for d in documents()
+        .into_iter()
+        .filter(|d| d.deadline.year() == YEAR)
+    {
+        store
+            .add_document(&NewDocument {
+                title: d.title,
+                issued_on: d.issued_on,
+                deadline: d.deadline,
+                audience: d.audience,
+                min_rank: d.min_rank,
+            })
+            .await
+            .unwrap();
+    }
+    println!(
+        "  set-up: import {} persons / {} staff {:.1} s",
+        with_commas(plan.upsert_persons.len() as u64),
+        with_commas(plan.upsert_staff.len() as u64),
+        t0.elapsed().as_secs_f64()
+    );
+    drop(plan);
+
+    let rules = Arc::new(RuleSet::builtin(WorkCalendar::builtin()));
+    let (url, received) = sink().await;
+    let d = dispatcher(&store, url, true).await;
+    reset_peak();
+    sql.take();
+    let t0 = Instant::now();
+    let tick = Planner::default()
+        .tick(&store, rules.clone(), now(), 7)
+        .await
+        .unwrap();
+    let tick_secs = t0.elapsed().as_secs_f64();
+    println!(
+        "  planning tick: {tick_secs:.1} s, {} reminders planned for {} (rss {:.0} MiB, peak {:.0} MiB)",
+        with_commas(tick.planned),
+        today,
+        rss_mib(),
+        peak_mib()
+    );
+    sql.report(tick_secs);
+    let t1 = Instant::now();
+    let report = d.round(now(), &after_death(&rules)).await.unwrap();
+    let dispatch_secs = t1.elapsed().as_secs_f64();
+    let got = received.load(Ordering::Relaxed);
+    println!(
+        "  Dispatcher::round: {dispatch_secs:.1} s, {} digests ({} received by the sink), {} cancelled, {} failed/retried",
+        with_commas(report.digests as u64),
+        with_commas(got),
+        report.cancelled,
+        report.failed + report.retried
+    );
+    sql.report(dispatch_secs);
+    let total = tick_secs + dispatch_secs;
+    println!(
+        "  => festival day, plan + dispatch: {total:.1} s (target < 30 s: {}); peak memory {:.0} MiB",
+        if total < 30.0 { "met" } else { "MISSED" },
+        peak_mib()
+    );
+    assert_eq!(got, report.sent as u64);
+    store.close().await;
+}

@@ -1,0 +1,440 @@
+//! Planning benchmark: a synthetic roster of 100,000 and 1,000,000 persons, a full
+//! year of occasions and stages with the shipped Rhai rules, beside a native-Rust
+//! version of the same six rules as the reference; then the daily tick on cached
+//! occasions.
+//!
+//! `cargo bench --bench plan`; `QINQING_BENCH_SIZES=100000` for one smaller size.
+//! Each size runs in its own child process so its peak memory (VmHWM) is its own.
+//! Prints figures; asserts nothing about timings (it does fail if the Rhai and native
+//! plans disagree).
+
+mod common;
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Datelike, NaiveDate};
+use rayon::prelude::*;
+
+use common::*;
+use qinqing::calendar::{self, WorkCalendar};
+use qinqing::planner::{self, Roster};
+use qinqing::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet};
+
+const CHILD: &str = "QINQING_BENCH_PLAN_CHILD";
+
+type Planned = Vec<(usize, usize, Arc<Vec<Occasion>>)>;
+
+fn main() {
+    if let Ok(n) = std::env::var(CHILD) {
+        child(n.parse().expect("size"));
+        return;
+    }
+    let sizes = sizes(&[100_000, 1_000_000]);
+    println!(
+        "qinqing plan bench: {} rayon threads, year {YEAR}, sizes {:?}",
+        rayon::current_num_threads(),
+        sizes
+    );
+    if !run_children(CHILD, &sizes) {
+        std::process::exit(1);
+    }
+}
+
+// ---- the native reference: the six shipped rules in plain Rust ----------------------
+
+#[derive(Clone, Copy, Debug)]
+enum NativeRule {
+    Festival,
+    Birthday,
+    MonthlyCall,
+    Document,
+    Hospital,
+    Condolence,
+}
+
+impl NativeRule {
+    fn of(rule: &Rule) -> NativeRule {
+        match rule.id.as_str() {
+            "festival-visit" => NativeRule::Festival,
+            "birthday-milestone" => NativeRule::Birthday,
+            "monthly-call" => NativeRule::MonthlyCall,
+            "document-delivery" => NativeRule::Document,
+            "hospital-visit" => NativeRule::Hospital,
+            "condolence" => NativeRule::Condolence,
+            other => panic!("no native version of rule {other}"),
+        }
+    }
+}
+
+fn occasion(rule: &Rule, date: NaiveDate, title: String, kind: &str) -> Occasion {
+    Occasion {
+        date,
+        title,
+        kind: kind.to_string(),
+        key: String::new(),
+        remind_on: None,
+        urgent: rule.urgent,
+        satisfied_by: Vec::new(),
+        window: None,
+    }
+}
+
+/// What `rules/<rule>.rhai`'s `occasions(p, year)` returns, computed natively.
+fn native(
+    which: NativeRule,
+    rule: &Rule,
+    p: &PersonData,
+    year: i32,
+    cal: &WorkCalendar,
+) -> Vec<Occasion> {
+    let name = &p.person.name;
+    let mut out = Vec::new();
+    match which {
+        NativeRule::Festival => {
+            use qinqing::roster::{Category, Rank};
+            let covered = match p.person.category {
+                Category::Lixiu | Category::Yishu => true,
+                Category::Tuixiu => p.person.rank >= Rank::Division || p.person.lives_alone,
+            };
+            if !covered {
+                return out;
+            }
+            let member = p
+                .person
+                .party_branch
+                .as_deref()
+                .is_some_and(|b| !b.trim().is_empty());
+            for f in ["春节", "七一", "中秋", "重阳"] {
+                if f == "七一" && !member {
+                    continue;
+                }
+                let d = calendar::festival(f, year).expect("festival in range");
+                let mut o = occasion(rule, d, format!("{f}走访慰问{name}"), "visit");
+                o.key = f.to_string();
+                out.push(o);
+            }
+        }
+        NativeRule::Birthday => {
+            for b in p.birthdays_in(year) {
+                if b.age == 70 || b.age == 80 || b.age >= 90 {
+                    out.push(occasion(
+                        rule,
+                        b.date,
+                        format!("{name} {}岁寿辰", b.age),
+                        "visit",
+                    ));
+                }
+            }
+        }
+        NativeRule::MonthlyCall => {
+            for m in 1..=12u32 {
+                let d = cal.first_workday_of_month(year, m);
+                let mut o = occasion(rule, d, format!("{m}月电话联系{name}"), "call");
+                o.satisfied_by = vec!["call".into(), "visit".into()];
+                let first = d.with_day(1).expect("first of month");
+                let next = first
+                    .checked_add_months(chrono::Months::new(1))
+                    .expect("next month");
+                o.window = Some((first, next.pred_opt().expect("last day")));
+                out.push(o);
+            }
+        }
+        NativeRule::Document => {
+            use qinqing::roster::SelfCare;
+            for doc in p.documents.iter() {
+                let in_audience = doc.audience.contains(&p.person.category)
+                    && doc.min_rank.is_none_or(|r| p.person.rank >= r);
+                let needs = p.person.self_care != SelfCare::Full
+                    || p.person
+                        .hospitalised_since
+                        .is_some_and(|s| s <= doc.issued_on);
+                if doc.deadline.year() != year || !in_audience || !needs {
+                    continue;
+                }
+                let mut o = occasion(
+                    rule,
+                    doc.deadline,
+                    format!("送文到家:{}", doc.title),
+                    "deliver",
+                );
+                o.key = format!("doc-{}", doc.id);
+                o.remind_on = Some(vec![
+                    doc.issued_on,
+                    doc.deadline - chrono::Duration::days(1),
+                ]);
+                out.push(o);
+            }
+        }
+        NativeRule::Hospital => {
+            for (kind, date) in &p.events {
+                if kind == "hospitalised" {
+                    let d = *date + chrono::Duration::days(2);
+                    if d.year() == year {
+                        let mut o = occasion(rule, d, format!("看望住院的{name}"), "visit");
+                        o.remind_on = Some(vec![*date]);
+                        o.key = date.to_string();
+                        out.push(o);
+                    }
+                }
+            }
+        }
+        NativeRule::Condolence => {
+            if let Some(died) = p.person.deceased_on {
+                let d = died + chrono::Duration::days(1);
+                if d.year() == year {
+                    let mut o = occasion(rule, d, format!("吊唁{name}"), "visit");
+                    o.remind_on = Some(vec![died]);
+                    out.push(o);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The same shape and order as `planner::occasions` (person, rule, year), natively.
+fn native_plan(rules: &RuleSet, roster: &Roster, years: RangeInclusive<i32>) -> Planned {
+    let kinds: Vec<NativeRule> = rules.rules.iter().map(NativeRule::of).collect();
+    let years: Vec<i32> = years.collect();
+    let cal = rules.calendar();
+    roster
+        .persons
+        .par_iter()
+        .enumerate()
+        .map(|(pi, p)| {
+            let mut out = Vec::new();
+            if p.person.staff.is_empty() {
+                return out;
+            }
+            for (ri, rule) in rules.rules.iter().enumerate() {
+                for &y in &years {
+                    out.push((pi, ri, Arc::new(native(kinds[ri], rule, p, y, cal))));
+                }
+            }
+            out
+        })
+        .flatten()
+        .collect()
+}
+
+fn occasion_count(planned: &Planned) -> u64 {
+    planned.iter().map(|(_, _, v)| v.len() as u64).sum()
+}
+
+/// Expands every occasion into stages in chunks, counting them (a full year of
+/// stages for a large roster does not fit in memory at once). Also counts the
+/// stages due on `day`.
+fn count_stages(rules: &RuleSet, roster: &Roster, planned: &Planned, day: NaiveDate) -> (u64, u64) {
+    let cal = rules.calendar();
+    planned
+        .par_chunks(1024)
+        .map(|chunk| {
+            let st = planner::stages(rules, roster, chunk, cal);
+            let today = st.iter().filter(|s| s.remind_on == day).count() as u64;
+            (st.len() as u64, today)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// Per-rule cost on one thread over the first `sample` persons, Rhai and native.
+fn per_rule(rules: &RuleSet, roster: &Roster, sample: usize, only: Option<&str>) {
+    let persons = &roster.persons[..sample.min(roster.persons.len())];
+    let cal = rules.calendar();
+    println!(
+        "  per rule, one thread, {} persons:   rhai µs/call  native µs/call  ratio  occasions",
+        persons.len()
+    );
+    for rule in rules
+        .rules
+        .iter()
+        .filter(|r| only.is_none_or(|o| r.id == o))
+    {
+        let which = NativeRule::of(rule);
+        let t0 = Instant::now();
+        let mut count = 0usize;
+        for p in persons {
+            count += rules.eval(rule, p, YEAR).map(|v| v.len()).unwrap_or(0);
+        }
+        let rhai = t0.elapsed().as_secs_f64() * 1e6 / persons.len() as f64;
+        let t0 = Instant::now();
+        let mut native_count = 0usize;
+        for p in persons {
+            native_count += native(which, rule, p, YEAR, cal).len();
+        }
+        let nat = t0.elapsed().as_secs_f64() * 1e6 / persons.len() as f64;
+        assert_eq!(count, native_count, "{}", rule.id);
+        println!(
+            "    {:<36} {rhai:>12.2} {nat:>14.2} {:>6.0}x {count:>10}",
+            rule.id,
+            rhai / nat
+        );
+    }
+}
+
+fn child(n: usize) {
+    println!();
+    println!("== {} persons ==", with_commas(n as u64));
+    let (snap, _) = phase("generate synthetic roster", || snapshot(n));
+    let docs = documents();
+    let active = snap.persons.iter().filter(|p| p.active).count();
+    println!(
+        "  ({} active persons, {} staff, {} events, {} documents)",
+        with_commas(active as u64),
+        with_commas(snap.staff.len() as u64),
+        with_commas(snap.events.len() as u64),
+        docs.len()
+    );
+    let roster_rss = rss_mib();
+    let reset = reset_peak();
+    if !reset {
+        println!("  (cannot reset VmHWM: peaks include roster generation)");
+    }
+    let (rules, _) = phase("compile rules (RuleSet::builtin)", || {
+        RuleSet::builtin(WorkCalendar::builtin())
+    });
+    assert!(rules.errors.is_empty(), "{:?}", rules.errors);
+    assert_eq!(rules.rules.len(), 6);
+    let years = YEAR..=YEAR;
+    // The festival day the daily tick looks at: 7 days before 中秋 → reminders due.
+    let festival_day = rules.calendar().workday_on_or_before(
+        calendar::festival("中秋", YEAR).unwrap() - chrono::Duration::days(7),
+    );
+
+    // The daemon's tick would use `from_snapshot(&snapshot)`, copying every person
+    // while the snapshot lives; moving them halves the roster's memory.
+    let (roster, t_roster) = phase("Roster::from_owned_snapshot", || {
+        Roster::from_owned_snapshot(snap, docs.clone())
+    });
+    // QINQING_BENCH_PER_RULE=festival-visit: only that rule's breakdown, for a profiler.
+    match std::env::var("QINQING_BENCH_PER_RULE") {
+        Ok(only) if !only.is_empty() => {
+            per_rule(&rules, &roster, 20_000, Some(&only));
+            return;
+        }
+        _ if n <= 100_000 => per_rule(&rules, &roster, 20_000, None),
+        _ => {}
+    }
+
+    // Native reference.
+    let (native_occ, t_native) = phase("native: occasions, 6 rules", || {
+        native_plan(&rules, &roster, years.clone())
+    });
+    let native_count = occasion_count(&native_occ);
+    // (Stages are the same library code whoever made the occasions: expanded once, below.)
+    drop(native_occ);
+
+    // The shipped Rhai rules through the library.
+    let mut cache = OccasionCache::default();
+    let ((occ, errors), t_rhai) = phase("rhai: planner::occasions (cold cache)", || {
+        planner::occasions(&rules, &roster, years.clone(), &mut cache)
+    });
+    let rhai_count = occasion_count(&occ);
+    let ((stage_count, _), t_stages) = phase("rhai: planner::stages (chunked, counted)", || {
+        count_stages(&rules, &roster, &occ, festival_day)
+    });
+    let peak_full = peak_mib();
+    let full = t_roster + t_rhai + t_stages;
+    let occ_lists = occ.len();
+    drop(occ);
+    println!(
+        "  occasions: rhai {} native {}  stages: {}  rule errors: {}  cache entries: {} ({} non-empty lists)",
+        with_commas(rhai_count),
+        with_commas(native_count),
+        with_commas(stage_count),
+        errors.len(),
+        with_commas(cache.len() as u64),
+        with_commas(occ_lists as u64)
+    );
+
+    // The daily tick: the same roster and years again, every occasion from the cache,
+    // then only the stages due that day.
+    let ((occ2, errors2), t_tick) = phase("daily tick: planner::occasions (warm cache)", || {
+        planner::occasions(&rules, &roster, years.clone(), &mut cache)
+    });
+    assert!(errors2.is_empty());
+    assert_eq!(occasion_count(&occ2), rhai_count);
+    let (due, t_tick_stages) = phase("daily tick: planner::stages_between(day, day)", || {
+        planner::stages_between(
+            &rules,
+            &roster,
+            &occ2,
+            rules.calendar(),
+            festival_day,
+            festival_day,
+        )
+        .len() as u64
+    });
+    let peak_all = peak_mib();
+
+    // Same plan? Counts always; every occasion compared on the smaller sizes.
+    let mut mismatches = 0usize;
+    if n <= 200_000 {
+        let t0 = Instant::now();
+        let reference: Planned = native_plan(&rules, &roster, years.clone())
+            .into_iter()
+            .filter(|(_, _, v)| !v.is_empty())
+            .collect();
+        assert_eq!(
+            reference.len(),
+            occ2.len(),
+            "(person, rule) lists differ in number"
+        );
+        mismatches = reference
+            .par_iter()
+            .zip(occ2.par_iter())
+            .filter(|(a, b)| a.0 != b.0 || a.1 != b.1 || a.2 != b.2)
+            .count();
+        println!(
+            "  compared every occasion, native vs rhai: {mismatches} (person, rule) lists differ ({:.1} s)",
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    drop(occ2);
+
+    let ratio = t_rhai / t_native;
+    println!("  -- summary ({} persons) --", with_commas(n as u64));
+    println!(
+        "  full year, rhai (roster + occasions + stages): {full:.2} s = {:.0} persons/s (occasions alone {:.0} persons/s)",
+        n as f64 / full,
+        n as f64 / t_rhai
+    );
+    println!(
+        "  full year, native rules (same roster and stages): {:.2} s = {:.0} persons/s",
+        t_roster + t_native + t_stages,
+        n as f64 / (t_roster + t_native + t_stages)
+    );
+    println!("  rhai/native ratio (occasions): {ratio:.1}x");
+    println!(
+        "  peak memory: {peak_full:.0} MiB after the full year, {peak_all:.0} MiB overall; the synthetic roster alone {roster_rss:.0} MiB (+{:.0} MiB for planning)",
+        peak_all - roster_rss
+    );
+    println!(
+        "  daily tick on cached occasions: {t_tick:.2} s (+ {t_tick_stages:.2} s for the {} stages due on {festival_day})",
+        with_commas(due)
+    );
+    println!(
+        "  same occasion count native vs rhai: {}",
+        if native_count == rhai_count && mismatches == 0 {
+            "yes"
+        } else {
+            "NO"
+        }
+    );
+    if n >= 1_000_000 {
+        let scale = n as f64 / 1_000_000.0;
+        let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+        println!(
+            "  targets (1M): full year < 20 s: {}; peak < 1 GB: {}; cached tick < 2 s: {}; ratio < 100x: {}",
+            mark(full / scale < 20.0),
+            mark(peak_all < 1024.0),
+            mark(t_tick / scale < 2.0),
+            mark(ratio < 100.0)
+        );
+    }
+    if native_count != rhai_count || mismatches != 0 {
+        eprintln!("native and rhai plans differ");
+        std::process::exit(2);
+    }
+}
