@@ -8,8 +8,9 @@
 //!    planning tick and then the dispatch round to the generic webhook.
 //!
 //! `cargo bench --bench dispatch`; `QINQING_BENCH_SIZES=10000` runs part 1 with that
-//! many reminders and part 2 with that many persons. Prints figures; asserts only that
-//! everything was delivered.
+//! many reminders and part 2 with that many persons; `QINQING_BENCH_FESTIVAL_ONLY=1`
+//! skips part 1. Prints figures; asserts only that everything was delivered. The
+//! time of each SQL statement comes from sqlx's statement log.
 
 mod common;
 
@@ -147,6 +148,9 @@ fn main() {
     let mut ok = true;
     let mut runs: Vec<String> = sizes.iter().map(|n| format!("plain:{n}")).collect();
     runs.push(format!("festival:{}", sizes.iter().max().unwrap()));
+    if std::env::var_os("QINQING_BENCH_FESTIVAL_ONLY").is_some() {
+        runs.retain(|r| r.starts_with("festival"));
+    }
     for spec in runs {
         let status = std::process::Command::new(&exe)
             .env(CHILD, &spec)
@@ -352,6 +356,79 @@ async fn plain(n: usize, sql: SqlTimes) {
     store.close().await;
 }
 
+/// Where the tick's time and memory go: its steps replayed one by one on the same
+/// store (nothing is written), and the same tick with `stages_between`, a moved
+/// snapshot and a warm occasion cache (the daemon's steady state: yesterday's tick
+/// filled the cache).
+async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
+    use qinqing::planner::{self, Roster};
+    use qinqing::rules::OccasionCache;
+    println!("  the tick's planning steps replayed (nothing written):");
+    let step = |name: &str, t0: Instant| {
+        println!(
+            "    {name:<58} {:>6.1} s  rss {:>6.0} MiB  peak {:>6.0} MiB",
+            t0.elapsed().as_secs_f64(),
+            rss_mib(),
+            peak_mib()
+        )
+    };
+    reset_peak();
+    let t0 = Instant::now();
+    let snapshot = store.load_roster().await.unwrap();
+    let docs = store.documents().await.unwrap();
+    step("load_roster + documents", t0);
+    let rules = rules.clone();
+    tokio::task::spawn_blocking(move || {
+        let years = planner::years_for(today, today);
+        let cal = rules.calendar().clone();
+        let t0 = Instant::now();
+        let roster = Roster::from_snapshot(&snapshot, docs.clone());
+        step("Roster::from_snapshot (copies the persons)", t0);
+        let mut cache = OccasionCache::default();
+        let t0 = Instant::now();
+        let (occ, _) = planner::occasions(&rules, &roster, years.clone(), &mut cache);
+        step(&format!("occasions {years:?}, cold cache"), t0);
+        let t0 = Instant::now();
+        let all = planner::stages(&rules, &roster, &occ, &cal);
+        let n_all = all.len();
+        step(
+            &format!(
+                "stages() of all of them ({} stages)",
+                with_commas(n_all as u64)
+            ),
+            t0,
+        );
+        let t0 = Instant::now();
+        drop(all);
+        step("(dropping them)", t0);
+        let t0 = Instant::now();
+        let due = planner::stages_between(&rules, &roster, &occ, &cal, today, today);
+        step(
+            &format!(
+                "stages_between(today, today) ({} stages)",
+                with_commas(due.len() as u64)
+            ),
+            t0,
+        );
+        drop((occ, due, roster));
+        println!("  the same tick as the daemon would run it the next day (warm cache):");
+        reset_peak();
+        let t0 = Instant::now();
+        let roster = Roster::from_owned_snapshot(snapshot, docs);
+        let (occ, _) = planner::occasions(&rules, &roster, years, &mut cache);
+        let due = planner::stages_between(&rules, &roster, &occ, &cal, today, today);
+        step(
+            &format!(
+                "from_owned_snapshot + occasions (warm) + stages_between ({})",
+                with_commas(due.len() as u64)
+            ),
+            t0,
+        );
+    })
+    .await
+    .unwrap();
+}
+
 /// Part 2: a festival day, digests on, a roster of `n` persons.
 async fn festival(n: usize, sql: SqlTimes) {
     println!();
@@ -408,6 +485,7 @@ async fn festival(n: usize, sql: SqlTimes) {
         peak_mib()
     );
     sql.report(tick_secs);
+    tick_breakdown(&store, &rules, today).await;
     let t1 = Instant::now();
     let report = d.round(now(), &after_death(&rules)).await.unwrap();
     let dispatch_secs = t1.elapsed().as_secs_f64();

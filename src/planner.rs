@@ -166,6 +166,10 @@ pub fn reference(occasion_key: &str) -> String {
         .collect()
 }
 
+/// (index in `roster.persons`, index in `rules.rules`, that rule's occasions for that
+/// person), as [`occasions`] returns them.
+pub type PlannedOccasions = Vec<(usize, usize, Arc<Vec<Occasion>>)>;
+
 /// Evaluates every rule for every active person for each year in `years`, using and
 /// filling `cache`. Script errors are returned, never fatal. Each item is (index in
 /// `roster.persons`, index in `rules.rules`, occasions); lists with no occasion are
@@ -175,7 +179,7 @@ pub fn occasions(
     roster: &Roster,
     years: RangeInclusive<i32>,
     cache: &mut OccasionCache,
-) -> (Vec<(usize, usize, Arc<Vec<Occasion>>)>, Vec<RunError>) {
+) -> (PlannedOccasions, Vec<RunError>) {
     let years: Vec<i32> = years.collect();
     let cache_ro: &OccasionCache = cache;
     // Every empty result shares one allocation (most (person, rule) pairs have none).

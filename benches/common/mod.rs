@@ -105,7 +105,10 @@ fn random_day(rng: &mut Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
 }
 
 /// One synthetic person: (person, active, events as (kind, date)).
-pub fn person(i: usize, n_staff: usize) -> (Person, bool, Vec<(String, NaiveDate)>) {
+pub type SyntheticPerson = (Person, bool, Vec<(String, NaiveDate)>);
+
+/// One synthetic person.
+pub fn person(i: usize, n_staff: usize) -> SyntheticPerson {
     let mut rng = Rng::new(i as u64);
     // Ages 60–105 in YEAR.
     let birth_year = YEAR - 60 - rng.below(46) as i32;
@@ -191,7 +194,11 @@ pub fn person(i: usize, n_staff: usize) -> (Person, bool, Vec<(String, NaiveDate
     let person = Person {
         number: Some(format!("P{i:07}")),
         name,
-        sex: Some(if i % 2 == 0 { Sex::Male } else { Sex::Female }),
+        sex: Some(if i.is_multiple_of(2) {
+            Sex::Male
+        } else {
+            Sex::Female
+        }),
         id_number: Some(format!(
             "{:06}{}{:04}",
             110_000 + (i / 10_000) % 890_000,
@@ -281,8 +288,7 @@ pub fn documents() -> Vec<Document> {
 /// A roster snapshot as `Store::load_roster` returns it (ids from 1).
 pub fn snapshot(n: usize) -> RosterSnapshot {
     let n_staff = staff_count(n);
-    let rows: Vec<(Person, bool, Vec<(String, NaiveDate)>)> =
-        (0..n).into_par_iter().map(|i| person(i, n_staff)).collect();
+    let rows: Vec<SyntheticPerson> = (0..n).into_par_iter().map(|i| person(i, n_staff)).collect();
     let mut persons = Vec::with_capacity(n);
     let mut events = Vec::new();
     for (i, (person, active, evs)) in rows.into_iter().enumerate() {
@@ -396,7 +402,7 @@ pub fn with_commas(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

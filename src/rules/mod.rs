@@ -759,11 +759,13 @@ pub struct OccasionCache {
     len: usize,
 }
 
+/// (rule hash, person version, documents version, year, occasions)
+type PersonEntry = (u64, i64, u64, i32, Arc<Vec<Occasion>>);
+
 /// One person's cached evaluations.
 #[derive(Default)]
 pub struct PersonCache {
-    /// (rule hash, person version, documents version, year, occasions)
-    entries: Vec<(u64, i64, u64, i32, Arc<Vec<Occasion>>)>,
+    entries: Vec<PersonEntry>,
 }
 
 impl PersonCache {
