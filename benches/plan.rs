@@ -31,6 +31,11 @@ fn main() {
         child(n.parse().expect("size"));
         return;
     }
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs harness-less benches too: not this one.
+        println!("plan: a benchmark; run it with `cargo bench --bench plan`");
+        return;
+    }
     let sizes = sizes(&[100_000, 1_000_000]);
     println!(
         "qinqing plan bench: {} rayon threads, year {YEAR}, sizes {:?}",
