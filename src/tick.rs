@@ -97,11 +97,13 @@ impl Planner {
         let (stages, errors) = {
             let rules = rules.clone();
             tokio::task::spawn_blocking(move || {
-                let roster = Roster::from_snapshot(&snapshot, documents);
+                let roster = Roster::from_owned_snapshot(snapshot, documents);
                 let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
                 cache.retain_from(*years.start());
                 let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
-                let stages = planner::stages(&rules, &roster, &occ, rules.calendar());
+                // Only the stages that can be stored now: [missed-from or from, today].
+                let stages =
+                    planner::stages_between(&rules, &roster, &occ, rules.calendar(), lo, today);
                 (stages, errors)
             })
             .await

@@ -303,6 +303,7 @@ impl Dispatcher {
         report: &mut RoundReport,
     ) -> Result<bool, StoreError> {
         let mut any = false;
+        self.store.cancel_emptied_digests().await?;
         loop {
             let claimed = self
                 .store

@@ -2,6 +2,10 @@
 //! are sent, so a resend is the same message with the same idempotency key) and one
 //! delivery row per (stage, channel tried).
 //!
+//! Statements that pick deliveries of given digests say `status <> …` rather than
+//! `status IN (…)`, so SQLite uses the digest index, not the status index (which
+//! would walk every delivery ever sent).
+//!
 //! Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several daemons can share
 //! one database; SQLite has a single writer and needs no more than a transaction.
 
@@ -505,6 +509,18 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// A pending digest whose reminders were all cancelled meanwhile (acknowledged,
+    /// satisfied, a death) is cancelled, not sent. Once per dispatch round.
+    pub async fn cancel_emptied_digests(&self) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE digests SET status = 'cancelled' WHERE status = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.id AND d.status IN ('pending', 'sending'))",
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Claims up to `limit` due digests for `lease_secs` on behalf of `owner`:
     /// normal digests only when `normal`, urgent ones only when `urgent` (the send
     /// windows). A digest whose reminders were all cancelled meanwhile
@@ -518,12 +534,6 @@ impl Store {
         normal: bool,
         urgent: bool,
     ) -> Result<Vec<ClaimedDigest>> {
-        sqlx::query(
-            "UPDATE digests SET status = 'cancelled' WHERE status = 'pending' AND NOT EXISTS \
-             (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.id AND d.status IN ('pending', 'sending'))",
-        )
-        .execute(self.pool())
-        .await?;
         let which = match (normal, urgent) {
             (true, true) => "",
             (false, true) => " AND urgent = 1",
@@ -564,7 +574,7 @@ impl Store {
             .collect::<Result<_>>()?;
         for chunk in out.chunks(BATCH) {
             let sql = format!(
-                "UPDATE deliveries SET status = 'sending' WHERE status = 'pending' AND digest_id IN ({})",
+                "UPDATE deliveries SET status = 'sending' WHERE digest_id IN ({}) AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
                 placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
@@ -616,7 +626,7 @@ impl Store {
                     .await?;
                     sqlx::query(
                         "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, last_error = $1, \
-                         updated_at = $2 WHERE digest_id = $3 AND status = 'sending'",
+                         updated_at = $2 WHERE digest_id = $3 AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
                     )
                     .bind(error.clone())
                     .bind(now_s.clone())
@@ -635,7 +645,7 @@ impl Store {
                     .await?;
                     sqlx::query(
                         "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $1, \
-                         updated_at = $2 WHERE digest_id = $3 AND status IN ('pending', 'sending')",
+                         updated_at = $2 WHERE digest_id = $3 AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
                     )
                     .bind(error.clone())
                     .bind(now_s.clone())
@@ -648,7 +658,7 @@ impl Store {
         for chunk in sent_ids.chunks(BATCH) {
             let sql = format!(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, updated_at = $1 \
-                 WHERE status IN ('pending', 'sending') AND digest_id IN ({})",
+                 WHERE digest_id IN ({}) AND status <> 'cancelled' AND status <> 'failed'",
                 placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
@@ -658,7 +668,7 @@ impl Store {
             q.execute(&mut *tx).await?;
             let sql = format!(
                 "UPDATE reminders SET status = 'sent', updated_at = $1 WHERE status = 'planned' AND id IN \
-                 (SELECT reminder_id FROM deliveries WHERE status = 'sent' AND digest_id IN ({}))",
+                 (SELECT reminder_id FROM deliveries WHERE digest_id IN ({}))",
                 placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
