@@ -120,9 +120,30 @@ impl Dispatcher {
             );
         }
         // Route, send, and route again what failed for good on its channel.
+        // Without digests, due reminders are taken a page at a time so memory stays
+        // flat however many there are; with digests, a recipient's whole day must be
+        // in one message, so the day is taken at once.
+        let page = if self.schedule.digest {
+            i64::MAX
+        } else {
+            2_000
+        };
         for _ in 0..4 {
-            let routed = self.route(now, after_death, &mut report).await?;
-            let sent_any = self.send_due(now, &mut report).await?;
+            report.waiting = 0;
+            let mut cursor = 0;
+            let mut routed = 0;
+            let mut sent_any = false;
+            loop {
+                let (stored, next) = self
+                    .route(now, after_death, &mut report, cursor, page)
+                    .await?;
+                routed += stored;
+                sent_any |= self.send_due(now, &mut report).await?;
+                match next {
+                    Some(id) => cursor = id,
+                    None => break,
+                }
+            }
             if routed == 0 && !sent_any {
                 break;
             }
@@ -130,21 +151,40 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Turns due reminders into stored digests. Returns how many digests were stored.
+    /// Turns a page of due reminders (ids above `after`) into stored digests.
+    /// Returns how many digests were stored, and the cursor for the next page when
+    /// this one was full.
     async fn route(
         &self,
         now: DateTime<FixedOffset>,
         after_death: &HashSet<String>,
         report: &mut RoundReport,
+        after: i64,
+        page: i64,
+    ) -> Result<(usize, Option<i64>), StoreError> {
+        let today = now.date_naive();
+        let due = self.store.due_reminders(today, after, page).await?;
+        let next = (due.len() as i64 >= page)
+            .then(|| due.last().map(|r| r.id))
+            .flatten();
+        let stored = self.route_page(now, after_death, report, due).await?;
+        Ok((stored, next))
+    }
+
+    async fn route_page(
+        &self,
+        now: DateTime<FixedOffset>,
+        after_death: &HashSet<String>,
+        report: &mut RoundReport,
+        due: Vec<DueReminder>,
     ) -> Result<usize, StoreError> {
         let today = now.date_naive();
-        let due = self.store.due_reminders(today).await?;
         if due.is_empty() {
             return Ok(0);
         }
         let (ready, waiting): (Vec<_>, Vec<_>) =
             due.into_iter().partition(|r| self.may_send(r, now));
-        report.waiting = waiting.len();
+        report.waiting += waiting.len();
         if ready.is_empty() {
             return Ok(0);
         }

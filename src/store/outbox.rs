@@ -305,16 +305,25 @@ impl Store {
     }
 
     /// Planned stages due on or before `day` that have no delivery under way.
-    pub async fn due_reminders(&self, day: NaiveDate) -> Result<Vec<DueReminder>> {
+    /// At most `limit` of them, with ids above `after_id`, in id order.
+    pub async fn due_reminders(
+        &self,
+        day: NaiveDate,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DueReminder>> {
         let rows = sqlx::query(
             "SELECT r.id, r.stage_key, r.occasion_key, r.reference, r.rule, r.person_id, r.occasion_on, \
                     r.stage, r.lead_days, r.remind_on, r.recipient, r.title, r.kind, r.urgent, \
                     r.satisfied_by, r.window_from, r.window_to, r.channels, r.late, \
                     (SELECT COALESCE(MAX(CASE WHEN d.status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) \
                        FROM deliveries d WHERE d.reminder_id = r.id) AS busy \
-             FROM reminders r WHERE r.status = 'planned' AND r.remind_on <= $1 ORDER BY r.id",
+             FROM reminders r WHERE r.status = 'planned' AND r.remind_on <= $1 AND r.id > $2 \
+             ORDER BY r.id LIMIT $3",
         )
         .bind(date_str(day))
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
