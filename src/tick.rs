@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use crate::planner::{self, Roster, Stage};
 use crate::rules::{OccasionCache, RuleSet};
@@ -92,7 +92,17 @@ impl Planner {
         let snapshot = store.load_roster().await?;
         let documents = store.documents().await?;
         let lo = missed_from.unwrap_or(from);
-        let years = planner::years_for(lo, today);
+        // Last year's occasions matter only while their escalations can still fall
+        // due (early in the year); next year's for reminders sent ahead of it.
+        let reach_back = rules
+            .rules
+            .iter()
+            .filter_map(|r| r.escalate_after)
+            .max()
+            .unwrap_or(0)
+            + 31;
+        let first_year = (lo - chrono::Duration::days(reach_back)).year();
+        let years = first_year..=today.year() + 1;
         let cache = self.cache.clone();
         let (stages, errors) = {
             let rules = rules.clone();
