@@ -279,22 +279,4 @@ pub(super) mod tests {
         assert_eq!(to_lunar(ymd(2024, 12, 31)), Some(lunar(2024, 12, false, 1)));
         assert_eq!(to_lunar(ymd(2025, 1, 28)), Some(lunar(2024, 12, false, 29)));
     }
-
-    /// Rough speed check; run with `cargo test --release -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn conversion_speed() {
-        let start = ymd(1950, 1, 1);
-        let n = 2_000_000u64;
-        let t0 = std::time::Instant::now();
-        let mut acc = 0u64;
-        for k in 0..n {
-            let d = start + chrono::Days::new(k % 50_000);
-            let l = std::hint::black_box(to_lunar(d)).unwrap();
-            acc += u64::from(l.day);
-            acc += from_lunar(l).unwrap().day() as u64;
-        }
-        let per = t0.elapsed().as_nanos() as f64 / n as f64;
-        println!("to_lunar + from_lunar: {per:.1} ns ({acc})");
-    }
 }

@@ -603,14 +603,10 @@ fn hundred_thousand_rows_parse_quickly() {
             i % 10000
         ));
     }
-    let start = std::time::Instant::now();
+    // Speed is measured by `cargo bench --bench import`, not here.
     let rf = csv(&text);
-    let took = start.elapsed();
-    eprintln!("100000 CSV rows parsed in {took:?}");
     assert_clean(&rf);
     assert_eq!(rf.persons.len(), 100_000);
-    // Generous for an unoptimised test build; a release build takes a fraction.
-    assert!(took.as_secs_f64() < 10.0, "took {took:?}");
 }
 
 #[test]
