@@ -152,15 +152,18 @@ impl Roster {
     }
 }
 
+/// FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`, so
+/// it can name things that are stored (references, idempotency keys).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
 /// A short, stable reference for an occasion: 6 characters, no look-alikes.
 pub fn reference(occasion_key: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    // FNV-1a: stable across Rust versions, unlike DefaultHasher.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in occasion_key.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = stable_hash(occasion_key.as_bytes());
     (0..6)
         .map(|i| ALPHABET[((h >> (i * 5)) & 31) as usize] as char)
         .collect()

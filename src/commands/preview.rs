@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
         .contacts_between(args.from - chrono::Duration::days(400), args.to)
         .await?;
     let stages = tokio::task::spawn_blocking(move || {
-        let roster = Roster::from_snapshot(&snapshot, documents);
+        let roster = Roster::from_owned_snapshot(snapshot, documents);
         let mut cache = OccasionCache::default();
         let (occ, errors) = planner::occasions(
             &rules,
@@ -46,12 +46,12 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
             eprintln!("… and {} more rule errors", errors.len() - 20);
         }
         let closures = Closures::new(&contacts);
-        let mut stages: Vec<Stage> = planner::stages(&rules, &roster, &occ, &cal)
-            .into_iter()
-            .filter(|s| s.remind_on >= args.from && s.remind_on <= args.to)
-            .filter(|s| args.rule.as_ref().is_none_or(|r| &s.rule == r))
-            .filter(|s| !closures.closes(s, s.remind_on))
-            .collect();
+        let mut stages: Vec<Stage> =
+            planner::stages_between(&rules, &roster, &occ, &cal, args.from, args.to)
+                .into_iter()
+                .filter(|s| args.rule.as_ref().is_none_or(|r| &s.rule == r))
+                .filter(|s| !closures.closes(s, s.remind_on))
+                .collect();
         if let Some(p) = &args.person {
             let want = p.trim().to_uppercase();
             let ids: std::collections::HashSet<i64> = roster

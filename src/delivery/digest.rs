@@ -112,20 +112,12 @@ pub fn outgoing(
 pub fn idempotency_key(channel: &str, recipient: &str, reminder_ids: &[i64]) -> String {
     let mut ids = reminder_ids.to_vec();
     ids.sort_unstable();
-    let mut h: u64 = 0xcbf29ce484222325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    };
-    feed(channel.as_bytes());
-    feed(b"|");
-    feed(recipient.as_bytes());
+    let mut text = format!("{channel}|{recipient}");
     for id in &ids {
-        feed(b"|");
-        feed(id.to_string().as_bytes());
+        text.push('|');
+        text.push_str(&id.to_string());
     }
+    let h = crate::planner::stable_hash(text.as_bytes());
     format!("qq-{channel}-{h:016x}")
 }
 
