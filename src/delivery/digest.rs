@@ -144,7 +144,6 @@ mod tests {
             satisfied_by: vec![],
             window: None,
             channels: vec![],
-            late: false,
             failed_channels: vec![],
         }
     }

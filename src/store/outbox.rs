@@ -63,7 +63,6 @@ pub struct DueReminder {
     pub satisfied_by: Vec<String>,
     pub window: Option<(NaiveDate, NaiveDate)>,
     pub channels: Vec<String>,
-    pub late: bool,
     /// Channels already tried and failed for good.
     pub failed_channels: Vec<String>,
 }
@@ -315,7 +314,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.id, r.stage_key, r.occasion_key, r.reference, r.rule, r.person_id, r.occasion_on, \
                     r.stage, r.lead_days, r.remind_on, r.recipient, r.title, r.kind, r.urgent, \
-                    r.satisfied_by, r.window_from, r.window_to, r.channels, r.late, \
+                    r.satisfied_by, r.window_from, r.window_to, r.channels, \
                     (SELECT COALESCE(MAX(CASE WHEN d.status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) \
                        FROM deliveries d WHERE d.reminder_id = r.id) AS busy \
              FROM reminders r WHERE r.status = 'planned' AND r.remind_on <= $1 AND r.id > $2 \
@@ -357,7 +356,6 @@ impl Store {
                 satisfied_by: list(&r.try_get::<String, _>("satisfied_by")?),
                 window,
                 channels: list(&r.try_get::<String, _>("channels")?),
-                late: r.try_get::<i64, _>("late")? != 0,
                 failed_channels: Vec::new(),
             });
         }
