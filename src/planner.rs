@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::calendar::WorkCalendar;
 use crate::roster::{Person, Staff};
-use crate::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments};
+use crate::rules::{
+    Memo, Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments,
+};
 use crate::store::{Contact, Document, RosterSnapshot, StoredStaff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -184,7 +186,24 @@ pub fn occasions(
     cache: &mut OccasionCache,
 ) -> (PlannedOccasions, Vec<RunError>) {
     let years: Vec<i32> = years.collect();
+    let hashes: Vec<u64> = rules.rules.iter().map(|r| r.hash).collect();
+    cache.prepare_memos(&hashes, roster.documents_version, &years);
     let cache_ro: &OccasionCache = cache;
+    // memos[rule][year]
+    let memos: Vec<Vec<&std::sync::RwLock<Memo>>> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            years
+                .iter()
+                .map(|&y| {
+                    cache_ro
+                        .memo(r.hash, roster.documents_version, y)
+                        .expect("memo prepared above")
+                })
+                .collect()
+        })
+        .collect();
     // Every empty result shares one allocation (most (person, rule) pairs have none).
     let empty: Arc<Vec<Occasion>> = Arc::new(Vec::new());
     /// (person, rule, year, occasions or the error, freshly computed)
@@ -207,7 +226,7 @@ pub fn occasions(
             out.reserve_exact(rules.rules.len() * years.len());
             let cached = cache_ro.person(person.internal_id);
             for (ri, rule) in rules.rules.iter().enumerate() {
-                for &year in &years {
+                for (yi, &year) in years.iter().enumerate() {
                     let key = (
                         rule.hash,
                         person.internal_id,
@@ -215,17 +234,31 @@ pub fn occasions(
                         roster.documents_version,
                         year,
                     );
-                    match cached.and_then(|c| c.get(&key)) {
-                        Some(v) => out.push((pi, ri, year, Ok(v), false)),
-                        None => {
-                            let r = match rules.eval(rule, person, year) {
-                                Ok(v) if v.is_empty() => Ok(empty.clone()),
-                                Ok(v) => Ok(Arc::new(v)),
-                                Err(e) => Err(Box::new(e)),
-                            };
-                            out.push((pi, ri, year, r, true));
-                        }
+                    if let Some(v) = cached.and_then(|c| c.get(&key)) {
+                        out.push((pi, ri, year, Ok(v), false));
+                        continue;
                     }
+                    let memo = memos[ri][yi];
+                    let hit = memo.read().ok().and_then(|m| m.lookup(person));
+                    let r = match hit {
+                        Some(v) => Ok(v),
+                        None => {
+                            let (r, trace) = rules.eval_traced(rule, person, year);
+                            r.map(|v| {
+                                let v = if v.is_empty() {
+                                    empty.clone()
+                                } else {
+                                    Arc::new(v)
+                                };
+                                if let Ok(mut m) = memo.write() {
+                                    m.insert(trace, v.clone());
+                                }
+                                v
+                            })
+                            .map_err(Box::new)
+                        }
+                    };
+                    out.push((pi, ri, year, r, true));
                 }
             }
             out
@@ -394,7 +427,7 @@ fn expand(
             lead_days: lead,
             remind_on: day,
             recipient: recipient.to_string(),
-            title: occ.title.clone(),
+            title: titled(&person.person.name, &occ.title),
             kind: occ.kind.clone(),
             urgent: occ.urgent,
             satisfied_by: occ.satisfied_by.clone(),
@@ -422,6 +455,16 @@ fn expand(
         for b in bosses {
             out.push(base(StageKind::Escalate, None, day, b));
         }
+    }
+}
+
+/// The title staff read: the person's name, then the occasion's title ("张三 90岁寿辰"),
+/// unless the rule already put the name in it.
+pub fn titled(name: &str, title: &str) -> String {
+    if name.is_empty() || title.contains(name) {
+        title.to_string()
+    } else {
+        format!("{name} {title}")
     }
 }
 

@@ -111,31 +111,235 @@ impl PersonData {
 #[derive(Debug, Clone)]
 pub struct PersonView(pub Arc<PersonData>);
 
-fn date_dyn(d: Option<NaiveDate>) -> Dynamic {
-    d.map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+/// One thing a script asked about the person (`p.category`, `p.age_on(d)`…), with
+/// its arguments. Every person getter and method goes through [`read`], so a script's
+/// result depends on the person only through the reads it made: the engine records
+/// them (see [`traced`]) and reuses the result for any person whose reads give the
+/// same values (`rules::Memo`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Read {
+    Id,
+    Name,
+    Sex,
+    Category,
+    Rank,
+    RankAtLeast(Rank),
+    BirthDate,
+    Lunar,
+    LivesAlone,
+    EmptyNest,
+    Widowed,
+    Hardship,
+    SelfCare,
+    HospitalisedSince,
+    DeceasedOn,
+    Community,
+    Branch,
+    PartyMember,
+    Active,
+    Staff,
+    Tags,
+    HasTag(ImmutableString),
+    Events,
+    AgeOn(NaiveDate),
+    XusuiOn(NaiveDate),
+    BirthdaysIn(i64),
+    /// `in_audience(doc)`: the document's audience categories and minimum rank.
+    InAudience(Vec<ImmutableString>, Option<ImmutableString>),
 }
 
-fn str_dyn(s: &Option<String>) -> Dynamic {
+/// The answer to a [`Read`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Val {
+    Unit,
+    Bool(bool),
+    Int(i64),
+    Date(NaiveDate),
+    Str(ImmutableString),
+    List(Vec<Val>),
+}
+
+/// The reads of one evaluation, in order.
+pub type Trace = Vec<(Read, Val)>;
+
+thread_local! {
+    static TRACE: std::cell::RefCell<Option<Trace>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (one script call, on this thread) recording every read of the person.
+pub fn traced<T>(f: impl FnOnce() -> T) -> (T, Trace) {
+    TRACE.with(|t| *t.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let trace = TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default();
+    (out, trace)
+}
+
+fn record(r: &Read, v: &Val) {
+    TRACE.with(|t| {
+        if let Some(t) = t.borrow_mut().as_mut() {
+            t.push((r.clone(), v.clone()));
+        }
+    });
+}
+
+/// Rhai strings for the words of a closed set (categories, ranks…), made once so a
+/// read hands out a shared copy instead of allocating.
+struct Words {
+    sexes: Vec<(Sex, ImmutableString)>,
+    categories: Vec<(Category, ImmutableString)>,
+    ranks: Vec<(Rank, ImmutableString)>,
+    self_care: Vec<(SelfCare, ImmutableString)>,
+    empty: ImmutableString,
+}
+
+fn word<T: PartialEq + Copy>(table: &[(T, ImmutableString)], v: T) -> ImmutableString {
+    table
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map(|(_, s)| s.clone())
+        .expect("every value has its word")
+}
+
+static WORDS: std::sync::LazyLock<Words> = std::sync::LazyLock::new(|| {
+    fn table<T: Copy>(all: &[T], w: fn(T) -> &'static str) -> Vec<(T, ImmutableString)> {
+        all.iter().map(|&v| (v, w(v).into())).collect()
+    }
+    Words {
+        sexes: table(&[Sex::Male, Sex::Female], Sex::as_str),
+        categories: table(&Category::ALL, Category::as_str),
+        ranks: table(&Rank::ALL, Rank::as_str),
+        self_care: table(
+            &[SelfCare::Full, SelfCare::Partial, SelfCare::None],
+            SelfCare::as_str,
+        ),
+        empty: ImmutableString::new(),
+    }
+});
+
+fn opt_date(d: Option<NaiveDate>) -> Val {
+    d.map(Val::Date).unwrap_or(Val::Unit)
+}
+
+fn opt_str(s: &Option<String>) -> Val {
     match s {
-        Some(s) if !s.is_empty() => Dynamic::from(ImmutableString::from(s.as_str())),
-        _ => Dynamic::UNIT,
+        Some(s) if !s.is_empty() => Val::Str(s.as_str().into()),
+        _ => Val::Unit,
     }
 }
 
-/// Rhai strings for the words of a closed set (categories, ranks…), made once at
-/// registration so a getter hands out a shared copy instead of allocating.
-struct Words<T>(Vec<(T, ImmutableString)>);
-
-impl<T: Copy + PartialEq> Words<T> {
-    fn new(all: &[T], word: fn(T) -> &'static str) -> Arc<Words<T>> {
-        Arc::new(Words(all.iter().map(|&v| (v, word(v).into())).collect()))
+/// Answers one read natively. The only way scripts learn anything about a person.
+pub fn read(d: &PersonData, r: &Read) -> Val {
+    let p = &d.person;
+    let w = &*WORDS;
+    match r {
+        Read::Id => Val::Str(d.key.as_str().into()),
+        Read::Name => Val::Str(d.script_name.clone()),
+        Read::Sex => Val::Str(match p.sex {
+            Some(s) => word(&w.sexes, s),
+            None => w.empty.clone(),
+        }),
+        Read::Category => Val::Str(word(&w.categories, p.category)),
+        Read::Rank => Val::Str(word(&w.ranks, p.rank)),
+        Read::RankAtLeast(r) => Val::Bool(p.rank >= *r),
+        Read::BirthDate => Val::Date(p.birth_date),
+        Read::Lunar => Val::Bool(p.lunar_birthday),
+        Read::LivesAlone => Val::Bool(p.lives_alone),
+        Read::EmptyNest => Val::Bool(p.empty_nest),
+        Read::Widowed => Val::Bool(p.widowed),
+        Read::Hardship => Val::Bool(p.hardship),
+        Read::SelfCare => Val::Str(word(&w.self_care, p.self_care)),
+        Read::HospitalisedSince => opt_date(p.hospitalised_since),
+        Read::DeceasedOn => opt_date(p.deceased_on),
+        Read::Community => opt_str(&p.community),
+        Read::Branch => opt_str(&p.party_branch),
+        Read::PartyMember => Val::Bool(
+            p.party_branch
+                .as_deref()
+                .is_some_and(|b| !b.trim().is_empty()),
+        ),
+        Read::Active => Val::Bool(d.active),
+        Read::Staff => Val::List(
+            p.staff
+                .iter()
+                .map(|s| Val::Str(s.as_str().into()))
+                .collect(),
+        ),
+        Read::Tags => Val::List(p.tags.iter().map(|s| Val::Str(s.as_str().into())).collect()),
+        Read::HasTag(t) => Val::Bool(p.tags.iter().any(|x| x == t.as_str())),
+        Read::Events => Val::List(
+            d.events
+                .iter()
+                .map(|(kind, date)| {
+                    Val::List(vec![Val::Str(kind.as_str().into()), Val::Date(*date)])
+                })
+                .collect(),
+        ),
+        Read::AgeOn(day) => Val::Int(calendar::age_on(p.birth_date, *day) as i64),
+        Read::XusuiOn(day) => Val::Int(calendar::xusui_on(p.birth_date, *day) as i64),
+        Read::BirthdaysIn(year) => Val::List(
+            d.birthdays_in(*year as i32)
+                .into_iter()
+                .map(|b| Val::List(vec![Val::Date(b.date), Val::Int(b.age as i64)]))
+                .collect(),
+        ),
+        Read::InAudience(audience, min_rank) => {
+            let cat = p.category.as_str();
+            let in_cat = audience.iter().any(|c| c.as_str() == cat);
+            let rank_ok = match min_rank {
+                Some(r) => Rank::parse(r).is_some_and(|r| p.rank >= r),
+                None => true,
+            };
+            Val::Bool(in_cat && rank_ok)
+        }
     }
-    fn get(&self, v: T) -> ImmutableString {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == v)
-            .map(|(_, s)| s.clone())
-            .expect("every value has its word")
+}
+
+/// A recorded read, as the script sees it.
+fn get(p: &PersonView, r: Read) -> Val {
+    let v = read(&p.0, &r);
+    record(&r, &v);
+    v
+}
+
+fn to_dynamic(v: Val) -> Dynamic {
+    match v {
+        Val::Unit => Dynamic::UNIT,
+        Val::Bool(b) => Dynamic::from(b),
+        Val::Int(i) => Dynamic::from(i),
+        Val::Date(d) => Dynamic::from(d),
+        Val::Str(s) => Dynamic::from(s),
+        Val::List(items) => Dynamic::from(items.into_iter().map(to_dynamic).collect::<Array>()),
+    }
+}
+
+/// A list of pairs as a list of maps with these two field names.
+fn pairs_to_maps(v: Val, first: &str, second: &str) -> Array {
+    let Val::List(items) = v else {
+        return Array::new();
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let mut m = Map::new();
+            if let Val::List(mut pair) = item {
+                let b = pair.pop().unwrap_or(Val::Unit);
+                let a = pair.pop().unwrap_or(Val::Unit);
+                m.insert(first.into(), to_dynamic(a));
+                m.insert(second.into(), to_dynamic(b));
+            }
+            Dynamic::from(m)
+        })
+        .collect()
+}
+
+fn get_bool(p: &PersonView, r: Read) -> bool {
+    matches!(get(p, r), Val::Bool(true))
+}
+
+fn get_int(p: &PersonView, r: Read) -> i64 {
+    match get(p, r) {
+        Val::Int(i) => i,
+        _ => 0,
     }
 }
 
@@ -241,127 +445,77 @@ fn register_date(engine: &mut Engine) {
 
 fn register_person(engine: &mut Engine) {
     engine.register_type_with_name::<PersonView>("Person");
-    engine.register_get("id", |p: &mut PersonView| {
-        ImmutableString::from(p.0.key.as_str())
+    // Every getter and method below reads through `get`, so it is recorded.
+    macro_rules! getter {
+        ($name:literal, $read:expr) => {
+            engine.register_get($name, |p: &mut PersonView| to_dynamic(get(p, $read)));
+        };
+    }
+    getter!("id", Read::Id);
+    getter!("name", Read::Name);
+    getter!("sex", Read::Sex);
+    getter!("category", Read::Category);
+    getter!("rank", Read::Rank);
+    getter!("birth_date", Read::BirthDate);
+    getter!("lunar", Read::Lunar);
+    getter!("lives_alone", Read::LivesAlone);
+    getter!("empty_nest", Read::EmptyNest);
+    getter!("widowed", Read::Widowed);
+    getter!("hardship", Read::Hardship);
+    getter!("self_care", Read::SelfCare);
+    getter!("hospitalised_since", Read::HospitalisedSince);
+    getter!("deceased_on", Read::DeceasedOn);
+    getter!("community", Read::Community);
+    getter!("branch", Read::Branch);
+    getter!("party_member", Read::PartyMember);
+    getter!("active", Read::Active);
+    getter!("staff", Read::Staff);
+    getter!("tags", Read::Tags);
+    // Printing a person prints the name (and counts as reading it).
+    engine.register_fn("to_string", |p: &mut PersonView| {
+        to_dynamic(get(p, Read::Name))
     });
-    engine.register_get("name", |p: &mut PersonView| p.0.script_name.clone());
-    let sexes = Words::new(&[Sex::Male, Sex::Female], Sex::as_str);
-    let no_sex = ImmutableString::new();
-    engine.register_get("sex", move |p: &mut PersonView| match p.0.person.sex {
-        Some(s) => sexes.get(s),
-        None => no_sex.clone(),
+    engine.register_fn("to_debug", |p: &mut PersonView| {
+        to_dynamic(get(p, Read::Name))
     });
-    let categories = Words::new(&Category::ALL, Category::as_str);
-    engine.register_get("category", move |p: &mut PersonView| {
-        categories.get(p.0.person.category)
-    });
-    let ranks = Words::new(&Rank::ALL, Rank::as_str);
-    engine.register_get("rank", move |p: &mut PersonView| ranks.get(p.0.person.rank));
     engine.register_fn(
         "rank_at_least",
         |p: &mut PersonView, r: &str| -> Result<bool, Box<EvalAltResult>> {
-            Ok(p.0.person.rank >= rank_arg(r)?)
+            Ok(get_bool(p, Read::RankAtLeast(rank_arg(r)?)))
         },
     );
-    engine.register_get("birth_date", |p: &mut PersonView| p.0.person.birth_date);
-    engine.register_get("lunar", |p: &mut PersonView| p.0.person.lunar_birthday);
-    engine.register_get("lives_alone", |p: &mut PersonView| p.0.person.lives_alone);
-    engine.register_get("empty_nest", |p: &mut PersonView| p.0.person.empty_nest);
-    engine.register_get("widowed", |p: &mut PersonView| p.0.person.widowed);
-    engine.register_get("hardship", |p: &mut PersonView| p.0.person.hardship);
-    let self_care = Words::new(
-        &[SelfCare::Full, SelfCare::Partial, SelfCare::None],
-        SelfCare::as_str,
-    );
-    engine.register_get("self_care", move |p: &mut PersonView| {
-        self_care.get(p.0.person.self_care)
-    });
-    engine.register_get("hospitalised_since", |p: &mut PersonView| {
-        date_dyn(p.0.person.hospitalised_since)
-    });
-    engine.register_get("deceased_on", |p: &mut PersonView| {
-        date_dyn(p.0.person.deceased_on)
-    });
-    engine.register_get("community", |p: &mut PersonView| {
-        str_dyn(&p.0.person.community)
-    });
-    engine.register_get("branch", |p: &mut PersonView| {
-        str_dyn(&p.0.person.party_branch)
-    });
-    engine.register_get("party_member", |p: &mut PersonView| {
-        p.0.person
-            .party_branch
-            .as_deref()
-            .is_some_and(|b| !b.trim().is_empty())
-    });
-    engine.register_get("active", |p: &mut PersonView| p.0.active);
-    engine.register_get("staff", |p: &mut PersonView| {
-        p.0.person
-            .staff
-            .iter()
-            .map(|s| Dynamic::from(s.clone()))
-            .collect::<Array>()
-    });
-    engine.register_get("tags", |p: &mut PersonView| {
-        p.0.person
-            .tags
-            .iter()
-            .map(|s| Dynamic::from(s.clone()))
-            .collect::<Array>()
-    });
-    engine.register_fn("has_tag", |p: &mut PersonView, t: &str| {
-        p.0.person.tags.iter().any(|x| x == t)
+    engine.register_fn("has_tag", |p: &mut PersonView, t: ImmutableString| {
+        get_bool(p, Read::HasTag(t))
     });
     engine.register_get("events", |p: &mut PersonView| {
-        p.0.events
-            .iter()
-            .map(|(kind, date)| {
-                let mut m = Map::new();
-                m.insert("kind".into(), Dynamic::from(kind.clone()));
-                m.insert("date".into(), Dynamic::from(*date));
-                Dynamic::from(m)
-            })
-            .collect::<Array>()
+        pairs_to_maps(get(p, Read::Events), "kind", "date")
     });
+    // The same documents for every person of a roster (and part of the cache key).
     engine.register_get("documents", |p: &mut PersonView| {
         p.0.script_documents.as_ref().clone()
     });
     engine.register_fn("age_on", |p: &mut PersonView, d: NaiveDate| {
-        calendar::age_on(p.0.person.birth_date, d) as i64
+        get_int(p, Read::AgeOn(d))
     });
     engine.register_fn("xusui_on", |p: &mut PersonView, d: NaiveDate| {
-        calendar::xusui_on(p.0.person.birth_date, d) as i64
+        get_int(p, Read::XusuiOn(d))
     });
     engine.register_fn("birthdays_in", |p: &mut PersonView, year: i64| {
-        p.0.birthdays_in(year as i32)
-            .into_iter()
-            .map(|b| {
-                let mut m = Map::new();
-                m.insert("date".into(), Dynamic::from(b.date));
-                m.insert("age".into(), Dynamic::from(b.age as i64));
-                Dynamic::from(m)
-            })
-            .collect::<Array>()
+        pairs_to_maps(get(p, Read::BirthdaysIn(year)), "date", "age")
     });
     engine.register_fn("in_audience", |p: &mut PersonView, doc: Map| {
-        // Read in place: the audience and min_rank are strings, never copied here.
-        let cat = p.0.person.category.as_str();
-        let in_cat = doc
+        let audience = doc
             .get("audience")
-            .and_then(|a| a.read_lock::<Array>())
-            .is_some_and(|a| {
-                a.iter().any(|c| {
-                    c.read_lock::<ImmutableString>()
-                        .is_some_and(|s| s.as_str() == cat)
-                })
-            });
-        let rank_ok = match doc
+            .and_then(|a| a.read_lock::<Array>().map(|a| a.clone()))
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.read_lock::<ImmutableString>().map(|s| s.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let min_rank = doc
             .get("min_rank")
-            .and_then(|r| r.read_lock::<ImmutableString>())
-        {
-            Some(r) => Rank::parse(&r).is_some_and(|r| p.0.person.rank >= r),
-            None => true,
-        };
-        in_cat && rank_ok
+            .and_then(|r| r.read_lock::<ImmutableString>().map(|s| s.clone()));
+        get_bool(p, Read::InAudience(audience, min_rank))
     });
 }

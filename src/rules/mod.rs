@@ -463,15 +463,28 @@ impl RuleSet {
         person: &Arc<PersonData>,
         year: i32,
     ) -> Result<Vec<Occasion>, RunError> {
+        self.eval_traced(rule, person, year).0
+    }
+
+    /// As [`RuleSet::eval`], also returning what the script read of the person (see
+    /// [`Memo`]).
+    pub fn eval_traced(
+        &self,
+        rule: &Rule,
+        person: &Arc<PersonData>,
+        year: i32,
+    ) -> (Result<Vec<Occasion>, RunError>, api::Trace) {
         let mut scope = Scope::new();
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let result: Result<Dynamic, Box<EvalAltResult>> = self.engine.call_fn_with_options(
-            options,
-            &mut scope,
-            &rule.ast,
-            "occasions",
-            (PersonView(person.clone()), year as i64),
-        );
+        let (result, trace) = api::traced(|| {
+            self.engine.call_fn_with_options::<Dynamic>(
+                options,
+                &mut scope,
+                &rule.ast,
+                "occasions",
+                (PersonView(person.clone()), year as i64),
+            )
+        });
         let fail = |e: &EvalAltResult| {
             let mut pos = innermost_position(e);
             if pos.is_none() {
@@ -486,14 +499,18 @@ impl RuleSet {
                 message: explain(e),
             }
         };
-        let value = result.map_err(|e| fail(&e))?;
-        convert_occasions(rule, value).map_err(|message| RunError {
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => return (Err(fail(&e)), trace),
+        };
+        let out = convert_occasions(rule, value).map_err(|message| RunError {
             rule: rule.id.clone(),
             person_id: person.internal_id,
             line: None,
             column: None,
             message,
-        })
+        });
+        (out, trace)
     }
 
     /// Runs the rule test cases (`rules/tests/*.toml`).
@@ -757,6 +774,8 @@ pub type CacheKey = (u64, i64, i64, u64, i32);
 pub struct OccasionCache {
     persons: HashMap<i64, PersonCache>,
     len: usize,
+    /// (rule hash, documents version, year) → results shared between persons.
+    memos: HashMap<(u64, u64, i32), std::sync::RwLock<Memo>>,
 }
 
 /// (rule hash, person version, documents version, year, occasions)
@@ -804,6 +823,31 @@ impl OccasionCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// Makes a memo for each (rule hash, year) with these documents and drops the
+    /// others (rules changed, documents changed, years gone by).
+    pub fn prepare_memos(&mut self, rule_hashes: &[u64], documents_version: u64, years: &[i32]) {
+        self.memos.retain(|(rule, docs, year), _| {
+            *docs == documents_version && rule_hashes.contains(rule) && years.contains(year)
+        });
+        for &rule in rule_hashes {
+            for &year in years {
+                self.memos
+                    .entry((rule, documents_version, year))
+                    .or_default();
+            }
+        }
+    }
+
+    /// The memo of one (rule hash, documents version, year), once prepared.
+    pub fn memo(
+        &self,
+        rule_hash: u64,
+        documents_version: u64,
+        year: i32,
+    ) -> Option<&std::sync::RwLock<Memo>> {
+        self.memos.get(&(rule_hash, documents_version, year))
+    }
+
     /// Drops entries for years before `year`.
     pub fn retain_from(&mut self, year: i32) {
         let mut len = 0;
@@ -813,6 +857,114 @@ impl OccasionCache {
             !p.entries.is_empty()
         });
         self.len = len;
+    }
+}
+
+/// Results of one rule for one year shared between persons who read the same.
+///
+/// `occasions(p, year)` is pure and learns about `p` only through recorded reads
+/// ([`api::Read`]), so two persons whose reads return the same values get the same
+/// occasions. The memo is a decision tree over those reads: walking it for a person
+/// answers each read natively (no script) until a stored result or an unseen value;
+/// only then does the script run, and its trace extends the tree. A rule that only
+/// looks at category, rank and a few flags runs a handful of times for a whole
+/// roster; one that reads every person's name runs for everyone, as before. The
+/// tree stops growing at [`MEMO_MAX_NODES`].
+#[derive(Default)]
+pub struct Memo {
+    nodes: Vec<MemoNode>,
+    root: Option<u32>,
+}
+
+/// Nodes above which a memo stops growing (lookups go on).
+pub const MEMO_MAX_NODES: usize = 250_000;
+
+enum MemoNode {
+    Ask {
+        read: api::Read,
+        next: HashMap<api::Val, u32>,
+    },
+    Done(Arc<Vec<Occasion>>),
+}
+
+impl Memo {
+    /// The stored result for this person, if another person's reads matched theirs.
+    pub fn lookup(&self, person: &PersonData) -> Option<Arc<Vec<Occasion>>> {
+        let mut at = self.root?;
+        loop {
+            match &self.nodes[at as usize] {
+                MemoNode::Done(r) => return Some(r.clone()),
+                MemoNode::Ask { read, next } => at = *next.get(&api::read(person, read))?,
+            }
+        }
+    }
+
+    /// Stores the result of an evaluation with its trace. Returns false when it was
+    /// not stored (the memo is full, or the trace disagrees with the tree, which a
+    /// pure script cannot do).
+    pub fn insert(&mut self, trace: api::Trace, result: Arc<Vec<Occasion>>) -> bool {
+        if self.nodes.len() + trace.len() + 1 > MEMO_MAX_NODES {
+            return false;
+        }
+        // A read repeated in one evaluation gives the same value: keep the first.
+        let mut steps: Vec<(api::Read, api::Val)> = Vec::with_capacity(trace.len());
+        for (r, v) in trace {
+            if !steps.iter().any(|(seen, _)| *seen == r) {
+                steps.push((r, v));
+            }
+        }
+        let mut at = self.root;
+        let mut parent: Option<(u32, api::Val)> = None;
+        for (r, v) in steps {
+            let here = match at {
+                Some(i) => match &self.nodes[i as usize] {
+                    MemoNode::Ask { read, .. } if *read == r => i,
+                    _ => return false,
+                },
+                None => self.add(
+                    MemoNode::Ask {
+                        read: r,
+                        next: HashMap::new(),
+                    },
+                    parent.take(),
+                ),
+            };
+            at = match &self.nodes[here as usize] {
+                MemoNode::Ask { next, .. } => next.get(&v).copied(),
+                MemoNode::Done(_) => unreachable!("checked above"),
+            };
+            parent = Some((here, v));
+        }
+        match at {
+            Some(i) => matches!(self.nodes[i as usize], MemoNode::Done(_)),
+            None => {
+                self.add(MemoNode::Done(result), parent);
+                true
+            }
+        }
+    }
+
+    fn add(&mut self, node: MemoNode, parent: Option<(u32, api::Val)>) -> u32 {
+        let i = self.nodes.len() as u32;
+        self.nodes.push(node);
+        match parent {
+            None => self.root = Some(i),
+            Some((p, v)) => {
+                if let MemoNode::Ask { next, .. } = &mut self.nodes[p as usize] {
+                    next.insert(v, i);
+                }
+            }
+        }
+        i
+    }
+
+    /// Number of tree nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 }
 
@@ -912,5 +1064,110 @@ fn occasions(p, year) { [#{ date: date(year, 3, 1), title: "x" }] }
         assert_eq!(err.person_id, 42);
         assert_eq!(err.rule, "e");
         assert!(err.message.contains("date"), "{err}");
+    }
+
+    fn probe(id: i64, edit: impl FnOnce(&mut crate::roster::Person)) -> Arc<PersonData> {
+        let mut person = cases::probe_person();
+        person.name = format!("测试{id}");
+        edit(&mut person);
+        Arc::new(PersonData::new(id, person, true, vec![], Arc::new(vec![])))
+    }
+
+    /// Through the memo: a stored result, or a fresh evaluation that is then stored.
+    fn via_memo(
+        set: &RuleSet,
+        memo: &mut Memo,
+        rule: &Rule,
+        p: &Arc<PersonData>,
+    ) -> Arc<Vec<Occasion>> {
+        if let Some(v) = memo.lookup(p) {
+            return v;
+        }
+        let (r, trace) = set.eval_traced(rule, p, 2026);
+        let v = Arc::new(r.unwrap());
+        memo.insert(trace, v.clone());
+        v
+    }
+
+    #[test]
+    fn the_memo_gives_what_each_person_would_get_and_shares_it() {
+        use crate::roster::{Category, Rank};
+        let set = RuleSet::builtin(WorkCalendar::builtin());
+        let persons: Vec<Arc<PersonData>> = (0..60)
+            .map(|i| {
+                probe(i, |p| {
+                    p.category =
+                        [Category::Lixiu, Category::Tuixiu, Category::Yishu][i as usize % 3];
+                    p.rank = [Rank::Division, Rank::Other][i as usize % 2];
+                    p.lives_alone = i % 5 == 0;
+                    p.party_branch = (i % 4 != 0).then(|| "第一支部".to_string());
+                    p.birth_date = chrono::NaiveDate::from_ymd_opt(
+                        1930 + (i as i32 % 7) * 2,
+                        1 + (i as u32 % 12),
+                        1 + (i as u32 % 28),
+                    )
+                    .unwrap();
+                    p.lunar_birthday = i % 3 == 0;
+                    p.lunar_birth_date = None;
+                })
+            })
+            .collect();
+        for rule in &set.rules {
+            let mut memo = Memo::default();
+            for p in &persons {
+                let got = via_memo(&set, &mut memo, rule, p);
+                let want = set.eval(rule, p, 2026).unwrap();
+                assert_eq!(*got, want, "rule {} person {}", rule.id, p.internal_id);
+            }
+        }
+        // The monthly call reads nothing of the person: one result for everyone.
+        let monthly = set.rules.iter().find(|r| r.id == "monthly-call").unwrap();
+        let mut memo = Memo::default();
+        let a = via_memo(&set, &mut memo, monthly, &persons[0]);
+        let b = via_memo(&set, &mut memo, monthly, &persons[1]);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.len(), 12);
+    }
+
+    #[test]
+    fn a_rule_that_reads_the_name_is_run_for_each_name() {
+        let set = RuleSet::from_sources(
+            vec![(
+                "n.rhai".into(),
+                "const RULE = #{ id: \"n\" };\nfn occasions(p, year) {\n  if p.name.len() > 3 { return []; }\n  [#{ date: date(year, 3, 1), title: `看望${p.name}` }]\n}\n".into(),
+            )],
+            vec![],
+            WorkCalendar::builtin(),
+            None,
+        );
+        assert!(set.errors.is_empty(), "{:?}", set.errors);
+        let rule = &set.rules[0];
+        let mut memo = Memo::default();
+        let a = via_memo(&set, &mut memo, rule, &probe(1, |p| p.name = "张三".into()));
+        let b = via_memo(&set, &mut memo, rule, &probe(2, |p| p.name = "李四".into()));
+        let c = via_memo(
+            &set,
+            &mut memo,
+            rule,
+            &probe(3, |p| p.name = "欧阳某某".into()),
+        );
+        let again = via_memo(&set, &mut memo, rule, &probe(4, |p| p.name = "张三".into()));
+        assert_eq!(a[0].title, "看望张三");
+        assert_eq!(b[0].title, "看望李四");
+        assert!(c.is_empty());
+        assert!(Arc::ptr_eq(&a, &again), "same name, same reads: shared");
+    }
+
+    #[test]
+    fn a_full_memo_stops_growing_but_still_answers() {
+        let mut memo = Memo::default();
+        let v = Arc::new(vec![]);
+        let trace = |i: i64| vec![(api::Read::AgeOn(chrono::NaiveDate::MIN), api::Val::Int(i))];
+        assert!(memo.insert(trace(1), v.clone()));
+        let big: Vec<(api::Read, api::Val)> = (0..MEMO_MAX_NODES as i64)
+            .map(|i| (api::Read::BirthdaysIn(i), api::Val::Unit))
+            .collect();
+        assert!(!memo.insert(big, v.clone()), "over the limit: not stored");
+        assert_eq!(memo.len(), 2);
     }
 }

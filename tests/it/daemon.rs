@@ -63,7 +63,7 @@ fn reference(row: &Value) -> String {
     row["reference"].as_str().unwrap().to_string()
 }
 
-/// "3. 6月电话联系王建国(6月1日) 编号H5QNJC", not the greeting or the closing note.
+/// "3. 王建国 6月电话联系(6月1日) 编号H5QNJC", not the greeting or the closing note.
 fn is_reminder_line(l: &str) -> bool {
     l.split_once(". ")
         .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
@@ -560,11 +560,11 @@ fn acknowledged_or_satisfied_before_sending_is_not_sent() {
         // 王建国 (T0001, S002) acknowledged; 李秀英 (T0002, S003) called.
         let acked = due
             .iter()
-            .find(|r| r["title"].as_str().unwrap().ends_with("王建国"))
+            .find(|r| r["title"].as_str().unwrap().starts_with("王建国"))
             .unwrap();
         let called = due
             .iter()
-            .find(|r| r["title"].as_str().unwrap().ends_with("李秀英"))
+            .find(|r| r["title"].as_str().unwrap().starts_with("李秀英"))
             .unwrap();
         let o = s
             .cmd("2026-06-01T07:20:00+08:00")
@@ -618,14 +618,14 @@ fn a_death_cancels_pending_reminders_and_sends_the_condolence() {
         let about: Vec<&String> = lines.iter().filter(|l| l.contains("王建国")).collect();
         assert_eq!(about.len(), 1, "[{}] {lines:#?}", s.label());
         assert!(
-            about[0].contains("【紧急】吊唁王建国(6月2日)"),
+            about[0].contains("【紧急】王建国 吊唁(6月2日)"),
             "[{}] {}",
             s.label(),
             about[0]
         );
         let rest: Vec<&Value> = due
             .iter()
-            .filter(|r| !r["title"].as_str().unwrap().ends_with("王建国"))
+            .filter(|r| !r["title"].as_str().unwrap().starts_with("王建国"))
             .collect();
         for row in &rest {
             assert!(
