@@ -21,6 +21,7 @@ use common::*;
 use qinqing::calendar::{self, WorkCalendar};
 use qinqing::planner::{self, Roster};
 use qinqing::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet};
+use qinqing::store::StoredStaff;
 
 const CHILD: &str = "QINQING_BENCH_PLAN_CHILD";
 
@@ -287,20 +288,20 @@ fn per_rule(rules: &RuleSet, roster: &Roster, sample: usize, only: Option<&str>)
 fn child(n: usize) {
     println!();
     println!("== {} persons ==", with_commas(n as u64));
-    let (snap, _) = phase("generate synthetic roster", || snapshot(n));
     let docs = documents();
-    let active = snap.persons.iter().filter(|p| p.active).count();
-    println!(
-        "  ({} active persons, {} staff, {} events, {} documents)",
-        with_commas(active as u64),
-        with_commas(snap.staff.len() as u64),
-        with_commas(snap.events.len() as u64),
-        docs.len()
-    );
-    let roster_rss = rss_mib();
-    let reset = reset_peak();
-    if !reset {
-        println!("  (cannot reset VmHWM: peaks include roster generation)");
+    let n_staff = staff_count(n);
+    let staff: Vec<StoredStaff> = staff(n_staff)
+        .into_iter()
+        .enumerate()
+        .map(|(i, staff)| StoredStaff {
+            id: i as i64 + 1,
+            staff,
+            active: true,
+        })
+        .collect();
+    let base_rss = rss_mib();
+    if !reset_peak() {
+        println!("  (cannot reset VmHWM: peaks include start-up)");
     }
     let (rules, _) = phase("compile rules (RuleSet::builtin)", || {
         RuleSet::builtin(WorkCalendar::builtin())
@@ -313,11 +314,24 @@ fn child(n: usize) {
         calendar::festival("中秋", YEAR).unwrap() - chrono::Duration::days(7),
     );
 
-    // The daemon's tick would use `from_snapshot(&snapshot)`, copying every person
-    // while the snapshot lives; moving them halves the roster's memory.
-    let (roster, t_roster) = phase("Roster::from_owned_snapshot", || {
-        Roster::from_owned_snapshot(snap, docs.clone())
+    // Synthetic persons generated and cut down to what planning needs one by one, as
+    // rows streamed from the store would be: the full rows never all exist at once.
+    let (roster, t_roster) = phase("synthetic roster → Roster::from_rows", || {
+        let rows = (0..n).into_par_iter().filter_map(|i| {
+            let (person, active, events) = person(i, n_staff);
+            active.then_some((i as i64 + 1, 1, person, events))
+        });
+        Roster::from_rows(rows, &staff, docs.clone())
     });
+    let events: usize = roster.persons.iter().map(|p| p.events.len()).sum();
+    println!(
+        "  ({} active persons, {} staff, {} events, {} documents)",
+        with_commas(roster.persons.len() as u64),
+        with_commas(staff.len() as u64),
+        with_commas(events as u64),
+        docs.len()
+    );
+    let roster_rss = rss_mib() - base_rss;
     // QINQING_BENCH_PER_RULE=festival-visit: only that rule's breakdown, for a profiler.
     if let Ok(only) = std::env::var("QINQING_BENCH_PER_RULE")
         && !only.is_empty()
@@ -432,8 +446,7 @@ fn child(n: usize) {
         "  rhai/native ratio: {ratio:.1}x for the year's occasions through the planner (memo shares results between persons who read the same); {raw_ratio:.0}x per call with every call run"
     );
     println!(
-        "  peak memory: {peak_full:.0} MiB after the full year, {peak_all:.0} MiB with the daily tick (before the native reference); the synthetic roster alone {roster_rss:.0} MiB (+{:.0} MiB for planning)",
-        peak_all - roster_rss
+        "  peak memory: {peak_full:.0} MiB after the full year, {peak_all:.0} MiB with the daily tick (before the native reference); the planning roster {roster_rss:.0} MiB, the process before it {base_rss:.0} MiB",
     );
     println!(
         "  daily tick on cached occasions: {t_tick:.2} s (+ {t_tick_stages:.2} s for the {} stages due on {festival_day})",

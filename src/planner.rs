@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::calendar::WorkCalendar;
 use crate::roster::{Person, Staff};
 use crate::rules::{
-    Memo, Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments,
+    Interner, Memo, Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments,
 };
 use crate::store::{Contact, Document, RosterSnapshot, StoredStaff};
 
@@ -82,13 +82,18 @@ impl Roster {
     /// Active persons only; inactive ones are not covered by any rule. Copies the
     /// persons; [`Roster::from_owned_snapshot`] moves them instead.
     pub fn from_snapshot(s: &RosterSnapshot, documents: Vec<Document>) -> Roster {
-        let events = s.events.iter().map(|e| (e.person_id, e.kind.clone(), e.on));
-        let persons = s
+        let mut events =
+            events_by_person(s.events.iter().map(|e| (e.person_id, e.kind.clone(), e.on)));
+        let persons: Vec<PlanRow> = s
             .persons
-            .par_iter()
+            .iter()
             .filter(|sp| sp.active)
-            .map(|sp| (sp.id, sp.version, sp.person.clone()));
-        Roster::build(persons, events, &s.staff, documents)
+            .map(|sp| {
+                let evs = events.remove(&sp.id).unwrap_or_default();
+                (sp.id, sp.version, sp.person.clone(), evs)
+            })
+            .collect();
+        Roster::from_rows(persons.into_par_iter(), &s.staff, documents)
     }
 
     /// As [`Roster::from_snapshot`], moving the persons out of the snapshot rather than
@@ -99,17 +104,19 @@ impl Roster {
             staff,
             events,
         } = s;
-        let events = events.into_iter().map(|e| (e.person_id, e.kind, e.on));
-        let persons = persons
-            .into_par_iter()
-            .filter(|sp| sp.active)
-            .map(|sp| (sp.id, sp.version, sp.person));
-        Roster::build(persons, events, &staff, documents)
+        let events = events_by_person(events.into_iter().map(|e| (e.person_id, e.kind, e.on)));
+        let persons = persons.into_par_iter().filter(|sp| sp.active).map(|sp| {
+            let evs = events.get(&sp.id).cloned().unwrap_or_default();
+            (sp.id, sp.version, sp.person, evs)
+        });
+        Roster::from_rows(persons, &staff, documents)
     }
 
-    fn build(
-        persons: impl ParallelIterator<Item = (i64, i64, Person)>,
-        events: impl Iterator<Item = (i64, String, NaiveDate)>,
+    /// From active persons as they come (id, version, person, events in date order):
+    /// each is cut down to what planning needs as it arrives, so a caller streaming
+    /// rows never holds every full person at once.
+    pub fn from_rows(
+        persons: impl ParallelIterator<Item = PlanRow>,
         staff: &[StoredStaff],
         documents: Vec<Document>,
     ) -> Roster {
@@ -129,14 +136,10 @@ impl Roster {
         }
         let documents_version = h.finish();
         let documents = SharedDocuments::new(Arc::new(documents));
-        let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
-        for (id, kind, on) in events {
-            by_person.entry(id).or_default().push((kind, on));
-        }
+        // Each rayon job interns the words it meets (communities, staff numbers…).
         let built: Vec<(Arc<PersonData>, i64)> = persons
-            .map(|(id, version, person)| {
-                let events = by_person.get(&id).cloned().unwrap_or_default();
-                let p = PersonData::sharing(id, person, true, events, &documents);
+            .map_init(Interner::default, |words, (id, version, person, events)| {
+                let p = PersonData::interning(id, person, true, events, &documents, words);
                 (Arc::new(p), version)
             })
             .collect();
@@ -152,6 +155,19 @@ impl Roster {
             documents_version,
         }
     }
+}
+
+/// One active person for [`Roster::from_rows`]: (internal id, version, person, events).
+pub type PlanRow = (i64, i64, Person, Vec<(String, NaiveDate)>);
+
+fn events_by_person(
+    events: impl Iterator<Item = (i64, String, NaiveDate)>,
+) -> HashMap<i64, Vec<(String, NaiveDate)>> {
+    let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
+    for (id, kind, on) in events {
+        by_person.entry(id).or_default().push((kind, on));
+    }
+    by_person
 }
 
 /// FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`, so
@@ -190,7 +206,7 @@ pub fn occasions(
     cache.prepare_memos(&hashes, roster.documents_version, &years);
     let cache_ro: &OccasionCache = cache;
     // memos[rule][year]
-    let memos: Vec<Vec<&std::sync::RwLock<Memo>>> = rules
+    let memos: Vec<Vec<Arc<std::sync::RwLock<Memo>>>> = rules
         .rules
         .iter()
         .map(|r| {
@@ -205,89 +221,103 @@ pub fn occasions(
         })
         .collect();
     // Every empty result shares one allocation (most (person, rule) pairs have none).
-    let empty: Arc<Vec<Occasion>> = Arc::new(Vec::new());
-    /// (person, rule, year, occasions or the error, freshly computed)
-    type Item = (
-        usize,
-        usize,
-        i32,
-        Result<Arc<Vec<Occasion>>, Box<RunError>>,
-        bool,
-    );
-    let computed: Vec<Item> = roster
-        .persons
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(pi, person)| {
-            let mut out: Vec<Item> = Vec::new();
-            if person.person.staff.is_empty() {
-                return out;
-            }
-            out.reserve_exact(rules.rules.len() * years.len());
-            let cached = cache_ro.person(person.internal_id);
-            for (ri, rule) in rules.rules.iter().enumerate() {
-                for (yi, &year) in years.iter().enumerate() {
-                    let key = (
-                        rule.hash,
-                        person.internal_id,
-                        roster.versions[pi],
-                        roster.documents_version,
-                        year,
-                    );
-                    if let Some(v) = cached.and_then(|c| c.get(&key)) {
-                        out.push((pi, ri, year, Ok(v), false));
-                        continue;
-                    }
-                    let memo = memos[ri][yi];
-                    let hit = memo.read().ok().and_then(|m| m.lookup(person));
-                    let r = match hit {
-                        Some(v) => Ok(v),
-                        None => {
-                            let (r, trace) = rules.eval_traced(rule, person, year);
-                            r.map(|v| {
-                                let v = if v.is_empty() {
-                                    empty.clone()
-                                } else {
-                                    Arc::new(v)
-                                };
-                                if let Ok(mut m) = memo.write() {
-                                    m.insert(trace, v.clone());
-                                }
-                                v
-                            })
-                            .map_err(Box::new)
-                        }
-                    };
-                    out.push((pi, ri, year, r, true));
-                }
-            }
-            out
-        })
+    let empty = cache.empty();
+    let slots: Vec<(u64, i32)> = rules
+        .rules
+        .iter()
+        .flat_map(|r| years.iter().map(move |&y| (r.hash, y)))
         .collect();
-    let mut result = Vec::with_capacity(computed.len() / 2);
+    let layout = cache.layout(&slots);
+    /// What one person's evaluations give: a non-empty list of occasions, their new
+    /// cache entries when anything was computed afresh, or a script error.
+    enum Out {
+        List(u32, u16, Arc<Vec<Occasion>>),
+        Cache(u32, Vec<Option<Arc<Vec<Occasion>>>>),
+        Error(Box<RunError>),
+    }
+    let mut result = Vec::new();
     let mut errors = Vec::new();
-    for (pi, ri, year, r, fresh) in computed {
-        match r {
-            Ok(v) => {
-                if fresh {
-                    let rule = &rules.rules[ri];
-                    let p = &roster.persons[pi];
-                    cache.insert(
-                        (
+    // In slices of the roster, so what is in flight stays small.
+    for start in (0..roster.persons.len()).step_by(1 << 16) {
+        let end = (start + (1 << 16)).min(roster.persons.len());
+        let cache_ro: &OccasionCache = cache;
+        let computed: Vec<Out> = roster.persons[start..end]
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, person)| {
+                let pi = start + i;
+                let mut out: Vec<Out> = Vec::new();
+                if person.person.staff.is_empty() {
+                    return out;
+                }
+                let version = roster.versions[pi];
+                let cached = cache_ro.person(person.internal_id);
+                let mut results = Vec::with_capacity(slots.len());
+                let mut fresh = false;
+                for (ri, rule) in rules.rules.iter().enumerate() {
+                    for (yi, &year) in years.iter().enumerate() {
+                        let v = match cache_ro.get(
+                            cached,
                             rule.hash,
-                            p.internal_id,
-                            roster.versions[pi],
+                            version,
                             roster.documents_version,
                             year,
-                        ),
-                        v.clone(),
+                        ) {
+                            Some(v) => v,
+                            None => {
+                                fresh = true;
+                                let memo = &memos[ri][yi];
+                                let hit = memo.read().ok().and_then(|m| m.lookup(person));
+                                match hit {
+                                    Some(v) => v,
+                                    None => match rules.eval_traced(rule, person, year) {
+                                        (Ok(v), trace) => {
+                                            let v = if v.is_empty() {
+                                                empty.clone()
+                                            } else {
+                                                Arc::new(v)
+                                            };
+                                            if let Ok(mut m) = memo.write() {
+                                                m.insert(trace, v.clone());
+                                            }
+                                            v
+                                        }
+                                        (Err(e), _) => {
+                                            out.push(Out::Error(Box::new(e)));
+                                            results.push(None);
+                                            continue;
+                                        }
+                                    },
+                                }
+                            }
+                        };
+                        if !v.is_empty() {
+                            out.push(Out::List(pi as u32, ri as u16, v.clone()));
+                        }
+                        results.push(Some(v));
+                    }
+                }
+                if fresh {
+                    out.push(Out::Cache(pi as u32, results));
+                }
+                out
+            })
+            .collect();
+        for o in computed {
+            match o {
+                Out::List(pi, ri, v) => result.push((pi as usize, ri as usize, v)),
+                Out::Cache(pi, results) => {
+                    let p = &roster.persons[pi as usize];
+                    cache.set_person(
+                        p.internal_id,
+                        roster.versions[pi as usize],
+                        roster.documents_version,
+                        &layout,
+                        &results,
                     );
                 }
-                if !v.is_empty() {
-                    result.push((pi, ri, v));
-                }
+                Out::Error(e) => errors.push(*e),
             }
-            Err(e) => errors.push(*e),
         }
     }
     (result, errors)
@@ -419,8 +449,8 @@ fn expand(
             reference: reference.clone(),
             rule: rule.id.clone(),
             person_id: person.internal_id,
-            person: person.key.clone(),
-            person_name: person.person.name.clone(),
+            person: person.key.to_string(),
+            person_name: person.person.name.to_string(),
             occasion_on: occ.date,
             sub_key: occ.key.clone(),
             stage,
@@ -444,7 +474,7 @@ fn expand(
         let mut bosses: Vec<&str> = Vec::new();
         for r in recipients {
             let boss = staff
-                .get(r)
+                .get(r.as_str())
                 .and_then(|s| s.supervisor.as_deref())
                 .filter(|s| !s.is_empty())
                 .unwrap_or(r);

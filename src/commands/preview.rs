@@ -30,6 +30,22 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
     let contacts = store
         .contacts_between(args.from - chrono::Duration::days(400), args.to)
         .await?;
+    // --person: 身份证号 or 编号, matched before the roster keeps only what planning needs.
+    let only: Option<std::collections::HashSet<i64>> = args.person.as_ref().map(|p| {
+        let want = p.trim().to_uppercase();
+        snapshot
+            .persons
+            .iter()
+            .filter(|x| {
+                x.person.key().to_uppercase() == want
+                    || x.person
+                        .number
+                        .as_deref()
+                        .is_some_and(|n| n.to_uppercase() == want)
+            })
+            .map(|x| x.id)
+            .collect()
+    });
     let stages = tokio::task::spawn_blocking(move || {
         let roster = Roster::from_owned_snapshot(snapshot, documents);
         let mut cache = OccasionCache::default();
@@ -52,20 +68,7 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
                 .filter(|s| args.rule.as_ref().is_none_or(|r| &s.rule == r))
                 .filter(|s| !closures.closes(s, s.remind_on))
                 .collect();
-        if let Some(p) = &args.person {
-            let want = p.trim().to_uppercase();
-            let ids: std::collections::HashSet<i64> = roster
-                .persons
-                .iter()
-                .filter(|x| {
-                    x.key.to_uppercase() == want
-                        || x.person
-                            .number
-                            .as_deref()
-                            .is_some_and(|n| n.to_uppercase() == want)
-                })
-                .map(|x| x.internal_id)
-                .collect();
+        if let Some(ids) = &only {
             stages.retain(|s| ids.contains(&s.person_id));
         }
         planner::sort(&mut stages);

@@ -10,24 +10,100 @@ use crate::calendar::{self, LunarDate, WorkCalendar};
 use crate::roster::{Category, Person, Rank, SelfCare, Sex};
 use crate::store::Document;
 
+/// What rules and stages need of a person, and no more: the contact details (phones,
+/// address, health notes…) stay in the store. Words shared by many persons
+/// (community, branch, staff numbers, tags) are interned per roster.
+#[derive(Debug, Clone)]
+pub struct PlanPerson {
+    pub name: ImmutableString,
+    pub sex: Option<Sex>,
+    pub birth_date: NaiveDate,
+    pub lunar_birthday: bool,
+    pub lunar_birth_date: Option<LunarDate>,
+    pub category: Category,
+    pub rank: Rank,
+    pub community: Option<ImmutableString>,
+    pub party_branch: Option<ImmutableString>,
+    pub self_care: SelfCare,
+    pub lives_alone: bool,
+    pub empty_nest: bool,
+    pub widowed: bool,
+    pub hardship: bool,
+    pub hospitalised_since: Option<NaiveDate>,
+    pub deceased_on: Option<NaiveDate>,
+    /// 联系人: staff numbers (工号), in roster order
+    pub staff: Box<[ImmutableString]>,
+    pub tags: Box<[ImmutableString]>,
+}
+
+/// Shares one copy of each repeated word (a community, a staff number…).
+#[derive(Default)]
+pub struct Interner(std::collections::HashMap<Box<str>, ImmutableString>);
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> ImmutableString {
+        if let Some(v) = self.0.get(s) {
+            return v.clone();
+        }
+        let v = ImmutableString::from(s);
+        self.0.insert(s.into(), v.clone());
+        v
+    }
+
+    fn opt(&mut self, s: Option<String>) -> Option<ImmutableString> {
+        s.filter(|s| !s.is_empty()).map(|s| self.get(&s))
+    }
+
+    fn list(&mut self, v: Vec<String>) -> Box<[ImmutableString]> {
+        v.iter().map(|s| self.get(s)).collect()
+    }
+}
+
+impl PlanPerson {
+    /// Keeps what planning needs of `p`; returns it with the person's key (身份证号,
+    /// or 编号 when there is none).
+    pub fn from_person(p: Person, words: &mut Interner) -> (Box<str>, PlanPerson) {
+        let key: Box<str> = p.key().into();
+        let plan = PlanPerson {
+            name: p.name.as_str().into(),
+            sex: p.sex,
+            birth_date: p.birth_date,
+            lunar_birthday: p.lunar_birthday,
+            lunar_birth_date: p.lunar_birth_date,
+            category: p.category,
+            rank: p.rank,
+            community: words.opt(p.community),
+            party_branch: words.opt(p.party_branch),
+            self_care: p.self_care,
+            lives_alone: p.lives_alone,
+            empty_nest: p.empty_nest,
+            widowed: p.widowed,
+            hardship: p.hardship,
+            hospitalised_since: p.hospitalised_since,
+            deceased_on: p.deceased_on,
+            staff: words.list(p.staff),
+            tags: words.list(p.tags),
+        };
+        (key, plan)
+    }
+}
+
 /// Everything a rule needs to know about one person; shared, never copied per call.
 #[derive(Debug)]
 pub struct PersonData {
     /// Internal id (stable across ID-number corrections).
     pub internal_id: i64,
     /// 身份证号, or 编号 when there is none.
-    pub key: String,
-    pub person: Person,
+    pub key: Box<str>,
+    pub person: PlanPerson,
     pub active: bool,
     /// The lunar birth date to celebrate, when the person keeps a lunar birthday.
     pub lunar_birth: Option<LunarDate>,
     /// Recorded events (kind, date), in date order.
-    pub events: Vec<(String, NaiveDate)>,
+    pub events: Box<[(ImmutableString, NaiveDate)]>,
     pub documents: Arc<Vec<Document>>,
     /// `p.documents` as scripts see it, built once per roster and shared.
     script_documents: Arc<Array>,
-    /// `p.name` as a Rhai string: read for nearly every occasion title, so built once.
-    script_name: ImmutableString,
 }
 
 /// The registered documents together with the maps scripts see (`p.documents`), built
@@ -77,6 +153,26 @@ impl PersonData {
         events: Vec<(String, NaiveDate)>,
         documents: &SharedDocuments,
     ) -> PersonData {
+        PersonData::interning(
+            internal_id,
+            person,
+            active,
+            events,
+            documents,
+            &mut Interner::default(),
+        )
+    }
+
+    /// As [`PersonData::sharing`], sharing repeated words through `words`.
+    pub fn interning(
+        internal_id: i64,
+        person: Person,
+        active: bool,
+        events: Vec<(String, NaiveDate)>,
+        documents: &SharedDocuments,
+        words: &mut Interner,
+    ) -> PersonData {
+        let (key, person) = PlanPerson::from_person(person, words);
         let lunar_birth = if person.lunar_birthday {
             person
                 .lunar_birth_date
@@ -86,12 +182,14 @@ impl PersonData {
         };
         PersonData {
             internal_id,
-            key: person.key().to_string(),
-            script_name: person.name.as_str().into(),
+            key,
             person,
             active,
             lunar_birth,
-            events,
+            events: events
+                .into_iter()
+                .map(|(k, d)| (words.get(&k), d))
+                .collect(),
             documents: documents.list.clone(),
             script_documents: documents.maps.clone(),
         }
@@ -220,9 +318,9 @@ fn opt_date(d: Option<NaiveDate>) -> Val {
     d.map(Val::Date).unwrap_or(Val::Unit)
 }
 
-fn opt_str(s: &Option<String>) -> Val {
+fn opt_str(s: &Option<ImmutableString>) -> Val {
     match s {
-        Some(s) if !s.is_empty() => Val::Str(s.as_str().into()),
+        Some(s) if !s.is_empty() => Val::Str(s.clone()),
         _ => Val::Unit,
     }
 }
@@ -232,8 +330,8 @@ pub fn read(d: &PersonData, r: &Read) -> Val {
     let p = &d.person;
     let w = &*WORDS;
     match r {
-        Read::Id => Val::Str(d.key.as_str().into()),
-        Read::Name => Val::Str(d.script_name.clone()),
+        Read::Id => Val::Str(d.key.as_ref().into()),
+        Read::Name => Val::Str(p.name.clone()),
         Read::Sex => Val::Str(match p.sex {
             Some(s) => word(&w.sexes, s),
             None => w.empty.clone(),
@@ -258,20 +356,13 @@ pub fn read(d: &PersonData, r: &Read) -> Val {
                 .is_some_and(|b| !b.trim().is_empty()),
         ),
         Read::Active => Val::Bool(d.active),
-        Read::Staff => Val::List(
-            p.staff
-                .iter()
-                .map(|s| Val::Str(s.as_str().into()))
-                .collect(),
-        ),
-        Read::Tags => Val::List(p.tags.iter().map(|s| Val::Str(s.as_str().into())).collect()),
-        Read::HasTag(t) => Val::Bool(p.tags.iter().any(|x| x == t.as_str())),
+        Read::Staff => Val::List(p.staff.iter().map(|s| Val::Str(s.clone())).collect()),
+        Read::Tags => Val::List(p.tags.iter().map(|s| Val::Str(s.clone())).collect()),
+        Read::HasTag(t) => Val::Bool(p.tags.iter().any(|x| x == t)),
         Read::Events => Val::List(
             d.events
                 .iter()
-                .map(|(kind, date)| {
-                    Val::List(vec![Val::Str(kind.as_str().into()), Val::Date(*date)])
-                })
+                .map(|(kind, date)| Val::List(vec![Val::Str(kind.clone()), Val::Date(*date)]))
                 .collect(),
         ),
         Read::AgeOn(day) => Val::Int(calendar::age_on(p.birth_date, *day) as i64),

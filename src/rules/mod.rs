@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 use serde::Serialize;
 
-pub use api::{PersonData, PersonView, SharedDocuments};
+pub use api::{Interner, PersonData, PersonView, PlanPerson, SharedDocuments};
 pub use cases::CaseResult;
 
 use crate::calendar::WorkCalendar;
@@ -760,69 +760,141 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
 
 use chrono::Datelike as _;
 
-/// The key of one cached evaluation: (rule hash, person internal id, person version,
-/// documents version, year).
-pub type CacheKey = (u64, i64, i64, u64, i32);
-
 /// Occasions for many persons, computed once per (rule hash, person version,
 /// documents version, year) and reused by later ticks.
 ///
-/// Grouped by person: one map entry per person holding that person's few entries,
-/// rather than one hashed entry per (rule, person, year) — a third of the memory
-/// for a large roster, and one lookup per person on a tick.
-#[derive(Default)]
+/// Compact, for a roster of a million: one map entry per person, holding only the
+/// person's non-empty results, by slot in a shared layout (the (rule hash, year) pairs
+/// of one planning run); a slot of the layout that is not listed is an empty result.
+/// Replaced whole when anything of the person's is recomputed, so stale versions,
+/// rules and years do not linger.
 pub struct OccasionCache {
     persons: HashMap<i64, PersonCache>,
+    layouts: Vec<Box<[(u64, i32)]>>,
     len: usize,
     /// (rule hash, documents version, year) → results shared between persons.
-    memos: HashMap<(u64, u64, i32), std::sync::RwLock<Memo>>,
+    memos: HashMap<(u64, u64, i32), Arc<std::sync::RwLock<Memo>>>,
+    empty: Arc<Vec<Occasion>>,
+    /// Marks a slot whose evaluation failed: not cached, tried again next time.
+    failed: Arc<Vec<Occasion>>,
 }
 
-/// (rule hash, person version, documents version, year, occasions)
-type PersonEntry = (u64, i64, u64, i32, Arc<Vec<Occasion>>);
-
-/// One person's cached evaluations.
-#[derive(Default)]
-pub struct PersonCache {
-    entries: Vec<PersonEntry>,
-}
-
-impl PersonCache {
-    pub fn get(&self, key: &CacheKey) -> Option<Arc<Vec<Occasion>>> {
-        self.entries
-            .iter()
-            .find(|e| e.0 == key.0 && e.1 == key.2 && e.2 == key.3 && e.3 == key.4)
-            .map(|e| e.4.clone())
+impl Default for OccasionCache {
+    fn default() -> OccasionCache {
+        OccasionCache {
+            persons: HashMap::new(),
+            layouts: Vec::new(),
+            len: 0,
+            memos: HashMap::new(),
+            empty: Arc::new(Vec::new()),
+            failed: Arc::new(Vec::new()),
+        }
     }
 }
+
+/// One person's cached evaluations, valid for one person version and one documents
+/// version.
+pub struct PersonCache {
+    version: i64,
+    documents_version: u64,
+    layout: u32,
+    /// (slot in the layout, occasions): the non-empty and the failed ones.
+    lists: Box<[(u16, Arc<Vec<Occasion>>)]>,
+}
+
+/// A planning run's (rule hash, year) pairs, in slot order.
+pub struct Layout(u32);
 
 impl OccasionCache {
-    pub fn get(&self, key: &CacheKey) -> Option<Arc<Vec<Occasion>>> {
-        self.persons.get(&key.1)?.get(key)
+    /// The cached occasions of one person, rule and year, if still valid.
+    pub fn get(
+        &self,
+        person: Option<&PersonCache>,
+        rule_hash: u64,
+        version: i64,
+        documents_version: u64,
+        year: i32,
+    ) -> Option<Arc<Vec<Occasion>>> {
+        let p = person?;
+        if p.version != version || p.documents_version != documents_version {
+            return None;
+        }
+        let slot = self.layouts[p.layout as usize]
+            .iter()
+            .position(|s| *s == (rule_hash, year))? as u16;
+        match p.lists.iter().find(|(s, _)| *s == slot) {
+            Some((_, v)) if Arc::ptr_eq(v, &self.failed) => None,
+            Some((_, v)) => Some(v.clone()),
+            None => Some(self.empty.clone()),
+        }
     }
+
+    /// The shared empty result.
+    pub fn empty(&self) -> Arc<Vec<Occasion>> {
+        self.empty.clone()
+    }
+
+    /// The layout for these (rule hash, year) slots, made once.
+    pub fn layout(&mut self, slots: &[(u64, i32)]) -> Layout {
+        if let Some(i) = self.layouts.iter().position(|l| **l == *slots) {
+            return Layout(i as u32);
+        }
+        self.layouts.push(slots.into());
+        Layout(self.layouts.len() as u32 - 1)
+    }
+
     /// The cached evaluations of one person (by internal id).
     pub fn person(&self, internal_id: i64) -> Option<&PersonCache> {
         self.persons.get(&internal_id)
     }
-    pub fn insert(&mut self, key: CacheKey, v: Arc<Vec<Occasion>>) {
-        let entries = &mut self.persons.entry(key.1).or_default().entries;
-        match entries
-            .iter_mut()
-            .find(|e| e.0 == key.0 && e.1 == key.2 && e.2 == key.3 && e.3 == key.4)
-        {
-            Some(e) => e.4 = v,
-            None => {
-                entries.push((key.0, key.2, key.3, key.4, v));
-                self.len += 1;
-            }
+
+    /// Replaces everything cached for one person: `results[slot]` is the result for
+    /// that slot of `layout`, None when its evaluation failed.
+    pub fn set_person(
+        &mut self,
+        internal_id: i64,
+        version: i64,
+        documents_version: u64,
+        layout: &Layout,
+        results: &[Option<Arc<Vec<Occasion>>>],
+    ) {
+        let lists: Box<[(u16, Arc<Vec<Occasion>>)]> = results
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, r)| match r {
+                Some(v) if v.is_empty() => None,
+                Some(v) => Some((slot as u16, v.clone())),
+                None => Some((slot as u16, self.failed.clone())),
+            })
+            .collect();
+        let new = PersonCache {
+            version,
+            documents_version,
+            layout: layout.0,
+            lists,
+        };
+        let count = results.iter().filter(|r| r.is_some()).count();
+        self.len += count;
+        if let Some(old) = self.persons.insert(internal_id, new) {
+            let n = self.layouts[old.layout as usize].len();
+            let failed = old
+                .lists
+                .iter()
+                .filter(|(_, v)| Arc::ptr_eq(v, &self.failed))
+                .count();
+            self.len -= n - failed;
         }
     }
+
+    /// Number of cached (person, rule, year) evaluations.
     pub fn len(&self) -> usize {
         self.len
     }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
     /// Makes a memo for each (rule hash, year) with these documents and drops the
     /// others (rules changed, documents changed, years gone by).
     pub fn prepare_memos(&mut self, rule_hashes: &[u64], documents_version: u64, years: &[i32]) {
@@ -844,19 +916,28 @@ impl OccasionCache {
         rule_hash: u64,
         documents_version: u64,
         year: i32,
-    ) -> Option<&std::sync::RwLock<Memo>> {
-        self.memos.get(&(rule_hash, documents_version, year))
+    ) -> Option<Arc<std::sync::RwLock<Memo>>> {
+        self.memos.get(&(rule_hash, documents_version, year)).cloned()
     }
 
-    /// Drops entries for years before `year`.
+    /// Forgets persons whose layout reaches before `year` (the next planning run
+    /// evaluates them again, mostly from the memos).
     pub fn retain_from(&mut self, year: i32) {
-        let mut len = 0;
-        self.persons.retain(|_, p| {
-            p.entries.retain(|e| e.3 >= year);
-            len += p.entries.len();
-            !p.entries.is_empty()
-        });
-        self.len = len;
+        let layouts = &self.layouts;
+        self.persons
+            .retain(|_, p| layouts[p.layout as usize].iter().all(|s| s.1 >= year));
+        let failed = &self.failed;
+        self.len = self
+            .persons
+            .values()
+            .map(|p| {
+                self.layouts[p.layout as usize].len()
+                    - p.lists
+                        .iter()
+                        .filter(|(_, v)| Arc::ptr_eq(v, failed))
+                        .count()
+            })
+            .sum();
     }
 }
 
