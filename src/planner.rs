@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::calendar::WorkCalendar;
-use crate::roster::{Person, Staff};
+use crate::roster::Staff;
 use crate::rules::{
     Interner, Memo, Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments,
 };
@@ -120,6 +120,22 @@ impl Roster {
         staff: &[StoredStaff],
         documents: Vec<Document>,
     ) -> Roster {
+        let mut b = RosterBuilder::new(documents);
+        b.add(persons);
+        b.finish(staff)
+    }
+}
+
+/// Builds a [`Roster`] from batches of rows (see `Store::plan_rows`).
+pub struct RosterBuilder {
+    documents: SharedDocuments,
+    documents_version: u64,
+    persons: Vec<Arc<PersonData>>,
+    versions: Vec<i64>,
+}
+
+impl RosterBuilder {
+    pub fn new(documents: Vec<Document>) -> RosterBuilder {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for d in &documents {
             (
@@ -134,31 +150,47 @@ impl Roster {
                 c.as_str().hash(&mut h);
             }
         }
-        let documents_version = h.finish();
-        let documents = SharedDocuments::new(Arc::new(documents));
+        RosterBuilder {
+            documents_version: h.finish(),
+            documents: SharedDocuments::new(Arc::new(documents)),
+            persons: Vec::new(),
+            versions: Vec::new(),
+        }
+    }
+
+    /// Adds active persons, cut down to what planning needs, in parallel.
+    pub fn add(&mut self, persons: impl ParallelIterator<Item = PlanRow>) {
+        let documents = &self.documents;
         // Each rayon job interns the words it meets (communities, staff numbers…).
         let built: Vec<(Arc<PersonData>, i64)> = persons
             .map_init(Interner::default, |words, (id, version, person, events)| {
-                let p = PersonData::interning(id, person, true, events, &documents, words);
+                let p = PersonData::interning(id, person, true, events, documents, words);
                 (Arc::new(p), version)
             })
             .collect();
-        let (persons, versions) = built.into_iter().unzip();
+        self.persons.reserve(built.len());
+        self.versions.reserve(built.len());
+        for (p, v) in built {
+            self.persons.push(p);
+            self.versions.push(v);
+        }
+    }
+
+    pub fn finish(self, staff: &[StoredStaff]) -> Roster {
         let staff = staff
             .iter()
             .map(|st| (st.staff.number.clone(), st.staff.clone()))
             .collect();
         Roster {
-            persons,
-            versions,
+            persons: self.persons,
+            versions: self.versions,
             staff,
-            documents_version,
+            documents_version: self.documents_version,
         }
     }
 }
 
-/// One active person for [`Roster::from_rows`]: (internal id, version, person, events).
-pub type PlanRow = (i64, i64, Person, Vec<(String, NaiveDate)>);
+pub use crate::store::PlanRow;
 
 fn events_by_person(
     events: impl Iterator<Item = (i64, String, NaiveDate)>,

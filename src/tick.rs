@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
-use crate::planner::{self, Roster, Stage};
+use rayon::prelude::*;
+
+use crate::planner::{self, RosterBuilder, Stage};
 use crate::rules::{OccasionCache, RuleSet};
 use crate::store::{NewReminder, Store, StoreError};
 
@@ -89,8 +91,12 @@ impl Planner {
         let missed_from = last
             .map(|l| l + chrono::Duration::days(1))
             .filter(|d| *d < from);
-        let snapshot = store.load_roster().await?;
-        let documents = store.documents().await?;
+        // Streamed and cut down as it comes: a large roster is never held as full rows.
+        let mut builder = RosterBuilder::new(store.documents().await?);
+        store
+            .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+            .await?;
+        let roster = builder.finish(&store.load_staff().await?);
         let lo = missed_from.unwrap_or(from);
         // Last year's occasions matter only while their escalations can still fall
         // due (early in the year); next year's for reminders sent ahead of it.
@@ -107,7 +113,6 @@ impl Planner {
         let (stages, errors) = {
             let rules = rules.clone();
             tokio::task::spawn_blocking(move || {
-                let roster = Roster::from_owned_snapshot(snapshot, documents);
                 let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
                 cache.retain_from(*years.start());
                 let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);

@@ -917,7 +917,9 @@ impl OccasionCache {
         documents_version: u64,
         year: i32,
     ) -> Option<Arc<std::sync::RwLock<Memo>>> {
-        self.memos.get(&(rule_hash, documents_version, year)).cloned()
+        self.memos
+            .get(&(rule_hash, documents_version, year))
+            .cloned()
     }
 
     /// Forgets persons whose layout reaches before `year` (the next planning run

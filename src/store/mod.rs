@@ -25,8 +25,8 @@ pub use outbox::{
     StageRef,
 };
 pub use roster::{
-    ImportPlan, ImportSummary, PersonBrief, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff,
-    lunar_text, parse_lunar_text,
+    ImportPlan, ImportSummary, PersonBrief, PlanRow, RosterSnapshot, StoredEvent, StoredPerson,
+    StoredStaff, lunar_text, parse_lunar_text,
 };
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

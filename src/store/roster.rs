@@ -154,6 +154,52 @@ fn person_from_row(row: &AnyRow) -> Result<(i64, Person, bool, i64)> {
     ))
 }
 
+/// One active person as planning needs it: (internal id, version, person without
+/// contact details, events (kind, date) in date order).
+pub type PlanRow = (i64, i64, Person, Vec<(String, NaiveDate)>);
+
+/// The columns planning reads: no phones, address, former unit or health notes.
+const PLAN_SELECT: &str = "SELECT id, version, number, name, sex, id_number, birth_date, lunar_birthday, \
+    lunar_birth_date, category, rank, community, party_branch, self_care, lives_alone, \
+    empty_nest, widowed, hardship, hospitalised_since, deceased_on, tags \
+    FROM persons WHERE active = 1 ORDER BY id";
+
+fn plan_person_from_row(row: &AnyRow) -> Result<(i64, i64, Person)> {
+    let category: String = row.try_get("category")?;
+    let self_care: String = row.try_get("self_care")?;
+    let sex: Option<String> = row.try_get("sex")?;
+    let lunar: Option<String> = row.try_get("lunar_birth_date")?;
+    let person = Person {
+        number: row.try_get("number")?,
+        name: row.try_get("name")?,
+        sex: sex.as_deref().and_then(Sex::parse),
+        id_number: row.try_get("id_number")?,
+        birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
+        lunar_birthday: flag(row, "lunar_birthday")?,
+        lunar_birth_date: lunar.as_deref().and_then(parse_lunar_text),
+        category: Category::parse(&category)
+            .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
+        rank: Rank::from_i64(row.try_get("rank")?),
+        former_unit: None,
+        phone: None,
+        family_phone: None,
+        address: None,
+        community: row.try_get("community")?,
+        party_branch: row.try_get("party_branch")?,
+        health: None,
+        self_care: SelfCare::parse(&self_care).unwrap_or_default(),
+        lives_alone: flag(row, "lives_alone")?,
+        empty_nest: flag(row, "empty_nest")?,
+        widowed: flag(row, "widowed")?,
+        hardship: flag(row, "hardship")?,
+        hospitalised_since: opt_date(row, "hospitalised_since")?,
+        deceased_on: opt_date(row, "deceased_on")?,
+        staff: Vec::new(),
+        tags: split_list(&row.try_get::<String, _>("tags")?),
+    };
+    Ok((row.try_get("id")?, row.try_get("version")?, person))
+}
+
 const PERSON_COLS: &[&str] = &[
     "pkey",
     "number",
@@ -269,6 +315,75 @@ impl Store {
             staff,
             events,
         })
+    }
+
+    /// Streams the active persons for planning, in id order and in batches of
+    /// `batch`, each with its open assignments and events: a large roster is never
+    /// held whole as full rows. Staff and documents are loaded separately.
+    pub async fn plan_rows(&self, batch: usize, mut each: impl FnMut(Vec<PlanRow>)) -> Result<()> {
+        use futures::TryStreamExt;
+        // Small beside the persons: (person id, staff number) and (person id, event).
+        let mut assignments = sqlx::query(
+            "SELECT a.person_id, a.staff_number FROM assignments a \
+             JOIN persons p ON p.id = a.person_id \
+             WHERE a.until IS NULL AND p.active = 1 ORDER BY a.person_id, a.position, a.id",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .peekable();
+        let mut events = sqlx::query(
+            "SELECT e.person_id, e.kind, e.on_date FROM person_events e \
+             JOIN persons p ON p.id = e.person_id \
+             WHERE p.active = 1 ORDER BY e.person_id, e.on_date, e.id",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64, _>(0)?,
+                row.try_get::<String, _>(1)?,
+                parse_date(&row.try_get::<String, _>(2)?)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .peekable();
+        let mut rows = sqlx::query(PLAN_SELECT).fetch(self.pool());
+        let mut out: Vec<PlanRow> = Vec::with_capacity(batch);
+        while let Some(row) = rows.try_next().await? {
+            let (id, version, mut person) = plan_person_from_row(&row)?;
+            while assignments.peek().is_some_and(|(p, _)| *p < id) {
+                assignments.next();
+            }
+            while let Some((_, staff)) = assignments.next_if(|(p, _)| *p == id) {
+                person.staff.push(staff);
+            }
+            while events.peek().is_some_and(|(p, _, _)| *p < id) {
+                events.next();
+            }
+            let mut evs = Vec::new();
+            while let Some((_, kind, on)) = events.next_if(|(p, _, _)| *p == id) {
+                evs.push((kind, on));
+            }
+            out.push((id, version, person, evs));
+            if out.len() >= batch {
+                each(std::mem::replace(&mut out, Vec::with_capacity(batch)));
+            }
+        }
+        if !out.is_empty() {
+            each(out);
+        }
+        Ok(())
+    }
+
+    /// The staff list (active or not), as planning needs it.
+    pub async fn load_staff(&self) -> Result<Vec<StoredStaff>> {
+        self.load_staff_rows().await
     }
 
     /// Applies an import in one transaction: all of it or nothing.

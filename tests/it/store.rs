@@ -149,3 +149,49 @@ fn today_is_the_china_civil_date() {
         );
     }
 }
+
+/// The tick's streamed roster: every active person, in batches, with staff and events
+/// attached and nothing of the contact details, equal to the full load otherwise.
+#[test]
+fn plan_rows_stream_the_active_persons_without_contact_details() {
+    use qinqing::store::Store;
+    for db in backends() {
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (full, batches) = rt.block_on(async {
+            let store = Store::connect(db.url()).await.unwrap();
+            let full = store.load_roster().await.unwrap();
+            let mut batches = Vec::new();
+            store.plan_rows(5, |b| batches.push(b)).await.unwrap();
+            (full, batches)
+        });
+        assert!(batches.iter().all(|b| b.len() <= 5 && !b.is_empty()));
+        let rows: Vec<_> = batches.into_iter().flatten().collect();
+        let active: Vec<_> = full.persons.iter().filter(|p| p.active).collect();
+        assert_eq!(rows.len(), active.len(), "[{}]", db.name());
+        assert!(rows.len() > 30, "[{}] {}", db.name(), rows.len());
+        for ((id, version, person, events), want) in rows.iter().zip(&active) {
+            assert_eq!((*id, *version), (want.id, want.version), "[{}]", db.name());
+            let mut lean = want.person.clone();
+            lean.phone = None;
+            lean.family_phone = None;
+            lean.address = None;
+            lean.former_unit = None;
+            lean.health = None;
+            assert_eq!(*person, lean, "[{}]", db.name());
+            let want_events: Vec<_> = full
+                .events
+                .iter()
+                .filter(|e| e.person_id == *id)
+                .map(|e| (e.kind.clone(), e.on))
+                .collect();
+            assert_eq!(*events, want_events, "[{}]", db.name());
+        }
+        assert!(
+            rows.iter().any(|r| !r.2.staff.is_empty())
+                && active.iter().any(|p| p.person.phone.is_some()),
+            "[{}] the fixture has staff and phones",
+            db.name()
+        );
+    }
+}
