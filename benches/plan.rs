@@ -464,9 +464,9 @@ fn child(n: usize) {
         let scale = n as f64 / 1_000_000.0;
         let mark = |ok: bool| if ok { "met" } else { "MISSED" };
         println!(
-            "  targets (1M): full year < 20 s: {}; peak < 1 GB: {}; cached tick < 2 s: {}; ratio < 100x: {}",
+            "  targets (1M): full year < 20 s: {}; its peak < 1 GB: {}; cached tick < 2 s: {}; ratio < 100x: {}",
             mark(full / scale < 20.0),
-            mark(peak_all < 1024.0),
+            mark(peak_full < 1000.0 * 1000.0 * 1000.0 / 1024.0 / 1024.0),
             mark(t_tick / scale < 2.0),
             mark(ratio < 100.0 && raw_ratio < 100.0)
         );

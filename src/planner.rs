@@ -39,22 +39,24 @@ impl StageKind {
     }
 }
 
-/// One reminder stage for one recipient.
+/// One reminder stage for one recipient. What its occasion, person and rule give is
+/// shared (`Arc`) between the occasion's stages: a full year for a large roster is
+/// tens of millions of stages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stage {
     /// Unique key of this stage and recipient.
     pub key: String,
     /// Key of the occasion (rule, person, date, sub-key).
-    pub occasion_key: String,
+    pub occasion_key: Arc<str>,
     /// Short reference printed in digests for `qinqing ack`.
-    pub reference: String,
-    pub rule: String,
+    pub reference: Arc<str>,
+    pub rule: Arc<str>,
     pub person_id: i64,
     /// 身份证号, or 编号 when there is none.
-    pub person: String,
-    pub person_name: String,
+    pub person: Arc<str>,
+    pub person_name: Arc<str>,
     pub occasion_on: NaiveDate,
-    pub sub_key: String,
+    pub sub_key: Arc<str>,
     pub stage: StageKind,
     /// Days before the occasion for `remind` (as the rule says, before any move to a
     /// working day); None for `escalate`.
@@ -62,12 +64,12 @@ pub struct Stage {
     pub remind_on: NaiveDate,
     /// 工号 of who receives this stage.
     pub recipient: String,
-    pub title: String,
-    pub kind: String,
+    pub title: Arc<str>,
+    pub kind: Arc<str>,
     pub urgent: bool,
-    pub satisfied_by: Vec<String>,
+    pub satisfied_by: Arc<[String]>,
     pub window: Option<(NaiveDate, NaiveDate)>,
-    pub channels: Vec<String>,
+    pub channels: Arc<[String]>,
 }
 
 /// The roster prepared for rule evaluation.
@@ -463,7 +465,14 @@ fn expand(
         "{}:{}:{}:{}",
         rule.id, person.internal_id, occ.date, occ.key
     );
-    let reference = reference(&occasion_key);
+    let reference: Arc<str> = reference(&occasion_key).into();
+    let occasion_key_shared: Arc<str> = occasion_key.as_str().into();
+    let title: Arc<str> = titled(&person.person.name, &occ.title).into();
+    let person_key: Arc<str> = person.key.as_ref().into();
+    let person_name: Arc<str> = person.person.name.as_str().into();
+    let sub_key: Arc<str> = occ.key.as_str().into();
+    let kind: Arc<str> = occ.kind.as_str().into();
+    let satisfied_by: Arc<[String]> = occ.satisfied_by.as_slice().into();
     let base = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
         let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
         key.push_str(&occasion_key);
@@ -477,24 +486,24 @@ fn expand(
         key.push_str(recipient);
         Stage {
             key,
-            occasion_key: occasion_key.clone(),
+            occasion_key: Arc::clone(&occasion_key_shared),
             reference: reference.clone(),
-            rule: rule.id.clone(),
+            rule: rule.shared_id.clone(),
             person_id: person.internal_id,
-            person: person.key.to_string(),
-            person_name: person.person.name.to_string(),
+            person: person_key.clone(),
+            person_name: person_name.clone(),
             occasion_on: occ.date,
-            sub_key: occ.key.clone(),
+            sub_key: sub_key.clone(),
             stage,
             lead_days: lead,
             remind_on: day,
             recipient: recipient.to_string(),
-            title: titled(&person.person.name, &occ.title),
-            kind: occ.kind.clone(),
+            title: title.clone(),
+            kind: kind.clone(),
             urgent: occ.urgent,
-            satisfied_by: occ.satisfied_by.clone(),
+            satisfied_by: satisfied_by.clone(),
             window: occ.window,
-            channels: rule.channels.clone(),
+            channels: rule.shared_channels.clone(),
         }
     };
     for (lead, day) in (0..count).filter_map(remind) {
@@ -564,7 +573,7 @@ impl Closures {
 
     /// True when the stage should not be sent as of `day`.
     pub fn closes(&self, s: &Stage, day: NaiveDate) -> bool {
-        if self.acks.get(&s.occasion_key).is_some_and(|d| *d <= day) {
+        if self.acks.get(&*s.occasion_key).is_some_and(|d| *d <= day) {
             return true;
         }
         if s.satisfied_by.is_empty() {
@@ -750,7 +759,7 @@ mod tests {
         let s = snapshot(vec![person(1, "1936-01-02", &["S1"])]);
         let got: Vec<(NaiveDate, Option<i64>)> = plan(&s, "2025-12-01", "2026-01-10")
             .into_iter()
-            .filter(|x| x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
+            .filter(|x| &*x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
             .map(|x| (x.remind_on, x.lead_days))
             .collect();
         // 2025-12-26 is a Friday (a working day); 2026-01-01 is 元旦, so the 1-day
@@ -767,7 +776,7 @@ mod tests {
         let occ = |from: &str, to: &str| -> Vec<NaiveDate> {
             plan(&s, from, to)
                 .into_iter()
-                .filter(|x| x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
+                .filter(|x| &*x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
                 .map(|x| x.occasion_on)
                 .collect()
         };
@@ -781,7 +790,7 @@ mod tests {
         let s = snapshot(vec![person(1, "1930-05-01", &["S1"])]);
         let got: Vec<NaiveDate> = plan(&s, "2023-01-01", "2023-01-31")
             .into_iter()
-            .filter(|x| x.rule == "festival-visit" && x.stage == StageKind::Remind)
+            .filter(|x| &*x.rule == "festival-visit" && x.stage == StageKind::Remind)
             .map(|x| x.remind_on)
             .collect();
         assert_eq!(got, vec![d("2023-01-13")]);
@@ -792,7 +801,7 @@ mod tests {
         let s = snapshot(vec![person(1, "1930-05-01", &["S1", "S2"])]);
         let esc: Vec<Stage> = plan(&s, "2026-02-01", "2026-02-28")
             .into_iter()
-            .filter(|x| x.rule == "festival-visit" && x.stage == StageKind::Escalate)
+            .filter(|x| &*x.rule == "festival-visit" && x.stage == StageKind::Escalate)
             .collect();
         assert_eq!(esc.len(), 1, "{esc:?}");
         assert_eq!(esc[0].recipient, "B1");
@@ -814,13 +823,13 @@ mod tests {
         let all = plan(&s, "2026-01-01", "2026-12-31");
         assert!(
             all.iter()
-                .all(|x| x.rule == "condolence" || x.remind_on <= d("2026-02-14"))
+                .all(|x| &*x.rule == "condolence" || x.remind_on <= d("2026-02-14"))
         );
         assert!(
             all.iter()
-                .all(|x| x.rule == "condolence" || x.occasion_on <= d("2026-02-14"))
+                .all(|x| &*x.rule == "condolence" || x.occasion_on <= d("2026-02-14"))
         );
-        let c: Vec<&Stage> = all.iter().filter(|x| x.rule == "condolence").collect();
+        let c: Vec<&Stage> = all.iter().filter(|x| &*x.rule == "condolence").collect();
         // Urgent: reminded on the day of death (a Saturday), escalated 3 days after
         // the occasion (02-15 + 3 = 02-18, inside the Spring Festival break), unmoved.
         assert_eq!(c.len(), 2);

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
         let mut stages: Vec<Stage> =
             planner::stages_between(&rules, &roster, &occ, &cal, args.from, args.to)
                 .into_iter()
-                .filter(|s| args.rule.as_ref().is_none_or(|r| &s.rule == r))
+                .filter(|s| args.rule.as_ref().is_none_or(|r| *s.rule == **r))
                 .filter(|s| !closures.closes(s, s.remind_on))
                 .collect();
         if let Some(ids) = &only {
@@ -150,7 +150,7 @@ fn print_table(stages: &[Stage]) {
             [
                 s.remind_on.to_string(),
                 s.occasion_on.to_string(),
-                s.rule.clone(),
+                s.rule.to_string(),
                 s.recipient.clone(),
                 if s.stage == planner::StageKind::Remind {
                     "提醒".into()
@@ -160,8 +160,8 @@ fn print_table(stages: &[Stage]) {
                 s.lead_days
                     .map(|l| format!("{l}天"))
                     .unwrap_or_else(|| "-".into()),
-                s.reference.clone(),
-                s.title.clone(),
+                s.reference.to_string(),
+                s.title.to_string(),
             ]
         })
         .collect();

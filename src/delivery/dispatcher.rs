@@ -449,14 +449,14 @@ fn owner_alive(owner: &str) -> bool {
 fn as_stage(r: &DueReminder) -> Stage {
     Stage {
         key: r.stage_key.clone(),
-        occasion_key: r.occasion_key.clone(),
-        reference: r.reference.clone(),
-        rule: r.rule.clone(),
+        occasion_key: r.occasion_key.as_str().into(),
+        reference: r.reference.as_str().into(),
+        rule: r.rule.as_str().into(),
         person_id: r.person_id,
-        person: String::new(),
-        person_name: String::new(),
+        person: "".into(),
+        person_name: "".into(),
         occasion_on: r.occasion_on,
-        sub_key: String::new(),
+        sub_key: "".into(),
         stage: if r.stage == "escalate" {
             StageKind::Escalate
         } else {
@@ -465,12 +465,12 @@ fn as_stage(r: &DueReminder) -> Stage {
         lead_days: r.lead_days,
         remind_on: r.remind_on,
         recipient: r.recipient.clone(),
-        title: r.title.clone(),
-        kind: r.kind.clone(),
+        title: r.title.as_str().into(),
+        kind: r.kind.as_str().into(),
         urgent: r.urgent,
-        satisfied_by: r.satisfied_by.clone(),
+        satisfied_by: r.satisfied_by.as_slice().into(),
         window: r.window,
-        channels: r.channels.clone(),
+        channels: r.channels.as_slice().into(),
     }
 }
 

@@ -132,6 +132,11 @@ pub struct Rule {
     pub after_death: bool,
     /// Hash of the script text, part of the occasion cache key.
     pub hash: u64,
+    /// `id` and `channels` shared by every stage of the rule.
+    #[serde(skip)]
+    pub shared_id: Arc<str>,
+    #[serde(skip)]
+    pub shared_channels: Arc<[String]>,
     #[serde(skip)]
     ast: Arc<AST>,
 }
@@ -637,6 +642,8 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
     };
     Ok(Rule {
         after_death,
+        shared_id: id.as_str().into(),
+        shared_channels: channels.as_slice().into(),
         id,
         title,
         file: file.to_string(),
