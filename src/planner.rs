@@ -311,8 +311,9 @@ pub fn occasions(
                                             } else {
                                                 Arc::new(v)
                                             };
+                                            let steps = Memo::steps(trace);
                                             if let Ok(mut m) = memo.write() {
-                                                m.insert(trace, v.clone());
+                                                m.insert_steps(steps, v.clone());
                                             }
                                             v
                                         }
@@ -354,7 +355,22 @@ pub fn occasions(
             }
         }
     }
+    // Persons who left the roster (or lost their staff member) leave the cache.
+    if cache.persons_len() > result_persons(roster) {
+        let ids: std::collections::HashSet<i64> =
+            roster.persons.iter().map(|p| p.internal_id).collect();
+        cache.retain_persons(|id| ids.contains(&id));
+    }
     (result, errors)
+}
+
+/// Persons that can have cache entries: those with a staff member.
+fn result_persons(roster: &Roster) -> usize {
+    roster
+        .persons
+        .iter()
+        .filter(|p| !p.person.staff.is_empty())
+        .count()
 }
 
 /// Expands occasions into stages.
@@ -858,5 +874,33 @@ mod tests {
             a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(&x.2, &y.2)),
             "second tick reuses cached occasions"
         );
+    }
+
+    #[test]
+    fn persons_who_leave_the_roster_leave_the_cache() {
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let mut cache = OccasionCache::default();
+        let two = snapshot(vec![
+            person(1, "1936-01-02", &["S1"]),
+            person(2, "1946-05-01", &["S2"]),
+        ]);
+        occasions(
+            &rules,
+            &Roster::from_snapshot(&two, vec![]),
+            2026..=2026,
+            &mut cache,
+        );
+        assert_eq!(cache.persons_len(), 2);
+        assert_eq!(cache.len(), 2 * rules.rules.len());
+        let one = snapshot(vec![person(2, "1946-05-01", &["S2"])]);
+        occasions(
+            &rules,
+            &Roster::from_snapshot(&one, vec![]),
+            2026..=2026,
+            &mut cache,
+        );
+        assert_eq!(cache.persons_len(), 1);
+        assert_eq!(cache.len(), rules.rules.len());
+        assert!(cache.person(1).is_none());
     }
 }

@@ -266,7 +266,16 @@ thread_local! {
 
 /// Runs `f` (one script call, on this thread) recording every read of the person.
 pub fn traced<T>(f: impl FnOnce() -> T) -> (T, Trace) {
-    TRACE.with(|t| *t.borrow_mut() = Some(Vec::new()));
+    /// Puts back whatever trace was being recorded before, even if `f` panics.
+    struct Restore(Option<Trace>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            TRACE.with(|t| *t.borrow_mut() = outer);
+        }
+    }
+    let outer = TRACE.with(|t| t.borrow_mut().replace(Vec::new()));
+    let _restore = Restore(outer);
     let out = f();
     let trace = TRACE.with(|t| t.borrow_mut().take()).unwrap_or_default();
     (out, trace)

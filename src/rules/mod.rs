@@ -685,8 +685,15 @@ fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
 
 fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
     let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
-    let text =
-        |k: &str| -> Option<String> { m.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string()) };
+    // A Date shows as 2026-09-18 (Rhai's own Display would print the type name).
+    let text = |k: &str| -> Option<String> {
+        m.get(k)
+            .filter(|v| !v.is_unit())
+            .map(|v| match v.read_lock::<NaiveDate>() {
+                Some(d) => d.to_string(),
+                None => v.to_string(),
+            })
+    };
     let remind_on = match m.get("remind_on") {
         None => None,
         Some(v) if v.is_unit() => None,
@@ -898,6 +905,32 @@ impl OccasionCache {
         self.len
     }
 
+    fn recount(&mut self) {
+        let failed = &self.failed;
+        self.len = self
+            .persons
+            .values()
+            .map(|p| {
+                self.layouts[p.layout as usize].len()
+                    - p.lists
+                        .iter()
+                        .filter(|(_, v)| Arc::ptr_eq(v, failed))
+                        .count()
+            })
+            .sum();
+    }
+
+    /// Number of persons with cached evaluations.
+    pub fn persons_len(&self) -> usize {
+        self.persons.len()
+    }
+
+    /// Keeps only the persons for whom `keep(internal id)` holds.
+    pub fn retain_persons(&mut self, keep: impl Fn(i64) -> bool) {
+        self.persons.retain(|id, _| keep(*id));
+        self.recount();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -935,18 +968,7 @@ impl OccasionCache {
         let layouts = &self.layouts;
         self.persons
             .retain(|_, p| layouts[p.layout as usize].iter().all(|s| s.1 >= year));
-        let failed = &self.failed;
-        self.len = self
-            .persons
-            .values()
-            .map(|p| {
-                self.layouts[p.layout as usize].len()
-                    - p.lists
-                        .iter()
-                        .filter(|(_, v)| Arc::ptr_eq(v, failed))
-                        .count()
-            })
-            .sum();
+        self.recount();
     }
 }
 
@@ -993,15 +1015,23 @@ impl Memo {
     /// not stored (the memo is full, or the trace disagrees with the tree, which a
     /// pure script cannot do).
     pub fn insert(&mut self, trace: api::Trace, result: Arc<Vec<Occasion>>) -> bool {
-        if self.nodes.len() + trace.len() + 1 > MEMO_MAX_NODES {
+        self.insert_steps(Memo::steps(trace), result)
+    }
+
+    /// A trace without its repeated reads (a read repeated in one evaluation gives
+    /// the same value: the first is kept). Done before taking the memo's lock.
+    pub fn steps(trace: api::Trace) -> api::Trace {
+        let mut seen = std::collections::HashSet::with_capacity(trace.len());
+        trace
+            .into_iter()
+            .filter(|(r, _)| seen.insert(r.clone()))
+            .collect()
+    }
+
+    /// As [`Memo::insert`], for a trace already through [`Memo::steps`].
+    pub fn insert_steps(&mut self, steps: api::Trace, result: Arc<Vec<Occasion>>) -> bool {
+        if self.nodes.len() + steps.len() + 1 > MEMO_MAX_NODES {
             return false;
-        }
-        // A read repeated in one evaluation gives the same value: keep the first.
-        let mut steps: Vec<(api::Read, api::Val)> = Vec::with_capacity(trace.len());
-        for (r, v) in trace {
-            if !steps.iter().any(|(seen, _)| *seen == r) {
-                steps.push((r, v));
-            }
         }
         let mut at = self.root;
         let mut parent: Option<(u32, api::Val)> = None;
@@ -1259,5 +1289,20 @@ fn occasions(p, year) { [#{ date: date(year, 3, 1), title: "x" }] }
             .collect();
         assert!(!memo.insert(big, v.clone()), "over the limit: not stored");
         assert_eq!(memo.len(), 2);
+    }
+
+    #[test]
+    fn a_date_as_title_reads_as_a_date() {
+        let set = RuleSet::from_sources(
+            vec![(
+                "t.rhai".into(),
+                "const RULE = #{ id: \"t\" };\nfn occasions(p, year) { [#{ date: date(year, 3, 1), title: date(year, 3, 1) }] }\n".into(),
+            )],
+            vec![],
+            WorkCalendar::builtin(),
+            None,
+        );
+        let got = set.eval(&set.rules[0], &probe(1, |_| {}), 2026).unwrap();
+        assert_eq!(got[0].title, "2026-03-01");
     }
 }
