@@ -114,11 +114,26 @@ fn flag(row: &AnyRow, col: &str) -> Result<bool> {
 }
 
 fn person_from_row(row: &AnyRow) -> Result<(i64, Person, bool, i64)> {
+    let person = person_columns(row, true)?;
+    Ok((
+        row.try_get("id")?,
+        person,
+        flag(row, "active")?,
+        row.try_get("version")?,
+    ))
+}
+
+/// The person of a `persons` row; the contact details (former unit, phones, address,
+/// health) only when `contact` (planning selects without them).
+fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
     let category: String = row.try_get("category")?;
     let self_care: String = row.try_get("self_care")?;
     let sex: Option<String> = row.try_get("sex")?;
     let lunar: Option<String> = row.try_get("lunar_birth_date")?;
-    let person = Person {
+    let text = |col: &str| -> Result<Option<String>> {
+        Ok(if contact { row.try_get(col)? } else { None })
+    };
+    Ok(Person {
         number: row.try_get("number")?,
         name: row.try_get("name")?,
         sex: sex.as_deref().and_then(Sex::parse),
@@ -129,13 +144,13 @@ fn person_from_row(row: &AnyRow) -> Result<(i64, Person, bool, i64)> {
         category: Category::parse(&category)
             .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
         rank: Rank::from_i64(row.try_get("rank")?),
-        former_unit: row.try_get("former_unit")?,
-        phone: row.try_get("phone")?,
-        family_phone: row.try_get("family_phone")?,
-        address: row.try_get("address")?,
+        former_unit: text("former_unit")?,
+        phone: text("phone")?,
+        family_phone: text("family_phone")?,
+        address: text("address")?,
         community: row.try_get("community")?,
         party_branch: row.try_get("party_branch")?,
-        health: row.try_get("health")?,
+        health: text("health")?,
         self_care: SelfCare::parse(&self_care).unwrap_or_default(),
         lives_alone: flag(row, "lives_alone")?,
         empty_nest: flag(row, "empty_nest")?,
@@ -145,13 +160,7 @@ fn person_from_row(row: &AnyRow) -> Result<(i64, Person, bool, i64)> {
         deceased_on: opt_date(row, "deceased_on")?,
         staff: Vec::new(),
         tags: split_list(&row.try_get::<String, _>("tags")?),
-    };
-    Ok((
-        row.try_get("id")?,
-        person,
-        flag(row, "active")?,
-        row.try_get("version")?,
-    ))
+    })
 }
 
 /// One active person as planning needs it: (internal id, version, person without
@@ -165,38 +174,7 @@ const PLAN_SELECT: &str = "SELECT id, version, number, name, sex, id_number, bir
     FROM persons WHERE active = 1 ORDER BY id";
 
 fn plan_person_from_row(row: &AnyRow) -> Result<(i64, i64, Person)> {
-    let category: String = row.try_get("category")?;
-    let self_care: String = row.try_get("self_care")?;
-    let sex: Option<String> = row.try_get("sex")?;
-    let lunar: Option<String> = row.try_get("lunar_birth_date")?;
-    let person = Person {
-        number: row.try_get("number")?,
-        name: row.try_get("name")?,
-        sex: sex.as_deref().and_then(Sex::parse),
-        id_number: row.try_get("id_number")?,
-        birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
-        lunar_birthday: flag(row, "lunar_birthday")?,
-        lunar_birth_date: lunar.as_deref().and_then(parse_lunar_text),
-        category: Category::parse(&category)
-            .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
-        rank: Rank::from_i64(row.try_get("rank")?),
-        former_unit: None,
-        phone: None,
-        family_phone: None,
-        address: None,
-        community: row.try_get("community")?,
-        party_branch: row.try_get("party_branch")?,
-        health: None,
-        self_care: SelfCare::parse(&self_care).unwrap_or_default(),
-        lives_alone: flag(row, "lives_alone")?,
-        empty_nest: flag(row, "empty_nest")?,
-        widowed: flag(row, "widowed")?,
-        hardship: flag(row, "hardship")?,
-        hospitalised_since: opt_date(row, "hospitalised_since")?,
-        deceased_on: opt_date(row, "deceased_on")?,
-        staff: Vec::new(),
-        tags: split_list(&row.try_get::<String, _>("tags")?),
-    };
+    let person = person_columns(row, false)?;
     Ok((row.try_get("id")?, row.try_get("version")?, person))
 }
 
