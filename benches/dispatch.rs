@@ -366,8 +366,9 @@ async fn plain(n: usize, sql: SqlTimes) {
 /// snapshot and a warm occasion cache (the daemon's steady state: yesterday's tick
 /// filled the cache).
 async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
-    use qinqing::planner::{self, Roster};
+    use qinqing::planner::{self, RosterBuilder};
     use qinqing::rules::OccasionCache;
+    use rayon::prelude::*;
     println!("  the tick's planning steps replayed (nothing written):");
     let step = |name: &str, t0: Instant| {
         println!(
@@ -379,33 +380,24 @@ async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
     };
     reset_peak();
     let t0 = Instant::now();
-    let snapshot = store.load_roster().await.unwrap();
-    let docs = store.documents().await.unwrap();
-    step("load_roster + documents", t0);
+    let load = || async {
+        let mut builder = RosterBuilder::new(store.documents().await.unwrap());
+        store
+            .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+            .await
+            .unwrap();
+        builder.finish(&store.load_staff().await.unwrap())
+    };
+    let roster = load().await;
+    step("plan_rows → RosterBuilder (streamed, lean)", t0);
     let rules = rules.clone();
-    tokio::task::spawn_blocking(move || {
+    let (rules, cache, years) = tokio::task::spawn_blocking(move || {
         let years = planner::years_for(today, today);
         let cal = rules.calendar().clone();
-        let t0 = Instant::now();
-        let roster = Roster::from_snapshot(&snapshot, docs.clone());
-        step("Roster::from_snapshot (copies the persons)", t0);
         let mut cache = OccasionCache::default();
         let t0 = Instant::now();
         let (occ, _) = planner::occasions(&rules, &roster, years.clone(), &mut cache);
         step(&format!("occasions {years:?}, cold cache"), t0);
-        let t0 = Instant::now();
-        let all = planner::stages(&rules, &roster, &occ, &cal);
-        let n_all = all.len();
-        step(
-            &format!(
-                "stages() of all of them ({} stages)",
-                with_commas(n_all as u64)
-            ),
-            t0,
-        );
-        let t0 = Instant::now();
-        drop(all);
-        step("(dropping them)", t0);
         let t0 = Instant::now();
         let due = planner::stages_between(&rules, &roster, &occ, &cal, today, today);
         step(
@@ -415,16 +407,22 @@ async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
             ),
             t0,
         );
-        drop((occ, due, roster));
-        println!("  the same tick as the daemon would run it the next day (warm cache):");
-        reset_peak();
-        let t0 = Instant::now();
-        let roster = Roster::from_owned_snapshot(snapshot, docs);
+        (rules, cache, years)
+    })
+    .await
+    .unwrap();
+    println!("  the same tick as the daemon would run it the next day (warm cache):");
+    reset_peak();
+    let t0 = Instant::now();
+    let roster = load().await;
+    tokio::task::spawn_blocking(move || {
+        let mut cache = cache;
+        let cal = rules.calendar().clone();
         let (occ, _) = planner::occasions(&rules, &roster, years, &mut cache);
         let due = planner::stages_between(&rules, &roster, &occ, &cal, today, today);
         step(
             &format!(
-                "from_owned_snapshot + occasions (warm) + stages_between ({})",
+                "load + occasions (warm) + stages_between ({})",
                 with_commas(due.len() as u64)
             ),
             t0,

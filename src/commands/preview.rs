@@ -7,7 +7,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
 use crate::cli::{Format, PreviewArgs};
-use crate::planner::{self, Closures, Roster, Stage};
+use rayon::prelude::*;
+
+use crate::planner::{self, Closures, RosterBuilder, Stage};
 use crate::rules::OccasionCache;
 
 pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
@@ -25,29 +27,30 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
         anyhow::bail!("--rule: no loaded rule with id {id:?}");
     }
     let store = ctx.store().await?;
-    let snapshot = store.load_roster().await?;
-    let documents = store.documents().await?;
     let contacts = store
         .contacts_between(args.from - chrono::Duration::days(400), args.to)
         .await?;
-    // --person: 身份证号 or 编号, matched before the roster keeps only what planning needs.
-    let only: Option<std::collections::HashSet<i64>> = args.person.as_ref().map(|p| {
-        let want = p.trim().to_uppercase();
-        snapshot
-            .persons
-            .iter()
-            .filter(|x| {
-                x.person.key().to_uppercase() == want
-                    || x.person
-                        .number
-                        .as_deref()
-                        .is_some_and(|n| n.to_uppercase() == want)
-            })
-            .map(|x| x.id)
-            .collect()
-    });
+    // The roster as the daemon's tick reads it (streamed, cut down as it comes);
+    // --person (身份证号 or 编号) is matched on the rows before that.
+    let want = args.person.as_ref().map(|p| p.trim().to_uppercase());
+    let mut only = std::collections::HashSet::new();
+    let mut builder = RosterBuilder::new(store.documents().await?);
+    store
+        .plan_rows(1 << 16, |batch| {
+            if let Some(want) = &want {
+                for (id, _, person, _) in &batch {
+                    let number = person.number.as_deref().map(str::to_uppercase);
+                    if person.key().to_uppercase() == *want || number.as_ref() == Some(want) {
+                        only.insert(*id);
+                    }
+                }
+            }
+            builder.add(batch.into_par_iter());
+        })
+        .await?;
+    let roster = builder.finish(&store.load_staff().await?);
+    let only = want.map(|_| only);
     let stages = tokio::task::spawn_blocking(move || {
-        let roster = Roster::from_owned_snapshot(snapshot, documents);
         let mut cache = OccasionCache::default();
         let (occ, errors) = planner::occasions(
             &rules,
