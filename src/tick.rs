@@ -23,6 +23,8 @@ const LAST_TICK_AT: &str = "last_tick_at";
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct TickReport {
+    /// Another daemon on the same PostgreSQL database was planning: nothing done.
+    pub skipped: bool,
     pub today: Option<NaiveDate>,
     pub from: Option<NaiveDate>,
     pub planned: u64,
@@ -61,7 +63,28 @@ fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
 }
 
 impl Planner {
+    /// Plans the stages due up to `now`'s day, as the only planner on the database
+    /// (see `Store::as_sole_planner`); a tick skipped for another daemon's says so.
     pub async fn tick(
+        &self,
+        store: &Store,
+        rules: Arc<RuleSet>,
+        now: DateTime<FixedOffset>,
+        catch_up_days: i64,
+    ) -> Result<TickReport, StoreError> {
+        let planned = store
+            .as_sole_planner(self.plan(store, rules, now, catch_up_days))
+            .await?;
+        Ok(planned.unwrap_or_else(|| {
+            tracing::info!("another daemon is planning on this database; tick skipped");
+            TickReport {
+                skipped: true,
+                ..TickReport::default()
+            }
+        }))
+    }
+
+    async fn plan(
         &self,
         store: &Store,
         rules: Arc<RuleSet>,
@@ -164,6 +187,7 @@ impl Planner {
         }
         store.set_meta(LAST_TICK_AT, &now.to_rfc3339()).await?;
         let report = TickReport {
+            skipped: false,
             today: Some(today),
             from: Some(from),
             planned: inserted.saturating_sub(missed.min(inserted)),

@@ -62,6 +62,9 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The PostgreSQL advisory lock key of the planning tick ("qinqing" in ASCII).
+pub const PLANNING_LOCK: i64 = 0x0071_696e_7169_6e67;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -194,6 +197,34 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Runs `f` as the only planner among the daemons sharing this database: on
+    /// PostgreSQL under a session advisory lock held on one connection (released when
+    /// `f` ends, or by the server if this process dies); None when another daemon holds
+    /// it, so that daemon's tick, planning the same stages, is not duplicated. SQLite
+    /// serves one daemon: `f` just runs.
+    pub async fn as_sole_planner<T, F>(&self, f: F) -> Result<Option<T>>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        if self.backend != Backend::Postgres {
+            return f.await.map(Some);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(PLANNING_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !got {
+            return Ok(None);
+        }
+        let out = f.await;
+        let _: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
+            .bind(PLANNING_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        out.map(Some)
     }
 
     pub async fn get_meta(&self, key: &str) -> Result<Option<String>> {

@@ -195,3 +195,48 @@ fn plan_rows_stream_the_active_persons_without_contact_details() {
         );
     }
 }
+
+/// Two daemons on one PostgreSQL database: while one holds the planning lock the
+/// other's tick is skipped (and says so); then it plans. SQLite always plans.
+#[test]
+fn only_one_daemon_plans_at_a_time() {
+    use qinqing::calendar::WorkCalendar;
+    use qinqing::rules::RuleSet;
+    use qinqing::store::{PLANNING_LOCK, Store};
+    use qinqing::tick::Planner;
+    use std::sync::Arc;
+    for db in backends() {
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::connect(db.url()).await.unwrap();
+            let rules = Arc::new(RuleSet::builtin(WorkCalendar::builtin()));
+            let now = "2026-09-18T08:30:00+08:00".parse().unwrap();
+            if db.name() == "postgres" {
+                let other = Store::connect(db.url()).await.unwrap();
+                let mut conn = other.pool().acquire().await.unwrap();
+                let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(PLANNING_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                assert!(got);
+                let r = Planner::default()
+                    .tick(&store, rules.clone(), now, 7)
+                    .await
+                    .unwrap();
+                assert!(r.skipped && r.planned == 0, "{r:?}");
+                let _: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
+                    .bind(PLANNING_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+            }
+            let r = Planner::default()
+                .tick(&store, rules, now, 7)
+                .await
+                .unwrap();
+            assert!(!r.skipped && r.planned > 0, "[{}] {r:?}", db.name());
+        });
+    }
+}
