@@ -212,6 +212,9 @@ impl Store {
             return f.await.map(Some);
         }
         let mut conn = self.pool.acquire().await?;
+        // Should this future be dropped or fail between lock and unlock, the
+        // connection is closed, not pooled, so the server releases the lock.
+        conn.close_on_drop();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(PLANNING_LOCK)
             .fetch_one(&mut *conn)
