@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use rayon::prelude::*;
 
-use crate::planner::{self, RosterBuilder, Stage};
+use crate::planner::{self, Roster, RosterBuilder, Stage};
 use crate::rules::{OccasionCache, RuleSet};
 use crate::store::{NewReminder, Store, StoreError};
 
@@ -33,10 +33,13 @@ pub struct TickReport {
     pub rule_errors: usize,
 }
 
-/// Keeps the occasion cache between ticks.
+/// Keeps the occasion cache, and the roster as last read, between ticks.
 #[derive(Default, Clone)]
 pub struct Planner {
     cache: Arc<Mutex<OccasionCache>>,
+    /// (the store's change stamp when read, the roster): read again only when the
+    /// persons, assignments, events, documents or staff changed.
+    roster: Arc<tokio::sync::Mutex<Option<(String, Arc<Roster>)>>>,
 }
 
 fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
@@ -114,12 +117,7 @@ impl Planner {
         let missed_from = last
             .map(|l| l + chrono::Duration::days(1))
             .filter(|d| *d < from);
-        // Streamed and cut down as it comes: a large roster is never held as full rows.
-        let mut builder = RosterBuilder::new(store.documents().await?);
-        store
-            .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
-            .await?;
-        let roster = builder.finish(&store.load_staff().await?);
+        let roster = self.roster(store).await?;
         let lo = missed_from.unwrap_or(from);
         // Last year's occasions matter only while their escalations can still fall
         // due (early in the year); next year's for reminders sent ahead of it.
@@ -200,6 +198,30 @@ impl Planner {
             rule_errors = errors.len(), "planning tick done"
         );
         Ok(report)
+    }
+}
+
+impl Planner {
+    /// The roster as planning needs it: the one read last time while the store's
+    /// change stamp is the same, else read again (streamed and cut down as it comes,
+    /// so a large roster is never held as full rows).
+    pub async fn roster(&self, store: &Store) -> Result<Arc<Roster>, StoreError> {
+        let mut kept = self.roster.lock().await;
+        let stamp = store.change_stamp().await?;
+        if let Some((s, r)) = kept.as_ref()
+            && *s == stamp
+        {
+            return Ok(r.clone());
+        }
+        // Let the old one go before reading the new one.
+        *kept = None;
+        let mut builder = RosterBuilder::new(store.documents().await?);
+        store
+            .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+            .await?;
+        let roster = Arc::new(builder.finish(&store.load_staff().await?));
+        *kept = Some((stamp, roster.clone()));
+        Ok(roster)
     }
 }
 

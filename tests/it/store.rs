@@ -240,3 +240,45 @@ fn only_one_daemon_plans_at_a_time() {
         });
     }
 }
+
+/// The daemon keeps the planning roster between ticks and reads it again only when
+/// the store's change stamp moves (here: a document is registered).
+#[test]
+fn the_planning_roster_is_read_again_only_after_a_change() {
+    use qinqing::store::{NewDocument, Store};
+    use qinqing::tick::Planner;
+    use std::sync::Arc;
+    for db in backends() {
+        import(&db, &fixture("roster.xlsx"), &[]).ok();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::connect(db.url()).await.unwrap();
+            let planner = Planner::default();
+            let a = planner.roster(&store).await.unwrap();
+            let b = planner.roster(&store).await.unwrap();
+            assert!(
+                Arc::ptr_eq(&a, &b),
+                "[{}] unchanged store: same roster",
+                db.name()
+            );
+            store
+                .add_document(&NewDocument {
+                    title: "通知".into(),
+                    issued_on: "2026-03-02".parse().unwrap(),
+                    deadline: "2026-03-20".parse().unwrap(),
+                    audience: vec![qinqing::roster::Category::Lixiu],
+                    min_rank: None,
+                })
+                .await
+                .unwrap();
+            let c = planner.roster(&store).await.unwrap();
+            assert!(
+                !Arc::ptr_eq(&b, &c),
+                "[{}] a new document: read again",
+                db.name()
+            );
+            assert_ne!(b.documents_version, c.documents_version);
+            assert_eq!(b.persons.len(), c.persons.len());
+        });
+    }
+}
