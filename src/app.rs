@@ -82,6 +82,8 @@ struct Daemon {
     rules: RwLock<Arc<RuleSet>>,
     planner: Planner,
     dispatcher: Dispatcher,
+    /// A tick was skipped while another daemon planned: plan again at the next watch.
+    replan: std::sync::atomic::AtomicBool,
 }
 
 impl Daemon {
@@ -117,6 +119,7 @@ impl Daemon {
             rules: RwLock::new(Arc::new(rules)),
             planner: Planner::default(),
             dispatcher,
+            replan: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -203,9 +206,12 @@ impl Daemon {
 
     async fn tick(&self, now: DateTime<FixedOffset>) -> Result<()> {
         let rules = self.rules.read().await.clone();
-        self.planner
+        let report = self
+            .planner
             .tick(&self.store, rules, now, self.config.schedule.catch_up_days)
             .await?;
+        self.replan
+            .store(report.skipped, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -360,7 +366,7 @@ async fn serve(daemon: Arc<Daemon>, clock: Arc<dyn Clock>, mut signals: Signals)
             _ = dispatch_every.tick() => None,
             _ = watch_every.tick() => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                let mut replan = false;
+                let mut replan = daemon.replan.swap(false, std::sync::atomic::Ordering::Relaxed);
                 let r = daemon.config.roster.path.as_deref().and_then(mtime);
                 if r != roster_stamp {
                     roster_stamp = r;

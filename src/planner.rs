@@ -356,21 +356,12 @@ pub fn occasions(
         }
     }
     // Persons who left the roster (or lost their staff member) leave the cache.
-    if cache.persons_len() > result_persons(roster) {
-        let ids: std::collections::HashSet<i64> =
-            roster.persons.iter().map(|p| p.internal_id).collect();
+    let planned = || roster.persons.iter().filter(|p| !p.person.staff.is_empty());
+    if cache.persons_len() > planned().count() {
+        let ids: std::collections::HashSet<i64> = planned().map(|p| p.internal_id).collect();
         cache.retain_persons(|id| ids.contains(&id));
     }
     (result, errors)
-}
-
-/// Persons that can have cache entries: those with a staff member.
-fn result_persons(roster: &Roster) -> usize {
-    roster
-        .persons
-        .iter()
-        .filter(|p| !p.person.staff.is_empty())
-        .count()
 }
 
 /// Expands occasions into stages.

@@ -37,8 +37,8 @@ pub struct TickReport {
 #[derive(Default, Clone)]
 pub struct Planner {
     cache: Arc<Mutex<OccasionCache>>,
-    /// (the store's change stamp when read, the roster): read again only when the
-    /// persons, assignments, events, documents or staff changed.
+    /// (the day and the store's change stamp when read, the roster): read again on a
+    /// new day or when the persons, assignments, events, documents or staff changed.
     roster: Arc<tokio::sync::Mutex<Option<(String, Arc<Roster>)>>>,
 }
 
@@ -117,7 +117,7 @@ impl Planner {
         let missed_from = last
             .map(|l| l + chrono::Duration::days(1))
             .filter(|d| *d < from);
-        let roster = self.roster(store).await?;
+        let roster = self.roster(store, today).await?;
         let lo = missed_from.unwrap_or(from);
         // Last year's occasions matter only while their escalations can still fall
         // due (early in the year); next year's for reminders sent ahead of it.
@@ -203,11 +203,12 @@ impl Planner {
 
 impl Planner {
     /// The roster as planning needs it: the one read last time while the store's
-    /// change stamp is the same, else read again (streamed and cut down as it comes,
-    /// so a large roster is never held as full rows).
-    pub async fn roster(&self, store: &Store) -> Result<Arc<Roster>, StoreError> {
+    /// change stamp and the day are the same, else read again (streamed and cut down
+    /// as it comes, so a large roster is never held as full rows). Read at least once
+    /// a day whatever the stamp says.
+    pub async fn roster(&self, store: &Store, today: NaiveDate) -> Result<Arc<Roster>, StoreError> {
         let mut kept = self.roster.lock().await;
-        let stamp = store.change_stamp().await?;
+        let stamp = format!("{today}|{}", store.change_stamp().await?);
         if let Some((s, r)) = kept.as_ref()
             && *s == stamp
         {

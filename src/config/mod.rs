@@ -240,6 +240,12 @@ impl Config {
         if self.schedule.catch_up_days < 0 {
             problems.push("schedule.catch_up_days must be 0 or more".into());
         }
+        if self.database.max_connections.is_some_and(|n| n < 2) {
+            problems.push(
+                "database.max_connections must be at least 2 (the planning tick holds one connection)"
+                    .into(),
+            );
+        }
         if self.schedule.max_attempts == 0 {
             problems.push("schedule.max_attempts must be at least 1".into());
         }
@@ -359,6 +365,15 @@ mod tests {
         let err = Config::load(Some(f.path())).unwrap_err().to_string();
         assert!(err.contains("send_att"), "{err}");
         assert!(err.contains(&f.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn one_database_connection_is_too_few() {
+        let f = write("[database]\nmax_connections = 1\n");
+        let err = Config::load(Some(f.path())).unwrap_err().to_string();
+        assert!(err.contains("database.max_connections"), "{err}");
+        let f = write("[database]\nmax_connections = 2\n");
+        assert!(Config::load(Some(f.path())).is_ok());
     }
 
     #[test]

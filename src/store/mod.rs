@@ -223,10 +223,16 @@ impl Store {
             return Ok(None);
         }
         let out = f.await;
-        let _: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
-            .bind(PLANNING_LOCK)
-            .fetch_one(&mut *conn)
-            .await?;
+        // The tick's own result matters more than the unlock's; a failed unlock is
+        // logged and its connection closed (close_on_drop), which releases the lock.
+        let unlocked: std::result::Result<bool, sqlx::Error> =
+            sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
+                .bind(PLANNING_LOCK)
+                .fetch_one(&mut *conn)
+                .await;
+        if let Err(e) = unlocked {
+            tracing::warn!("planning lock: unlock failed ({e}); closing its connection");
+        }
         out.map(Some)
     }
 

@@ -300,13 +300,21 @@ impl Store {
     /// held whole as full rows. Staff and documents are loaded separately.
     pub async fn plan_rows(&self, batch: usize, mut each: impl FnMut(Vec<PlanRow>)) -> Result<()> {
         use futures::TryStreamExt;
+        // One read-only transaction, so the three reads see one state of the store: a
+        // person's new version is never seen without the event that bumped it.
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         // Small beside the persons: (person id, staff number) and (person id, event).
         let mut assignments = sqlx::query(
             "SELECT a.person_id, a.staff_number FROM assignments a \
              JOIN persons p ON p.id = a.person_id \
              WHERE a.until IS NULL AND p.active = 1 ORDER BY a.person_id, a.position, a.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
@@ -318,7 +326,7 @@ impl Store {
              JOIN persons p ON p.id = e.person_id \
              WHERE p.active = 1 ORDER BY e.person_id, e.on_date, e.id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .map(|row| {
@@ -331,7 +339,7 @@ impl Store {
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .peekable();
-        let mut rows = sqlx::query(PLAN_SELECT).fetch(self.pool());
+        let mut rows = sqlx::query(PLAN_SELECT).fetch(&mut *tx);
         let mut out: Vec<PlanRow> = Vec::with_capacity(batch);
         while let Some(row) = rows.try_next().await? {
             let (id, version, mut person) = plan_person_from_row(&row)?;
@@ -353,6 +361,8 @@ impl Store {
                 each(std::mem::replace(&mut out, Vec::with_capacity(batch)));
             }
         }
+        drop(rows);
+        tx.commit().await?;
         if !out.is_empty() {
             each(out);
         }
@@ -488,6 +498,8 @@ impl Store {
 
     /// Records a person event (hospitalised, discharged, deceased, hardship, complaint…).
     pub async fn add_person_event(&self, person_id: i64, kind: &str, on: NaiveDate) -> Result<()> {
+        // One transaction: the event and the version bump that makes planning see it.
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO person_events (person_id, kind, on_date, recorded_at) VALUES ($1, $2, $3, $4)",
         )
@@ -495,22 +507,25 @@ impl Store {
         .bind(kind)
         .bind(date_str(on))
         .bind(chrono::Utc::now().to_rfc3339())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE persons SET version = version + 1 WHERE id = $1")
             .bind(person_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// A fingerprint that changes whenever the roster, staff or documents change
     /// (cheap: a few aggregate queries), so the daemon can re-plan within a minute of
-    /// a change made by another process.
+    /// a change made by another process. Person versions count as well as times, so
+    /// a writer whose clock is behind still moves it.
     pub async fn change_stamp(&self) -> Result<String> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM persons), \
                     (SELECT COALESCE(MAX(updated_at), '') FROM persons), \
+                    (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM persons), \
                     (SELECT COALESCE(MAX(id), 0) FROM person_events), \
                     (SELECT COALESCE(MAX(id), 0) FROM assignments), \
                     (SELECT COALESCE(MAX(id), 0) FROM documents), \
@@ -519,13 +534,14 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(format!(
-            "{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}",
             row.try_get::<i64, _>(0)?,
             row.try_get::<String, _>(1)?,
             row.try_get::<i64, _>(2)?,
             row.try_get::<i64, _>(3)?,
             row.try_get::<i64, _>(4)?,
-            row.try_get::<String, _>(5)?
+            row.try_get::<i64, _>(5)?,
+            row.try_get::<String, _>(6)?
         ))
     }
 }

@@ -242,7 +242,7 @@ fn only_one_daemon_plans_at_a_time() {
 }
 
 /// The daemon keeps the planning roster between ticks and reads it again only when
-/// the store's change stamp moves (here: a document is registered).
+/// the store's change stamp moves (here: a document is registered), and on a new day.
 #[test]
 fn the_planning_roster_is_read_again_only_after_a_change() {
     use qinqing::store::{NewDocument, Store};
@@ -254,8 +254,9 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
         rt.block_on(async {
             let store = Store::connect(db.url()).await.unwrap();
             let planner = Planner::default();
-            let a = planner.roster(&store).await.unwrap();
-            let b = planner.roster(&store).await.unwrap();
+            let day: chrono::NaiveDate = "2026-03-02".parse().unwrap();
+            let a = planner.roster(&store, day).await.unwrap();
+            let b = planner.roster(&store, day).await.unwrap();
             assert!(
                 Arc::ptr_eq(&a, &b),
                 "[{}] unchanged store: same roster",
@@ -271,7 +272,7 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
                 })
                 .await
                 .unwrap();
-            let c = planner.roster(&store).await.unwrap();
+            let c = planner.roster(&store, day).await.unwrap();
             assert!(
                 !Arc::ptr_eq(&b, &c),
                 "[{}] a new document: read again",
@@ -279,6 +280,23 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
             );
             assert_ne!(b.documents_version, c.documents_version);
             assert_eq!(b.persons.len(), c.persons.len());
+            let next_day = planner
+                .roster(&store, day.succ_opt().unwrap())
+                .await
+                .unwrap();
+            assert!(!Arc::ptr_eq(&c, &next_day), "[{}] a new day", db.name());
+            // An event recorded for a person moves the stamp (its version is bumped).
+            let stamp = store.change_stamp().await.unwrap();
+            store
+                .add_person_event(c.persons[0].internal_id, "complaint", day)
+                .await
+                .unwrap();
+            assert_ne!(
+                store.change_stamp().await.unwrap(),
+                stamp,
+                "[{}]",
+                db.name()
+            );
         });
     }
 }
