@@ -42,9 +42,10 @@ pub struct Planner {
     roster: Arc<tokio::sync::Mutex<Option<(String, Arc<Roster>)>>>,
 }
 
-fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
+fn to_row(s: Stage, status: &'static str, today: NaiveDate) -> NewReminder {
     NewReminder {
-        stage_key: s.key.clone(),
+        late: s.remind_on < today,
+        stage_key: s.key,
         occasion_key: s.occasion_key.to_string(),
         reference: s.reference.to_string(),
         rule: s.rule.to_string(),
@@ -53,7 +54,7 @@ fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
         stage: s.stage.as_str().to_string(),
         lead_days: s.lead_days,
         remind_on: s.remind_on,
-        recipient: s.recipient.clone(),
+        recipient: s.recipient,
         title: s.title.to_string(),
         kind: s.kind.to_string(),
         urgent: s.urgent,
@@ -61,7 +62,6 @@ fn to_row(s: &Stage, status: &'static str, today: NaiveDate) -> NewReminder {
         window: s.window,
         channels: s.channels.to_vec(),
         status,
-        late: s.remind_on < today,
     }
 }
 
@@ -155,9 +155,10 @@ impl Planner {
                 "more rule errors; `qinqing preview` lists them"
             );
         }
-        let mut rows = Vec::new();
+        // Each stage becomes its row (and is dropped) as it goes.
+        let mut rows = Vec::with_capacity(stages.len());
         let mut valid = HashSet::new();
-        for s in &stages {
+        for s in stages {
             if s.remind_on >= from && s.remind_on <= today {
                 valid.insert(s.key.clone());
                 rows.push(to_row(s, "planned", today));
@@ -218,11 +219,22 @@ impl Planner {
         *kept = None;
         let mut builder = RosterBuilder::new(store.documents().await?);
         store
-            .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+            .plan_rows(1 << 16, |batch| {
+                off_runtime(|| builder.add(batch.into_par_iter()))
+            })
             .await?;
         let roster = Arc::new(builder.finish(&store.load_staff().await?));
         *kept = Some((stamp, roster.clone()));
         Ok(roster)
+    }
+}
+
+/// Runs CPU-heavy `f` (rayon over a batch of persons) without stalling the other
+/// tasks of a multi-threaded runtime; inline on a current-thread runtime.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
