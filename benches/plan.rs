@@ -21,7 +21,6 @@ use common::*;
 use qinqing::calendar::{self, WorkCalendar};
 use qinqing::planner::{self, Roster};
 use qinqing::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet};
-use qinqing::store::StoredStaff;
 
 const CHILD: &str = "QINQING_BENCH_PLAN_CHILD";
 
@@ -290,15 +289,7 @@ fn child(n: usize) {
     println!("== {} persons ==", with_commas(n as u64));
     let docs = documents();
     let n_staff = staff_count(n);
-    let staff: Vec<StoredStaff> = staff(n_staff)
-        .into_iter()
-        .enumerate()
-        .map(|(i, staff)| StoredStaff {
-            id: i as i64 + 1,
-            staff,
-            active: true,
-        })
-        .collect();
+    let staff = stored_staff(n_staff);
     let base_rss = rss_mib();
     if !reset_peak() {
         println!("  (cannot reset VmHWM: peaks include start-up)");

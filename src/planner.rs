@@ -81,8 +81,8 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Active persons only; inactive ones are not covered by any rule. Copies the
-    /// persons; [`Roster::from_owned_snapshot`] moves them instead.
+    /// Active persons only; inactive ones are not covered by any rule. (The tick and
+    /// `preview` stream the roster instead: `Store::plan_rows` into [`RosterBuilder`].)
     pub fn from_snapshot(s: &RosterSnapshot, documents: Vec<Document>) -> Roster {
         let mut events =
             events_by_person(s.events.iter().map(|e| (e.person_id, e.kind.clone(), e.on)));
@@ -96,22 +96,6 @@ impl Roster {
             })
             .collect();
         Roster::from_rows(persons.into_par_iter(), &s.staff, documents)
-    }
-
-    /// As [`Roster::from_snapshot`], moving the persons out of the snapshot rather than
-    /// copying them (half the memory for a large roster).
-    pub fn from_owned_snapshot(s: RosterSnapshot, documents: Vec<Document>) -> Roster {
-        let RosterSnapshot {
-            persons,
-            staff,
-            events,
-        } = s;
-        let events = events_by_person(events.into_iter().map(|e| (e.person_id, e.kind, e.on)));
-        let persons = persons.into_par_iter().filter(|sp| sp.active).map(|sp| {
-            let evs = events.get(&sp.id).cloned().unwrap_or_default();
-            (sp.id, sp.version, sp.person, evs)
-        });
-        Roster::from_rows(persons, &staff, documents)
     }
 
     /// From active persons as they come (id, version, person, events in date order):

@@ -286,6 +286,19 @@ pub fn documents() -> Vec<Document> {
 }
 
 /// A roster snapshot as `Store::load_roster` returns it (ids from 1).
+/// `n` synthetic staff members as the store returns them.
+pub fn stored_staff(n: usize) -> Vec<StoredStaff> {
+    staff(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, staff)| StoredStaff {
+            id: i as i64 + 1,
+            staff,
+            active: true,
+        })
+        .collect()
+}
+
 pub fn snapshot(n: usize) -> RosterSnapshot {
     let n_staff = staff_count(n);
     let rows: Vec<SyntheticPerson> = (0..n).into_par_iter().map(|i| person(i, n_staff)).collect();
@@ -307,15 +320,7 @@ pub fn snapshot(n: usize) -> RosterSnapshot {
             version: 1,
         });
     }
-    let staff = staff(n_staff)
-        .into_iter()
-        .enumerate()
-        .map(|(i, staff)| StoredStaff {
-            id: i as i64 + 1,
-            staff,
-            active: true,
-        })
-        .collect();
+    let staff = stored_staff(n_staff);
     RosterSnapshot {
         persons,
         staff,
