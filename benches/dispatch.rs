@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -26,9 +25,12 @@ use qinqing::calendar::WorkCalendar;
 use qinqing::config::ScheduleConfig;
 use qinqing::delivery::channels::{self, ChannelsConfig, WebhookConfig};
 use qinqing::delivery::dispatcher::Dispatcher;
+use qinqing::planner::{Reminder, ReminderStatus, StageKind};
+use qinqing::roster::reconcile::{NewEvent, Reassignment};
+use qinqing::roster::{ImportPlan, NewDocument};
 use qinqing::rules::RuleSet;
-use qinqing::store::{ImportPlan, NewDocument, NewReminder, Store};
-use qinqing::tick::Planner;
+use qinqing::service::plan::Planning;
+use qinqing::store::Store;
 
 const CHILD: &str = "QINQING_BENCH_DISPATCH_CHILD";
 
@@ -232,8 +234,11 @@ fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
     };
     for sp in &snap.persons {
         let key = sp.person.key().to_string();
-        plan.reassign
-            .push((key.clone(), sp.person.staff.clone(), false));
+        plan.reassign.push(Reassignment {
+            person_key: key.clone(),
+            staff: sp.person.staff.clone(),
+            was_stored: false,
+        });
         if !sp.active {
             plan.deactivate.push(key.clone());
         }
@@ -241,8 +246,11 @@ fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
         plan.upsert_persons.push(sp.person.clone());
     }
     for e in &snap.events {
-        plan.events
-            .push((keys[e.person_id as usize - 1].clone(), e.kind.clone(), e.on));
+        plan.events.push(NewEvent {
+            person_key: keys[e.person_id as usize - 1].clone(),
+            kind: e.kind.clone(),
+            on: e.on,
+        });
     }
     plan
 }
@@ -250,15 +258,6 @@ fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
 async fn open_store(dir: &tempfile::TempDir) -> Store {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     Store::connect(&url).await.expect("open SQLite store")
-}
-
-fn after_death(rules: &RuleSet) -> HashSet<String> {
-    rules
-        .rules
-        .iter()
-        .filter(|r| r.after_death)
-        .map(|r| r.id.clone())
-        .collect()
 }
 
 /// Part 1: `n` planned reminders, one message each.
@@ -275,11 +274,11 @@ async fn plain(n: usize, sql: SqlTimes) {
     let plan = import_plan(persons, today);
     let staff: Vec<String> = plan.upsert_staff.iter().map(|s| s.number.clone()).collect();
     let t0 = Instant::now();
-    store.apply_import(&plan).await.unwrap();
+    store.apply_import(&plan, now()).await.unwrap();
     let import_secs = t0.elapsed().as_secs_f64();
     drop(plan);
     // Four reminders per person: a visit, a call, a document and an escalation.
-    let rows: Vec<NewReminder> = (0..n)
+    let rows: Vec<Reminder> = (0..n)
         .map(|i| {
             let person = (i / 4) as i64 + 1;
             let (rule, stage, title, kind) = match i % 4 {
@@ -294,30 +293,35 @@ async fn plain(n: usize, sql: SqlTimes) {
                 _ => ("birthday-milestone", "escalate", "90岁寿辰", "visit"),
             };
             let occasion_key = format!("{rule}:{person}:2026-09-25:");
-            NewReminder {
-                stage_key: format!("{occasion_key}:{stage}:{i}"),
-                reference: qinqing::planner::reference(&occasion_key),
-                occasion_key,
+            Reminder {
+                key: format!("{occasion_key}:{stage}:{i}"),
+                reference: qinqing::planner::reference(&occasion_key).into(),
+                occasion_key: occasion_key.into(),
                 rule: rule.into(),
                 person_id: person,
+                person: "".into(),
+                person_name: "".into(),
                 occasion_on: ymd(2026, 9, 25),
-                stage: stage.into(),
+                sub_key: "".into(),
+                stage: StageKind::parse(stage).expect("stage"),
                 lead_days: (stage == "remind").then_some(7),
                 remind_on: today,
                 recipient: staff[(i * 7) % staff.len()].clone(),
-                title: format!("{title}{person}"),
+                title: format!("{title}{person}").into(),
                 kind: kind.into(),
                 urgent: false,
-                satisfied_by: Vec::new(),
+                satisfied_by: Vec::new().into(),
                 window: None,
-                channels: Vec::new(),
-                status: "planned",
-                late: false,
+                channels: Vec::new().into(),
+                after_death: false,
             }
         })
         .collect();
     let t0 = Instant::now();
-    let inserted = store.insert_reminders(&rows, now()).await.unwrap();
+    let inserted = store
+        .insert_reminders(&rows, ReminderStatus::Planned, today, now())
+        .await
+        .unwrap();
     let insert_secs = t0.elapsed().as_secs_f64();
     assert_eq!(inserted, n as u64);
     drop(rows);
@@ -330,12 +334,11 @@ async fn plain(n: usize, sql: SqlTimes) {
 
     let (url, received) = sink().await;
     let d = dispatcher(&store, url, false).await;
-    let rules = RuleSet::builtin(WorkCalendar::builtin());
     let before_rss = rss_mib();
     reset_peak();
     sql.take();
     let t0 = Instant::now();
-    let report = d.round(now(), &after_death(&rules)).await.unwrap();
+    let report = d.round(now()).await.unwrap();
     let secs = t0.elapsed().as_secs_f64();
     let peak = peak_mib();
     let got = received.load(Ordering::Relaxed);
@@ -445,19 +448,22 @@ async fn festival(n: usize, sql: SqlTimes) {
     let today = now().date_naive();
     let plan = import_plan(n, today);
     let t0 = Instant::now();
-    store.apply_import(&plan).await.unwrap();
+    store.apply_import(&plan, now()).await.unwrap();
     for d in documents()
         .into_iter()
         .filter(|d| d.deadline.year() == YEAR)
     {
         store
-            .add_document(&NewDocument {
-                title: d.title,
-                issued_on: d.issued_on,
-                deadline: d.deadline,
-                audience: d.audience,
-                min_rank: d.min_rank,
-            })
+            .add_document(
+                &NewDocument {
+                    title: d.title,
+                    issued_on: d.issued_on,
+                    deadline: d.deadline,
+                    audience: d.audience,
+                    min_rank: d.min_rank,
+                },
+                now(),
+            )
             .await
             .unwrap();
     }
@@ -475,7 +481,7 @@ async fn festival(n: usize, sql: SqlTimes) {
     reset_peak();
     sql.take();
     let t0 = Instant::now();
-    let tick = Planner::default()
+    let tick = Planning::default()
         .tick(&store, rules.clone(), now(), 7)
         .await
         .unwrap();
@@ -491,7 +497,7 @@ async fn festival(n: usize, sql: SqlTimes) {
     tick_breakdown(&store, &rules, today).await;
     sql.take();
     let t1 = Instant::now();
-    let report = d.round(now(), &after_death(&rules)).await.unwrap();
+    let report = d.round(now()).await.unwrap();
     let dispatch_secs = t1.elapsed().as_secs_f64();
     let got = received.load(Ordering::Relaxed);
     println!(

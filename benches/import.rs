@@ -104,7 +104,10 @@ async fn run(label: &str, url: &str, rows: usize, dir: &std::path::Path) {
         let t1 = Instant::now();
         let snapshot = store.load_roster().await.expect("load");
         let (plan, summary) = reconcile(&snapshot, &persons, &staff, today, false);
-        store.apply_import(&plan).await.expect("apply");
+        let at = qinqing::clock::FixedClock::parse("2026-03-01T08:30:00+08:00")
+            .expect("time")
+            .0;
+        store.apply_import(&plan, at).await.expect("apply");
         let t_store = t1.elapsed();
         let total = t0.elapsed().as_secs_f64();
         println!(

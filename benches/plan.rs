@@ -310,7 +310,12 @@ fn child(n: usize) {
     let (roster, t_roster) = phase("synthetic roster → Roster::from_rows", || {
         let rows = (0..n).into_par_iter().filter_map(|i| {
             let (person, active, events) = person(i, n_staff);
-            active.then_some((i as i64 + 1, 1, person, events))
+            active.then(|| qinqing::roster::PlanRow {
+                id: i as i64 + 1,
+                version: 1,
+                person,
+                events,
+            })
         });
         Roster::from_rows(rows, &staff, docs.clone())
     });

@@ -3,9 +3,11 @@
 //! the work was done.
 //!
 //! The folders follow the pipeline:
-//! `roster → calendar → rules → planner → store → delivery`, with `app` as the one
-//! composition root, `commands` as the CLI layer and `clock` as the only reader of
-//! the wall clock.
+//! `roster → calendar → rules → planner → store → delivery → http`, with `ledger`
+//! (recorded work and what closes an occasion) beside the planner, `service` holding
+//! each use case once, `app` as the one composition root, `commands` as the CLI
+//! layer and `clock` as the only reader of the wall clock. Lower layers never import
+//! higher ones (see `docs/ARCHITECTURE.md`; `tests/it/layers.rs` keeps it so).
 
 pub mod app;
 pub mod calendar;
@@ -14,13 +16,15 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod http;
+pub mod ledger;
 pub mod logging;
 pub mod mask;
 pub mod planner;
 pub mod roster;
 pub mod rules;
+pub mod service;
 pub mod store;
-pub mod tick;
 
 /// mimalloc: planning allocates millions of small strings and vectors across rayon
 /// threads, where glibc malloc spent 40–60% of the time (benches/plan.rs).

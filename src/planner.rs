@@ -17,11 +17,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::calendar::WorkCalendar;
+use crate::ledger::OccasionTerms;
 use crate::roster::Staff;
+use crate::roster::{Document, PlanRow, RosterSnapshot, StaffRecord};
 use crate::rules::{
     Interner, Memo, Occasion, OccasionCache, PersonData, Rule, RuleSet, RunError, SharedDocuments,
 };
-use crate::store::{Contact, Document, RosterSnapshot, StoredStaff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -37,13 +38,61 @@ impl StageKind {
             StageKind::Escalate => "escalate",
         }
     }
+
+    pub fn parse(s: &str) -> Option<StageKind> {
+        match s {
+            "remind" => Some(StageKind::Remind),
+            "escalate" => Some(StageKind::Escalate),
+            _ => None,
+        }
+    }
 }
 
-/// One reminder stage for one recipient. What its occasion, person and rule give is
+/// Where a stored reminder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderStatus {
+    /// Waiting for its day, or for a delivery to succeed.
+    Planned,
+    Sent,
+    /// Acknowledged, satisfied, made moot (a death, a reassignment) or replaced.
+    Cancelled,
+    /// Its day passed while the daemon was down for longer than `catch_up_days`.
+    Missed,
+    /// Every channel that could reach the recipient failed.
+    Failed,
+}
+
+impl ReminderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderStatus::Planned => "planned",
+            ReminderStatus::Sent => "sent",
+            ReminderStatus::Cancelled => "cancelled",
+            ReminderStatus::Missed => "missed",
+            ReminderStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReminderStatus> {
+        Some(match s {
+            "planned" => ReminderStatus::Planned,
+            "sent" => ReminderStatus::Sent,
+            "cancelled" => ReminderStatus::Cancelled,
+            "missed" => ReminderStatus::Missed,
+            "failed" => ReminderStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One reminder stage for one recipient: the one record the planner makes, the store
+/// keeps (as a `store::StoredReminder` with its id and status) and the dispatcher
+/// sends. What its occasion, person and rule give is
 /// shared (`Arc`) between the occasion's stages: a full year for a large roster is
 /// tens of millions of stages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Stage {
+pub struct Reminder {
     /// Unique key of this stage and recipient.
     pub key: String,
     /// Key of the occasion (rule, person, date, sub-key).
@@ -70,6 +119,22 @@ pub struct Stage {
     pub satisfied_by: Arc<[String]>,
     pub window: Option<(NaiveDate, NaiveDate)>,
     pub channels: Arc<[String]>,
+    /// The rule's reminders go out after the person's death (the condolence visit);
+    /// every other reminder is cancelled by a death.
+    pub after_death: bool,
+}
+
+impl Reminder {
+    /// What decides whether recorded work closed this reminder's occasion.
+    pub fn terms(&self) -> OccasionTerms<'_> {
+        OccasionTerms {
+            occasion_key: &self.occasion_key,
+            person_id: self.person_id,
+            occasion_on: self.occasion_on,
+            satisfied_by: &self.satisfied_by,
+            window: self.window,
+        }
+    }
 }
 
 /// The roster prepared for rule evaluation.
@@ -92,7 +157,12 @@ impl Roster {
             .filter(|sp| sp.active)
             .map(|sp| {
                 let evs = events.remove(&sp.id).unwrap_or_default();
-                (sp.id, sp.version, sp.person.clone(), evs)
+                PlanRow {
+                    id: sp.id,
+                    version: sp.version,
+                    person: sp.person.clone(),
+                    events: evs,
+                }
             })
             .collect();
         Roster::from_rows(persons.into_par_iter(), &s.staff, documents)
@@ -103,7 +173,7 @@ impl Roster {
     /// rows never holds every full person at once.
     pub fn from_rows(
         persons: impl ParallelIterator<Item = PlanRow>,
-        staff: &[StoredStaff],
+        staff: &[StaffRecord],
         documents: Vec<Document>,
     ) -> Roster {
         let mut b = RosterBuilder::new(documents);
@@ -149,7 +219,13 @@ impl RosterBuilder {
         let documents = &self.documents;
         // Each rayon job interns the words it meets (communities, staff numbers…).
         let built: Vec<(Arc<PersonData>, i64)> = persons
-            .map_init(Interner::default, |words, (id, version, person, events)| {
+            .map_init(Interner::default, |words, row| {
+                let PlanRow {
+                    id,
+                    version,
+                    person,
+                    events,
+                } = row;
                 let p = PersonData::interning(id, person, true, events, documents, words);
                 (Arc::new(p), version)
             })
@@ -162,7 +238,7 @@ impl RosterBuilder {
         }
     }
 
-    pub fn finish(self, staff: &[StoredStaff]) -> Roster {
+    pub fn finish(self, staff: &[StaffRecord]) -> Roster {
         let staff = staff
             .iter()
             .map(|st| (st.staff.number.clone(), st.staff.clone()))
@@ -175,8 +251,6 @@ impl RosterBuilder {
         }
     }
 }
-
-pub use crate::store::PlanRow;
 
 fn events_by_person(
     events: impl Iterator<Item = (i64, String, NaiveDate)>,
@@ -354,7 +428,7 @@ pub fn stages(
     roster: &Roster,
     occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
     cal: &WorkCalendar,
-) -> Vec<Stage> {
+) -> Vec<Reminder> {
     stages_between(
         rules,
         roster,
@@ -375,7 +449,7 @@ pub fn stages_between(
     cal: &WorkCalendar,
     from: NaiveDate,
     to: NaiveDate,
-) -> Vec<Stage> {
+) -> Vec<Reminder> {
     occasions
         .par_chunks(256)
         .flat_map_iter(|chunk| {
@@ -399,7 +473,7 @@ fn expand(
     staff: &HashMap<String, Staff>,
     cal: &WorkCalendar,
     (from, to): (NaiveDate, NaiveDate),
-    out: &mut Vec<Stage>,
+    out: &mut Vec<Reminder>,
 ) {
     let died = person.person.deceased_on;
     let after_death_ok = rule.after_death;
@@ -475,7 +549,7 @@ fn expand(
             None => key.push_str(":escalate:"),
         }
         key.push_str(recipient);
-        Stage {
+        Reminder {
             key,
             occasion_key: Arc::clone(&occasion_key_shared),
             reference: reference.clone(),
@@ -495,6 +569,7 @@ fn expand(
             satisfied_by: satisfied_by.clone(),
             window: occ.window,
             channels: rule.shared_channels.clone(),
+            after_death: rule.after_death,
         }
     };
     for (lead, day) in (0..count).filter_map(remind) {
@@ -530,55 +605,6 @@ pub fn titled(name: &str, title: &str) -> String {
     }
 }
 
-/// Whether a logged contact satisfies an occasion's stage on `day`, or an
-/// acknowledgement (a contact carrying the occasion's key, recorded by `qinqing ack`)
-/// closed it.
-pub struct Closures {
-    /// person id → contacts (kind, date)
-    contacts: HashMap<i64, Vec<(String, NaiveDate)>>,
-    /// occasion key → the date it was acknowledged
-    acks: HashMap<String, NaiveDate>,
-}
-
-impl Closures {
-    pub fn new(contacts: &[Contact]) -> Closures {
-        let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
-        let mut acks = HashMap::new();
-        for c in contacts {
-            by_person
-                .entry(c.person_id)
-                .or_default()
-                .push((c.kind.clone(), c.on));
-            if let Some(r) = &c.reference {
-                let e = acks.entry(r.clone()).or_insert(c.on);
-                if c.on < *e {
-                    *e = c.on;
-                }
-            }
-        }
-        Closures {
-            contacts: by_person,
-            acks,
-        }
-    }
-
-    /// True when the stage should not be sent as of `day`.
-    pub fn closes(&self, s: &Stage, day: NaiveDate) -> bool {
-        if self.acks.get(&*s.occasion_key).is_some_and(|d| *d <= day) {
-            return true;
-        }
-        if s.satisfied_by.is_empty() {
-            return false;
-        }
-        let (from, to) = s.window.unwrap_or((s.occasion_on, s.occasion_on));
-        self.contacts.get(&s.person_id).is_some_and(|cs| {
-            cs.iter().any(|(kind, on)| {
-                s.satisfied_by.iter().any(|k| k == kind) && *on >= from && *on <= to && *on <= day
-            })
-        })
-    }
-}
-
 /// Years whose occasions can have stages in [from, to].
 pub fn years_for(from: NaiveDate, to: NaiveDate) -> RangeInclusive<i32> {
     use chrono::Datelike;
@@ -586,7 +612,7 @@ pub fn years_for(from: NaiveDate, to: NaiveDate) -> RangeInclusive<i32> {
 }
 
 /// Sort order for output: by day, then recipient, then the rest for stability.
-pub fn sort(stages: &mut [Stage]) {
+pub fn sort(stages: &mut [Reminder]) {
     stages.sort_by(|a, b| {
         (
             a.remind_on,
@@ -613,15 +639,15 @@ pub fn sort(stages: &mut [Stage]) {
 mod tests {
     use super::*;
     use crate::roster::{Category, Person, Rank, SelfCare};
-    use crate::store::{StoredEvent, StoredPerson, StoredStaff};
+    use crate::roster::{PersonEvent, PersonRecord, StaffRecord};
     use std::collections::HashSet;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
-    fn person(id: i64, birth: &str, staff: &[&str]) -> StoredPerson {
-        StoredPerson {
+    fn person(id: i64, birth: &str, staff: &[&str]) -> PersonRecord {
+        PersonRecord {
             id,
             active: true,
             version: 1,
@@ -655,8 +681,8 @@ mod tests {
         }
     }
 
-    fn staff(no: &str, boss: Option<&str>) -> StoredStaff {
-        StoredStaff {
+    fn staff(no: &str, boss: Option<&str>) -> StaffRecord {
+        StaffRecord {
             id: 0,
             active: true,
             staff: Staff {
@@ -674,7 +700,7 @@ mod tests {
         }
     }
 
-    fn plan(snapshot: &RosterSnapshot, from: &str, to: &str) -> Vec<Stage> {
+    fn plan(snapshot: &RosterSnapshot, from: &str, to: &str) -> Vec<Reminder> {
         let rules = RuleSet::builtin(WorkCalendar::builtin());
         assert!(rules.errors.is_empty(), "{:?}", rules.errors);
         let roster = Roster::from_snapshot(snapshot, vec![]);
@@ -682,7 +708,7 @@ mod tests {
         let (from, to) = (d(from), d(to));
         let (occ, errors) = occasions(&rules, &roster, years_for(from, to), &mut cache);
         assert!(errors.is_empty(), "{errors:?}");
-        let mut s: Vec<Stage> = stages(&rules, &roster, &occ, rules.calendar())
+        let mut s: Vec<Reminder> = stages(&rules, &roster, &occ, rules.calendar())
             .into_iter()
             .filter(|s| s.remind_on >= from && s.remind_on <= to)
             .collect();
@@ -690,7 +716,7 @@ mod tests {
         s
     }
 
-    fn snapshot(persons: Vec<StoredPerson>) -> RosterSnapshot {
+    fn snapshot(persons: Vec<PersonRecord>) -> RosterSnapshot {
         RosterSnapshot {
             persons,
             staff: vec![
@@ -735,7 +761,7 @@ mod tests {
         let all = stages(&rules, &roster, &occ, rules.calendar());
         for (from, to) in [("2026-01-01", "2026-01-31"), ("2026-09-01", "2026-09-01")] {
             let (from, to) = (d(from), d(to));
-            let want: Vec<&Stage> = all
+            let want: Vec<&Reminder> = all
                 .iter()
                 .filter(|x| x.remind_on >= from && x.remind_on <= to)
                 .collect();
@@ -790,7 +816,7 @@ mod tests {
     #[test]
     fn escalation_goes_once_to_a_shared_supervisor() {
         let s = snapshot(vec![person(1, "1930-05-01", &["S1", "S2"])]);
-        let esc: Vec<Stage> = plan(&s, "2026-02-01", "2026-02-28")
+        let esc: Vec<Reminder> = plan(&s, "2026-02-01", "2026-02-28")
             .into_iter()
             .filter(|x| &*x.rule == "festival-visit" && x.stage == StageKind::Escalate)
             .collect();
@@ -806,7 +832,7 @@ mod tests {
         let mut p = person(1, "1930-05-01", &["S1"]);
         p.person.deceased_on = Some(d("2026-02-14"));
         let mut s = snapshot(vec![p]);
-        s.events.push(StoredEvent {
+        s.events.push(PersonEvent {
             person_id: 1,
             kind: "deceased".into(),
             on: d("2026-02-14"),
@@ -820,7 +846,7 @@ mod tests {
             all.iter()
                 .all(|x| &*x.rule == "condolence" || x.occasion_on <= d("2026-02-14"))
         );
-        let c: Vec<&Stage> = all.iter().filter(|x| &*x.rule == "condolence").collect();
+        let c: Vec<&Reminder> = all.iter().filter(|x| &*x.rule == "condolence").collect();
         // Urgent: reminded on the day of death (a Saturday), escalated 3 days after
         // the occasion (02-15 + 3 = 02-18, inside the Spring Festival break), unmoved.
         assert_eq!(c.len(), 2);

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use qinqing::calendar::{self, LunarDate};
 use qinqing::roster::{Category, Person, Rank, SelfCare, Sex, Staff};
-use qinqing::store::{Document, RosterSnapshot, StoredEvent, StoredPerson, StoredStaff};
+use qinqing::roster::{Document, PersonEvent, PersonRecord, RosterSnapshot, StaffRecord};
 
 /// splitmix64: tiny, fast, and good enough to mix a roster.
 pub struct Rng(u64);
@@ -287,11 +287,11 @@ pub fn documents() -> Vec<Document> {
 
 /// A roster snapshot as `Store::load_roster` returns it (ids from 1).
 /// `n` synthetic staff members as the store returns them.
-pub fn stored_staff(n: usize) -> Vec<StoredStaff> {
+pub fn stored_staff(n: usize) -> Vec<StaffRecord> {
     staff(n)
         .into_iter()
         .enumerate()
-        .map(|(i, staff)| StoredStaff {
+        .map(|(i, staff)| StaffRecord {
             id: i as i64 + 1,
             staff,
             active: true,
@@ -307,13 +307,13 @@ pub fn snapshot(n: usize) -> RosterSnapshot {
     for (i, (person, active, evs)) in rows.into_iter().enumerate() {
         let id = i as i64 + 1;
         for (kind, on) in evs {
-            events.push(StoredEvent {
+            events.push(PersonEvent {
                 person_id: id,
                 kind,
                 on,
             });
         }
-        persons.push(StoredPerson {
+        persons.push(PersonRecord {
             id,
             person,
             active,

@@ -32,3 +32,59 @@ pub struct LunarDate {
     pub leap: bool,
     pub day: u8,
 }
+
+/// `1935-07-12`, or `1930-闰06-15` for a day of a leap month: the roster's form.
+impl std::fmt::Display for LunarDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let leap = if self.leap { "闰" } else { "" };
+        write!(
+            f,
+            "{:04}-{leap}{:02}-{:02}",
+            self.year, self.month, self.day
+        )
+    }
+}
+
+/// Parses the [`Display`](std::fmt::Display) form. Only the shape is checked; whether
+/// the day exists is [`from_lunar`]'s question.
+impl std::str::FromStr for LunarDate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<LunarDate, String> {
+        let bad = || format!("{s:?} is not a lunar date like 1935-07-12 or 1930-闰06-15");
+        let mut it = s.split('-');
+        let year = it.next().and_then(|y| y.parse().ok()).ok_or_else(bad)?;
+        let m = it.next().ok_or_else(bad)?;
+        let (leap, m) = match m.strip_prefix("闰") {
+            Some(rest) => (true, rest),
+            None => (false, m),
+        };
+        let month = m.parse().map_err(|_| bad())?;
+        let day = it.next().and_then(|d| d.parse().ok()).ok_or_else(bad)?;
+        if it.next().is_some() {
+            return Err(bad());
+        }
+        Ok(LunarDate {
+            year,
+            month,
+            leap,
+            day,
+        })
+    }
+}
+
+#[cfg(test)]
+mod lunar_text_tests {
+    use super::LunarDate;
+
+    #[test]
+    fn lunar_date_text_round_trips() {
+        for (text, leap) in [("1935-07-12", false), ("1930-闰06-15", true)] {
+            let l: LunarDate = text.parse().unwrap();
+            assert_eq!(l.leap, leap);
+            assert_eq!(l.to_string(), text);
+        }
+        assert!("1935-07".parse::<LunarDate>().is_err());
+        assert!("1935-07-12-1".parse::<LunarDate>().is_err());
+    }
+}

@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 
-use super::Ctx;
 use crate::cli::{CalendarArgs, Format};
+use crate::service::Context;
 
-pub fn run(ctx: &Ctx, args: CalendarArgs) -> Result<i32> {
-    let cal = crate::app::work_calendar(&ctx.config)?;
+pub fn run(ctx: &Context, args: CalendarArgs) -> Result<i32> {
+    let cal = crate::service::work_calendar(&ctx.config)?;
     let report = cal.year_report(args.year);
     if args.format == Format::Json {
         println!("{}", serde_json::to_string(&report.to_json())?);

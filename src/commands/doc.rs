@@ -1,13 +1,13 @@
 //! `qinqing doc add|list` and `qinqing contact add`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result};
 
-use super::Ctx;
 use crate::cli::{ContactCommand, ContactKind, DocCommand, Format};
-use crate::roster::{Category, Rank};
-use crate::store::{NewContact, NewDocument};
+use crate::roster::{Category, NewDocument, Rank};
+use crate::service::Context;
+use crate::service::records::{self, ContactReport};
 
-pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
+pub async fn run_doc(ctx: &Context, cmd: DocCommand) -> Result<i32> {
     let store = ctx.store().await?;
     match cmd {
         DocCommand::Add(a) => {
@@ -22,9 +22,6 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
                 })?;
                 audience.push(c);
             }
-            if audience.is_empty() {
-                bail!("--audience is empty; give categories such as 离休,退休");
-            }
             let min_rank = match a.min_rank.as_deref() {
                 Some(r) => Some(Rank::parse(r).with_context(|| {
                     format!(
@@ -33,18 +30,18 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
                 })?),
                 None => None,
             };
-            if a.deadline < a.issued {
-                bail!("--deadline {} is before --issued {}", a.deadline, a.issued);
-            }
-            let id = store
-                .add_document(&NewDocument {
+            let id = records::add_document(
+                &store,
+                &NewDocument {
                     title: a.title.clone(),
                     issued_on: a.issued,
                     deadline: a.deadline,
                     audience,
                     min_rank,
-                })
-                .await?;
+                },
+                ctx.clock.now(),
+            )
+            .await?;
             println!(
                 "document {id} registered: {} (issued {}, deadline {})",
                 a.title, a.issued, a.deadline
@@ -75,35 +72,23 @@ pub async fn run_doc(ctx: &Ctx, cmd: DocCommand) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn run_contact(ctx: &Ctx, cmd: ContactCommand) -> Result<i32> {
+pub async fn run_contact(ctx: &Context, cmd: ContactCommand) -> Result<i32> {
     let store = ctx.store().await?;
     match cmd {
         ContactCommand::Add(a) => {
-            let person_id = store.person_id(&a.person).await?.with_context(|| {
-                format!(
-                    "--person: no person with 身份证号 or 编号 {}",
-                    crate::mask::id_number(&a.person)
-                )
-            })?;
-            let known = store.staff_numbers().await?;
-            if !known.iter().any(|s| s == &a.staff) {
-                bail!("--staff: no staff member with 工号 {}", a.staff);
-            }
             let kind = match a.kind {
                 ContactKind::Call => "call",
                 ContactKind::Visit => "visit",
             };
             let on = a.on.unwrap_or_else(|| ctx.clock.today());
-            store
-                .add_contact(&NewContact {
-                    person_id,
-                    staff_number: Some(a.staff.clone()),
-                    on,
-                    kind: kind.into(),
-                    note: a.note.clone(),
-                    reference: None,
-                })
-                .await?;
+            let report = ContactReport {
+                person: a.person.clone(),
+                staff: a.staff.clone(),
+                kind,
+                on,
+                note: a.note.clone(),
+            };
+            records::add_contact(&store, &report, ctx.clock.now()).await?;
             println!("{kind} on {on} by {} recorded", a.staff);
         }
     }

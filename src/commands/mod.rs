@@ -1,36 +1,23 @@
-//! One function per subcommand: load what it needs, call the library, print.
-//! The only layer (with `app`) that uses `anyhow`.
+//! The CLI layer: one function per subcommand that parses its arguments, calls a
+//! use case in `service` (or, for `run`, the daemon in `app`) and prints. Nothing
+//! but `main.rs` imports this module; it holds no business logic.
 
 mod calendar;
 mod check;
 mod doc;
-pub mod import;
+mod import;
 mod preview;
+mod records;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 
 use crate::cli::{Cli, Command};
-use crate::clock::{Clock, FixedClock, SystemClock, china};
+use crate::clock::{Clock, FixedClock, RunningClock, SystemClock};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
-use crate::store::Store;
-
-/// What every command starts from.
-pub struct Ctx {
-    pub config: Config,
-    pub database_url: String,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Ctx {
-    pub async fn store(&self) -> Result<Store> {
-        Store::connect_with(&self.database_url, self.config.database.max_connections)
-            .await
-            .with_context(|| format!("opening {}", crate::store::redact_url(&self.database_url)))
-    }
-}
+use crate::service::Context;
 
 /// Runs the parsed command; the exit code is 0 unless an error is returned.
 pub async fn run(cli: Cli) -> Result<i32> {
@@ -42,14 +29,44 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Preview(args) => preview::run(&ctx, args).await,
         Command::Doc(cmd) => doc::run_doc(&ctx, cmd).await,
         Command::Contact(cmd) => doc::run_contact(&ctx, cmd).await,
-        Command::Run(args) => crate::app::run(&ctx, args).await,
-        Command::Status(args) => crate::app::status(&ctx, args).await,
-        Command::Ack(args) => crate::app::ack(&ctx, args).await,
-        Command::TestSend(args) => crate::app::test_send(&ctx, args).await,
+        Command::Run(args) => {
+            // --now, else QINQING_NOW: `--once` runs at that instant; the daemon
+            // starts its clock there and lets it run at real speed.
+            let start = match &args.now {
+                Some(s) => Some(
+                    FixedClock::parse(s)
+                        .map_err(anyhow::Error::msg)
+                        .context("--now")?,
+                ),
+                None => fixed_from_env()?,
+            };
+            if args.once {
+                let ctx = match start {
+                    Some(t) => Context {
+                        clock: Arc::new(t),
+                        ..ctx
+                    },
+                    None => ctx,
+                };
+                crate::app::run_once(ctx).await
+            } else {
+                let ctx = match start {
+                    Some(t) => Context {
+                        clock: Arc::new(RunningClock::starting_at(t.0)),
+                        ..ctx
+                    },
+                    None => ctx,
+                };
+                crate::app::run_daemon(ctx).await
+            }
+        }
+        Command::Status(args) => records::status(&ctx, args).await,
+        Command::Ack(args) => records::ack(&ctx, args).await,
+        Command::TestSend(args) => records::test_send(&ctx, args).await,
     }
 }
 
-fn context(cli: &Cli) -> Result<Ctx> {
+fn context(cli: &Cli) -> Result<Context> {
     let config_path: Option<PathBuf> = match &cli.config {
         Some(p) => {
             if !p.exists() {
@@ -67,8 +84,8 @@ fn context(cli: &Cli) -> Result<Ctx> {
             _ => default_database_url()?,
         },
     };
-    Ok(Ctx {
-        config,
+    Ok(Context {
+        config: Arc::new(config),
         database_url,
         clock: clock_from_env()?,
     })
@@ -82,27 +99,22 @@ fn default_database_url() -> Result<String> {
     Ok(format!("sqlite://{}", path.join("qinqing.db").display()))
 }
 
-/// `QINQING_NOW` (RFC 3339 or a date) fixes the clock for every command: for tests
-/// and for trying things out. Unset, the wall clock is used.
-pub fn clock_from_env() -> Result<Arc<dyn Clock>> {
-    match std::env::var("QINQING_NOW") {
-        Ok(v) if !v.is_empty() => Ok(Arc::new(parse_now(&v).context("QINQING_NOW")?)),
-        _ => Ok(Arc::new(SystemClock)),
-    }
+/// `QINQING_NOW` (RFC 3339 or a date) fixes "now" for every command, for tests and
+/// trials (the daemon starts its clock there and lets it run). Unset: the wall clock.
+fn clock_from_env() -> Result<Arc<dyn Clock>> {
+    Ok(match fixed_from_env()? {
+        Some(c) => Arc::new(c),
+        None => Arc::new(SystemClock),
+    })
 }
 
-/// `2026-09-18T08:30:00+08:00`, `2026-09-18T08:30:00` (Asia/Shanghai) or `2026-09-18` (08:30).
-pub fn parse_now(s: &str) -> Result<FixedClock> {
-    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(FixedClock(t.with_timezone(&china())));
+fn fixed_from_env() -> Result<Option<FixedClock>> {
+    match std::env::var("QINQING_NOW") {
+        Ok(v) if !v.is_empty() => Ok(Some(
+            FixedClock::parse(&v)
+                .map_err(anyhow::Error::msg)
+                .context("QINQING_NOW")?,
+        )),
+        _ => Ok(None),
     }
-    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
-        return Ok(FixedClock(china().from_local_datetime(&t).unwrap()));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let t = d.and_hms_opt(8, 30, 0).unwrap();
-        return Ok(FixedClock(china().from_local_datetime(&t).unwrap()));
-    }
-    bail!("{s:?} is not a time like 2026-09-18T08:30:00+08:00")
 }

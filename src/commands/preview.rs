@@ -1,83 +1,36 @@
-//! `qinqing preview --from --to`: every stage whose remind day falls in the range,
-//! computed from the store as if the daemon had run each day; nothing is stored or sent.
+//! `qinqing preview --from --to`: calls the preview use case and prints its stages
+//! as a table, JSON lines or CSV.
 
 use anyhow::Result;
 use serde_json::json;
 use unicode_width::UnicodeWidthStr;
 
-use super::Ctx;
 use crate::cli::{Format, PreviewArgs};
-use rayon::prelude::*;
+use crate::planner::{self, Reminder};
+use crate::service::Context;
+use crate::service::preview::{PreviewRequest, preview};
 
-use crate::planner::{self, Closures, RosterBuilder, Stage};
-use crate::rules::OccasionCache;
-
-pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
-    if args.to < args.from {
-        anyhow::bail!("--to {} is before --from {}", args.to, args.from);
-    }
-    let cal = crate::app::work_calendar(&ctx.config)?;
-    let rules = crate::app::load_rules(&ctx.config, cal.clone());
-    for e in &rules.errors {
+pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
+    let out = preview(
+        ctx,
+        PreviewRequest {
+            from: args.from,
+            to: args.to,
+            rule: args.rule,
+            person: args.person,
+        },
+    )
+    .await?;
+    for e in &out.load_errors {
         eprintln!("rule not loaded: {e}");
     }
-    if let Some(id) = &args.rule
-        && rules.get(id).is_none()
-    {
-        anyhow::bail!("--rule: no loaded rule with id {id:?}");
+    for e in out.rule_errors.iter().take(20) {
+        eprintln!("rule error: {e}");
     }
-    let store = ctx.store().await?;
-    let contacts = store
-        .contacts_between(args.from - chrono::Duration::days(400), args.to)
-        .await?;
-    // The roster as the daemon's tick reads it (streamed, cut down as it comes);
-    // --person (身份证号 or 编号) is matched on the rows before that.
-    let want = args.person.as_ref().map(|p| p.trim().to_uppercase());
-    let mut only = std::collections::HashSet::new();
-    let mut builder = RosterBuilder::new(store.documents().await?);
-    store
-        .plan_rows(1 << 16, |batch| {
-            if let Some(want) = &want {
-                for (id, _, person, _) in &batch {
-                    let number = person.number.as_deref().map(str::to_uppercase);
-                    if person.key().to_uppercase() == *want || number.as_ref() == Some(want) {
-                        only.insert(*id);
-                    }
-                }
-            }
-            builder.add(batch.into_par_iter());
-        })
-        .await?;
-    let roster = builder.finish(&store.load_staff().await?);
-    let only = want.map(|_| only);
-    let stages = tokio::task::spawn_blocking(move || {
-        let mut cache = OccasionCache::default();
-        let (occ, errors) = planner::occasions(
-            &rules,
-            &roster,
-            planner::years_for(args.from, args.to),
-            &mut cache,
-        );
-        for e in errors.iter().take(20) {
-            eprintln!("rule error: {e}");
-        }
-        if errors.len() > 20 {
-            eprintln!("… and {} more rule errors", errors.len() - 20);
-        }
-        let closures = Closures::new(&contacts);
-        let mut stages: Vec<Stage> =
-            planner::stages_between(&rules, &roster, &occ, &cal, args.from, args.to)
-                .into_iter()
-                .filter(|s| args.rule.as_ref().is_none_or(|r| *s.rule == **r))
-                .filter(|s| !closures.closes(s, s.remind_on))
-                .collect();
-        if let Some(ids) = &only {
-            stages.retain(|s| ids.contains(&s.person_id));
-        }
-        planner::sort(&mut stages);
-        stages
-    })
-    .await?;
+    if out.rule_errors.len() > 20 {
+        eprintln!("… and {} more rule errors", out.rule_errors.len() - 20);
+    }
+    let stages = out.reminders;
     match args.format {
         Format::Json => {
             for s in &stages {
@@ -90,7 +43,7 @@ pub async fn run(ctx: &Ctx, args: PreviewArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn json_line(s: &Stage) -> serde_json::Value {
+fn json_line(s: &Reminder) -> serde_json::Value {
     json!({
         "remind_on": s.remind_on.to_string(),
         "occasion_on": s.occasion_on.to_string(),
@@ -113,7 +66,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn print_csv(stages: &[Stage]) {
+fn print_csv(stages: &[Reminder]) {
     println!("remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference");
     for s in stages {
         println!(
@@ -136,7 +89,7 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
-fn print_table(stages: &[Stage]) {
+fn print_table(stages: &[Reminder]) {
     let header = [
         "提醒日",
         "事项日",

@@ -5,13 +5,13 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::channels::{Contact, MessageKind, Outgoing, Section, SmsFields};
+use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
-use crate::store::DueReminder;
 
 /// One reminder line: what, for whom, when, and the reference.
-pub fn line(r: &DueReminder, today: NaiveDate) -> String {
+pub fn line(r: &Reminder, today: NaiveDate) -> String {
     let mut s = String::new();
-    if r.stage == "escalate" {
+    if r.stage == StageKind::Escalate {
         s.push_str("【督办】");
     }
     if r.urgent {
@@ -23,7 +23,7 @@ pub fn line(r: &DueReminder, today: NaiveDate) -> String {
         r.occasion_on.month(),
         r.occasion_on.day()
     ));
-    if r.stage == "escalate" {
+    if r.stage == StageKind::Escalate {
         s.push_str(",至今未确认,请督促落实");
     }
     if r.remind_on < today {
@@ -50,8 +50,11 @@ pub fn contact(staff: &Staff) -> Contact {
 }
 
 /// The section for one staff member.
-pub fn section(staff: &Staff, reminders: &[&DueReminder], today: NaiveDate) -> Section {
-    let visits = reminders.iter().filter(|r| r.stage == "remind").count();
+pub fn section(staff: &Staff, reminders: &[&Reminder], today: NaiveDate) -> Section {
+    let visits = reminders
+        .iter()
+        .filter(|r| r.stage == StageKind::Remind)
+        .count();
     let escalations = reminders.len() - visits;
     let mut greeting = format!("{}同志:今日亲情服务提醒{}项", staff.name, reminders.len());
     if escalations > 0 {
@@ -75,7 +78,7 @@ pub fn section(staff: &Staff, reminders: &[&DueReminder], today: NaiveDate) -> S
 pub fn outgoing(
     idempotency_key: String,
     sections: Vec<Section>,
-    reminders: &[&DueReminder],
+    reminders: &[&Reminder],
     today: NaiveDate,
 ) -> Outgoing {
     let urgent = reminders.iter().any(|r| r.urgent);
@@ -94,7 +97,7 @@ pub fn outgoing(
             count: reminders.len() as u32,
             reference: reminders
                 .first()
-                .map(|r| r.reference.clone())
+                .map(|r| r.reference.to_string())
                 .unwrap_or_default(),
             date: format!("{}月{}日", today.month(), today.day()),
         },
@@ -125,26 +128,28 @@ pub fn idempotency_key(channel: &str, recipient: &str, reminder_ids: &[i64]) -> 
 mod tests {
     use super::*;
 
-    fn rem(stage: &str, remind_on: &str) -> DueReminder {
-        DueReminder {
-            id: 1,
-            stage_key: "k".into(),
+    fn rem(stage: &str, remind_on: &str) -> Reminder {
+        Reminder {
+            key: "k".into(),
             occasion_key: "o".into(),
             reference: "ABC234".into(),
             rule: "birthday-milestone".into(),
             person_id: 1,
+            person: "LX0001".into(),
+            person_name: "李某某".into(),
             occasion_on: "2026-02-06".parse().unwrap(),
-            stage: stage.into(),
+            sub_key: "".into(),
+            stage: StageKind::parse(stage).unwrap(),
             lead_days: Some(7),
             remind_on: remind_on.parse().unwrap(),
             recipient: "S001".into(),
             title: "李某某 90岁寿辰".into(),
             kind: "visit".into(),
             urgent: false,
-            satisfied_by: vec![],
+            satisfied_by: Vec::new().into(),
             window: None,
-            channels: vec![],
-            failed_channels: vec![],
+            channels: Vec::new().into(),
+            after_death: false,
         }
     }
 

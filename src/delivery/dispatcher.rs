@@ -17,9 +17,10 @@ use super::digest;
 use super::router;
 use crate::calendar::WorkCalendar;
 use crate::config::ScheduleConfig;
-use crate::planner::{Closures, Stage, StageKind};
+use crate::ledger::ClosingContacts;
+use crate::planner::Reminder;
 use crate::roster::Staff;
-use crate::store::{DueReminder, NewDigest, SendOutcome, Store, StoreError};
+use crate::store::{NewDigest, SendOutcome, Store, StoreError, StoredReminder};
 
 /// Digests sent at once per channel.
 const CONCURRENCY: usize = 16;
@@ -38,7 +39,6 @@ pub struct RoundReport {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
-    pub undeliverable: usize,
 }
 
 pub struct Dispatcher {
@@ -100,16 +100,12 @@ impl Dispatcher {
         !quiet && self.calendar.is_workday(now.date_naive()) && t >= self.schedule.send_time()
     }
 
-    fn may_send(&self, r: &DueReminder, now: DateTime<FixedOffset>) -> bool {
-        self.window_open(now, r.urgent)
+    fn may_send(&self, r: &StoredReminder, now: DateTime<FixedOffset>) -> bool {
+        self.window_open(now, r.reminder.urgent)
     }
 
-    /// One dispatch round. `after_death` lists rules whose reminders survive a death.
-    pub async fn round(
-        &self,
-        now: DateTime<FixedOffset>,
-        after_death: &HashSet<String>,
-    ) -> Result<RoundReport, StoreError> {
+    /// One dispatch round.
+    pub async fn round(&self, now: DateTime<FixedOffset>) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
         let released = self.store.release_stale_claims(now).await?
             + self.store.release_dead_claims(&owner_alive).await?;
@@ -134,9 +130,7 @@ impl Dispatcher {
             let mut routed = 0;
             let mut sent_any = false;
             loop {
-                let (stored, next) = self
-                    .route(now, after_death, &mut report, cursor, page)
-                    .await?;
+                let (stored, next) = self.route(now, &mut report, cursor, page).await?;
                 routed += stored;
                 sent_any |= self.send_due(now, &mut report).await?;
                 match next {
@@ -157,7 +151,6 @@ impl Dispatcher {
     async fn route(
         &self,
         now: DateTime<FixedOffset>,
-        after_death: &HashSet<String>,
         report: &mut RoundReport,
         after: i64,
         page: i64,
@@ -167,16 +160,15 @@ impl Dispatcher {
         let next = (due.len() as i64 >= page)
             .then(|| due.last().map(|r| r.id))
             .flatten();
-        let stored = self.route_page(now, after_death, report, due).await?;
+        let stored = self.route_page(now, report, due).await?;
         Ok((stored, next))
     }
 
     async fn route_page(
         &self,
         now: DateTime<FixedOffset>,
-        after_death: &HashSet<String>,
         report: &mut RoundReport,
-        due: Vec<DueReminder>,
+        due: Vec<StoredReminder>,
     ) -> Result<usize, StoreError> {
         let today = now.date_naive();
         if due.is_empty() {
@@ -191,13 +183,14 @@ impl Dispatcher {
 
         // Close what was acknowledged or satisfied, or belongs to a deceased person.
         let person_ids: Vec<i64> = {
-            let set: HashSet<i64> = ready.iter().map(|r| r.person_id).collect();
+            let set: HashSet<i64> = ready.iter().map(|r| r.reminder.person_id).collect();
             set.into_iter().collect()
         };
         let persons = self.store.persons_brief(&person_ids).await?;
         let oldest = ready
             .iter()
             .map(|r| {
+                let r = &r.reminder;
                 r.window
                     .map(|w| w.0)
                     .unwrap_or(r.occasion_on)
@@ -210,20 +203,20 @@ impl Dispatcher {
             .contacts_between(oldest - chrono::Duration::days(1), today)
             .await?;
         let keys: Vec<String> = {
-            let set: HashSet<&String> = ready.iter().map(|r| &r.occasion_key).collect();
-            set.into_iter().cloned().collect()
+            let set: HashSet<&str> = ready.iter().map(|r| &*r.reminder.occasion_key).collect();
+            set.into_iter().map(str::to_string).collect()
         };
         let mut contacts = contacts;
         contacts.extend(self.store.acknowledgements(&keys).await?);
-        let closures = Closures::new(&contacts);
+        let closing = ClosingContacts::new(&contacts);
         let mut cancel = Vec::new();
         let mut live = Vec::with_capacity(ready.len());
         for r in ready {
             let dead = persons
-                .get(&r.person_id)
+                .get(&r.reminder.person_id)
                 .is_some_and(|p| p.deceased_on.is_some() || !p.active)
-                && !after_death.contains(&r.rule);
-            if dead || closures.closes(&as_stage(&r), today) {
+                && !r.reminder.after_death;
+            if dead || closing.closes(r.reminder.terms(), today) {
                 cancel.push(r.id);
             } else {
                 live.push(r);
@@ -257,23 +250,28 @@ impl Dispatcher {
             channels: Vec::new(),
         };
         // (channel, recipient or "" for group robots) → reminders
-        let mut groups: BTreeMap<(String, String), Vec<&DueReminder>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Vec<&StoredReminder>> = BTreeMap::new();
         let mut undeliverable = Vec::new();
         for r in &live {
-            let st = staff.get(&r.recipient).unwrap_or(&unknown);
+            let st = staff.get(&r.reminder.recipient).unwrap_or(&unknown);
             let contact = digest::contact(st);
             let infos: Vec<(&str, bool)> = self
                 .channels
                 .iter()
                 .map(|c| (c.name(), c.can_reach(&contact)))
                 .collect();
-            match router::choose(&st.channels, &r.channels, &r.failed_channels, &infos) {
+            match router::choose(
+                &st.channels,
+                &r.reminder.channels,
+                &r.failed_channels,
+                &infos,
+            ) {
                 Some(ch) => {
                     let group = self.channel(ch).is_some_and(|c| c.is_group());
                     let who = if group {
                         String::new()
                     } else {
-                        r.recipient.clone()
+                        r.reminder.recipient.clone()
                     };
                     groups.entry((ch.to_string(), who)).or_default().push(r);
                 }
@@ -284,30 +282,32 @@ impl Dispatcher {
             for r in &undeliverable {
                 tracing::error!(
                     reminder = r.id,
-                    reference = %r.reference,
-                    rule = %r.rule,
-                    recipient = %r.recipient,
+                    reference = %r.reminder.reference,
+                    rule = %r.reminder.rule,
+                    recipient = %r.reminder.recipient,
                     tried = %r.failed_channels.join(","),
                     "reminder could not be delivered on any channel; it stays in `qinqing status` as failed"
                 );
             }
             let ids: Vec<i64> = undeliverable.iter().map(|r| r.id).collect();
-            report.undeliverable += ids.len();
             self.store.fail_reminders(&ids, now).await?;
         }
 
         // Build and store the digests before sending anything.
         let mut digests = Vec::new();
         for ((channel, who), rems) in &groups {
-            let batches: Vec<Vec<&DueReminder>> = if self.schedule.digest {
+            let batches: Vec<Vec<&StoredReminder>> = if self.schedule.digest {
                 vec![rems.clone()]
             } else {
                 rems.iter().map(|r| vec![*r]).collect()
             };
             for batch in batches {
-                let mut by_staff: BTreeMap<&str, Vec<&DueReminder>> = BTreeMap::new();
+                let mut by_staff: BTreeMap<&str, Vec<&Reminder>> = BTreeMap::new();
                 for r in &batch {
-                    by_staff.entry(r.recipient.as_str()).or_default().push(r);
+                    by_staff
+                        .entry(r.reminder.recipient.as_str())
+                        .or_default()
+                        .push(&r.reminder);
                 }
                 let sections = by_staff
                     .iter()
@@ -320,14 +320,15 @@ impl Dispatcher {
                     who.clone()
                 };
                 let key = digest::idempotency_key(channel, &recipient, &ids);
-                let msg = digest::outgoing(key.clone(), sections, &batch, today);
+                let reminders: Vec<&Reminder> = batch.iter().map(|r| &r.reminder).collect();
+                let msg = digest::outgoing(key.clone(), sections, &reminders, today);
                 digests.push(NewDigest {
                     idempotency_key: key,
                     channel: channel.clone(),
                     recipient,
                     payload: serde_json::to_string(&msg).expect("serialisable message"),
                     reminder_ids: ids,
-                    urgent: batch.iter().any(|r| r.urgent),
+                    urgent: batch.iter().any(|r| r.reminder.urgent),
                 });
             }
         }
@@ -442,35 +443,6 @@ fn owner_alive(owner: &str) -> bool {
             std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => true,
-    }
-}
-
-/// The closure check works on planner stages; a stored reminder carries the same facts.
-fn as_stage(r: &DueReminder) -> Stage {
-    Stage {
-        key: r.stage_key.clone(),
-        occasion_key: r.occasion_key.as_str().into(),
-        reference: r.reference.as_str().into(),
-        rule: r.rule.as_str().into(),
-        person_id: r.person_id,
-        person: "".into(),
-        person_name: "".into(),
-        occasion_on: r.occasion_on,
-        sub_key: "".into(),
-        stage: if r.stage == "escalate" {
-            StageKind::Escalate
-        } else {
-            StageKind::Remind
-        },
-        lead_days: r.lead_days,
-        remind_on: r.remind_on,
-        recipient: r.recipient.clone(),
-        title: r.title.as_str().into(),
-        kind: r.kind.as_str().into(),
-        urgent: r.urgent,
-        satisfied_by: r.satisfied_by.as_slice().into(),
-        window: r.window,
-        channels: r.channels.as_slice().into(),
     }
 }
 

@@ -7,8 +7,8 @@ use chrono::{Datelike, NaiveDate};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 use crate::calendar::{self, LunarDate, WorkCalendar};
+use crate::roster::Document;
 use crate::roster::{Category, Person, Rank, SelfCare, Sex};
-use crate::store::Document;
 
 /// What rules and stages need of a person, and no more: the contact details (phones,
 /// address, health notes…) stay in the store. Words shared by many persons

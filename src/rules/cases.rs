@@ -16,8 +16,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{PersonData, RuleSet};
+use crate::roster::Document;
 use crate::roster::{Category, Person, Rank, SelfCare};
-use crate::store::Document;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,7 +137,7 @@ fn to_person(t: &TestPerson) -> Result<Person, String> {
     p.birth_date = t.birth_date;
     p.lunar_birthday = t.lunar_birthday;
     p.lunar_birth_date = match &t.lunar_birth_date {
-        Some(s) => Some(crate::store::parse_lunar_text(s).ok_or_else(|| {
+        Some(s) => Some(s.parse().map_err(|_| {
             format!("lunar_birth_date {s:?} is not like 1930-06-15 or 1930-闰06-15")
         })?),
         None => None,

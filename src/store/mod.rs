@@ -7,7 +7,7 @@
 //! upserts and `RETURNING`. The few statements that differ branch on [`Backend`].
 //! Migrations live in `migrations/{sqlite,postgres}/` and are applied at connect.
 
-mod documents;
+mod ledger;
 mod outbox;
 mod roster;
 
@@ -19,15 +19,10 @@ use chrono::NaiveDate;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use documents::{Contact, Document, NewContact, NewDocument};
 pub use outbox::{
-    ClaimedDigest, DueReminder, FailedDelivery, NewDigest, NewReminder, OutboxCounts, SendOutcome,
-    StageRef,
+    ClaimedDigest, FailedDelivery, NewDigest, OutboxCounts, SendOutcome, StoredReminder,
 };
-pub use roster::{
-    ImportPlan, ImportSummary, PersonBrief, PlanRow, RosterSnapshot, StoredEvent, StoredPerson,
-    StoredStaff, lunar_text, parse_lunar_text,
-};
+pub use roster::PersonBrief;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

@@ -15,70 +15,69 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Backend, Result, Store, date_str, parse_date, values_groups};
+use sqlx::any::AnyRow;
+
+use super::{Backend, Result, Store, StoreError, date_str, parse_date, values_groups};
+use crate::planner::{Reminder, ReminderStatus, StageKind};
 
 const BATCH: usize = 400;
 
-/// A stage to store (from the planner).
+/// A reminder as stored: its row id and status, and the channels already tried
+/// and failed for good (filled by [`Store::due_reminders`]).
 #[derive(Debug, Clone)]
-pub struct NewReminder {
-    pub stage_key: String,
-    pub occasion_key: String,
-    pub reference: String,
-    pub rule: String,
-    pub person_id: i64,
-    pub occasion_on: NaiveDate,
-    pub stage: String,
-    pub lead_days: Option<i64>,
-    pub remind_on: NaiveDate,
-    pub recipient: String,
-    pub title: String,
-    pub kind: String,
-    pub urgent: bool,
-    pub satisfied_by: Vec<String>,
-    pub window: Option<(NaiveDate, NaiveDate)>,
-    pub channels: Vec<String>,
-    /// planned or missed
-    pub status: &'static str,
-    pub late: bool,
-}
-
-/// A stored stage that still needs a delivery.
-#[derive(Debug, Clone, Serialize)]
-pub struct DueReminder {
+pub struct StoredReminder {
     pub id: i64,
-    pub stage_key: String,
-    pub occasion_key: String,
-    pub reference: String,
-    pub rule: String,
-    pub person_id: i64,
-    pub occasion_on: NaiveDate,
-    pub stage: String,
-    pub lead_days: Option<i64>,
-    pub remind_on: NaiveDate,
-    pub recipient: String,
-    pub title: String,
-    pub kind: String,
-    pub urgent: bool,
-    pub satisfied_by: Vec<String>,
-    pub window: Option<(NaiveDate, NaiveDate)>,
-    pub channels: Vec<String>,
-    /// Channels already tried and failed for good.
+    pub status: ReminderStatus,
     pub failed_channels: Vec<String>,
+    pub reminder: Reminder,
 }
 
-/// A stored stage found by its reference (for `qinqing ack`).
-#[derive(Debug, Clone)]
-pub struct StageRef {
-    pub id: i64,
-    pub person_id: i64,
-    pub kind: String,
-    pub status: String,
-    pub recipient: String,
-    pub occasion_key: String,
-    pub rule: String,
-    pub occasion_on: NaiveDate,
-    pub title: String,
+/// The columns a [`StoredReminder`] is read from (reminders `r` joined with the
+/// person `p` for the key and name the planner gave it).
+const REMINDER_SELECT: &str = "SELECT r.id, r.status, r.stage_key, r.occasion_key, r.reference, r.rule, \
+    r.person_id, p.pkey, p.name, r.occasion_on, r.sub_key, r.stage, r.lead_days, r.remind_on, \
+    r.recipient, r.title, r.kind, r.urgent, r.satisfied_by, r.window_from, r.window_to, r.channels, \
+    r.after_death FROM reminders r JOIN persons p ON p.id = r.person_id";
+
+fn reminder_from_row(r: &AnyRow) -> Result<StoredReminder> {
+    let text = |col: &str| -> Result<String> { Ok(r.try_get::<String, _>(col)?) };
+    let wf: Option<String> = r.try_get("window_from")?;
+    let wt: Option<String> = r.try_get("window_to")?;
+    let window = match (wf, wt) {
+        (Some(a), Some(b)) => Some((parse_date(&a)?, parse_date(&b)?)),
+        _ => None,
+    };
+    let status = text("status")?;
+    let stage = text("stage")?;
+    Ok(StoredReminder {
+        id: r.try_get("id")?,
+        status: ReminderStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("reminder status {status:?}")))?,
+        failed_channels: Vec::new(),
+        reminder: Reminder {
+            key: text("stage_key")?,
+            occasion_key: text("occasion_key")?.into(),
+            reference: text("reference")?.into(),
+            rule: text("rule")?.into(),
+            person_id: r.try_get("person_id")?,
+            person: text("pkey")?.into(),
+            person_name: text("name")?.into(),
+            occasion_on: parse_date(&text("occasion_on")?)?,
+            sub_key: text("sub_key")?.into(),
+            stage: StageKind::parse(&stage)
+                .ok_or_else(|| StoreError::Corrupt(format!("reminder stage {stage:?}")))?,
+            lead_days: r.try_get("lead_days")?,
+            remind_on: parse_date(&text("remind_on")?)?,
+            recipient: text("recipient")?,
+            title: text("title")?.into(),
+            kind: text("kind")?.into(),
+            urgent: r.try_get::<i64, _>("urgent")? != 0,
+            satisfied_by: list(&text("satisfied_by")?).into(),
+            window,
+            channels: list(&text("channels")?).into(),
+            after_death: r.try_get::<i64, _>("after_death")? != 0,
+        },
+    })
 }
 
 /// A digest to store before sending, with the reminders it carries.
@@ -158,47 +157,52 @@ fn placeholders(n: usize, first: usize) -> String {
 }
 
 impl Store {
-    /// Inserts stages; existing keys are left alone (re-planning is idempotent).
-    /// Returns how many were new.
+    /// Stores reminders with `status` (planned, or missed when their day passed
+    /// during downtime); existing keys are left alone, so re-planning is idempotent.
+    /// A reminder whose day is before `today` is marked late. Returns how many were new.
     pub async fn insert_reminders(
         &self,
-        rows: &[NewReminder],
+        rows: &[Reminder],
+        status: ReminderStatus,
+        today: NaiveDate,
         now: DateTime<FixedOffset>,
     ) -> Result<u64> {
         let now = ts(now);
         let mut tx = self.pool().begin().await?;
         let mut inserted = 0;
-        const COLS: usize = 21;
+        const COLS: usize = 23;
         for chunk in rows.chunks(BATCH) {
             let sql = format!(
                 "INSERT INTO reminders (stage_key, occasion_key, reference, rule, person_id, occasion_on, \
-                 stage, lead_days, remind_on, recipient, title, kind, urgent, satisfied_by, window_from, \
-                 window_to, channels, status, late, created_at, updated_at) VALUES {} \
-                 ON CONFLICT (stage_key) DO NOTHING",
+                 sub_key, stage, lead_days, remind_on, recipient, title, kind, urgent, satisfied_by, \
+                 window_from, window_to, channels, after_death, status, late, created_at, updated_at) \
+                 VALUES {} ON CONFLICT (stage_key) DO NOTHING",
                 values_groups(chunk.len(), COLS, 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for r in chunk {
                 q = q
-                    .bind(r.stage_key.clone())
-                    .bind(r.occasion_key.clone())
-                    .bind(r.reference.clone())
-                    .bind(r.rule.clone())
+                    .bind(r.key.clone())
+                    .bind(r.occasion_key.to_string())
+                    .bind(r.reference.to_string())
+                    .bind(r.rule.to_string())
                     .bind(r.person_id)
                     .bind(date_str(r.occasion_on))
-                    .bind(r.stage.clone())
+                    .bind(r.sub_key.to_string())
+                    .bind(r.stage.as_str())
                     .bind(r.lead_days)
                     .bind(date_str(r.remind_on))
                     .bind(r.recipient.clone())
-                    .bind(r.title.clone())
-                    .bind(r.kind.clone())
+                    .bind(r.title.to_string())
+                    .bind(r.kind.to_string())
                     .bind(r.urgent as i64)
                     .bind(r.satisfied_by.join(","))
                     .bind(r.window.map(|w| date_str(w.0)))
                     .bind(r.window.map(|w| date_str(w.1)))
                     .bind(r.channels.join(","))
-                    .bind(r.status.to_string())
-                    .bind(r.late as i64)
+                    .bind(r.after_death as i64)
+                    .bind(status.as_str())
+                    .bind((r.remind_on < today) as i64)
                     .bind(now.clone())
                     .bind(now.clone());
             }
@@ -310,55 +314,23 @@ impl Store {
         day: NaiveDate,
         after_id: i64,
         limit: i64,
-    ) -> Result<Vec<DueReminder>> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.stage_key, r.occasion_key, r.reference, r.rule, r.person_id, r.occasion_on, \
-                    r.stage, r.lead_days, r.remind_on, r.recipient, r.title, r.kind, r.urgent, \
-                    r.satisfied_by, r.window_from, r.window_to, r.channels, \
-                    (SELECT COALESCE(MAX(CASE WHEN d.status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0) \
-                       FROM deliveries d WHERE d.reminder_id = r.id) AS busy \
-             FROM reminders r WHERE r.status = 'planned' AND r.remind_on <= $1 AND r.id > $2 \
-             ORDER BY r.id LIMIT $3",
-        )
-        .bind(date_str(day))
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::new();
-        let mut ids = Vec::new();
-        for r in &rows {
-            if r.try_get::<i64, _>("busy")? != 0 {
-                continue;
-            }
-            let wf: Option<String> = r.try_get("window_from")?;
-            let wt: Option<String> = r.try_get("window_to")?;
-            let window = match (wf, wt) {
-                (Some(a), Some(b)) => Some((parse_date(&a)?, parse_date(&b)?)),
-                _ => None,
-            };
-            ids.push(r.try_get::<i64, _>("id")?);
-            out.push(DueReminder {
-                id: r.try_get("id")?,
-                stage_key: r.try_get("stage_key")?,
-                occasion_key: r.try_get("occasion_key")?,
-                reference: r.try_get("reference")?,
-                rule: r.try_get("rule")?,
-                person_id: r.try_get("person_id")?,
-                occasion_on: parse_date(&r.try_get::<String, _>("occasion_on")?)?,
-                stage: r.try_get("stage")?,
-                lead_days: r.try_get("lead_days")?,
-                remind_on: parse_date(&r.try_get::<String, _>("remind_on")?)?,
-                recipient: r.try_get("recipient")?,
-                title: r.try_get("title")?,
-                kind: r.try_get("kind")?,
-                urgent: r.try_get::<i64, _>("urgent")? != 0,
-                satisfied_by: list(&r.try_get::<String, _>("satisfied_by")?),
-                window,
-                channels: list(&r.try_get::<String, _>("channels")?),
-                failed_channels: Vec::new(),
-            });
-        }
+    ) -> Result<Vec<StoredReminder>> {
+        let sql = format!(
+            "{REMINDER_SELECT} WHERE r.status = 'planned' AND r.remind_on <= $1 AND r.id > $2 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.reminder_id = r.id \
+                             AND d.status IN ('pending', 'sending')) \
+             ORDER BY r.id LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(date_str(day))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(reminder_from_row)
+            .collect::<Result<Vec<_>>>()?;
         if !out.is_empty() {
             let failed = sqlx::query(
                 "SELECT d.reminder_id, d.channel FROM deliveries d JOIN reminders r ON r.id = d.reminder_id \
@@ -745,29 +717,13 @@ impl Store {
             .collect()
     }
 
-    /// Stages with this reference.
-    pub async fn reminders_by_reference(&self, reference: &str) -> Result<Vec<StageRef>> {
-        let rows = sqlx::query(
-            "SELECT id, person_id, kind, status, recipient, occasion_key, rule, occasion_on, title \
-             FROM reminders WHERE reference = $1 ORDER BY id",
-        )
-        .bind(reference.trim().to_uppercase())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StageRef {
-                    id: r.try_get(0)?,
-                    person_id: r.try_get(1)?,
-                    kind: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    recipient: r.try_get(4)?,
-                    occasion_key: r.try_get(5)?,
-                    rule: r.try_get(6)?,
-                    occasion_on: parse_date(&r.try_get::<String, _>(7)?)?,
-                    title: r.try_get(8)?,
-                })
-            })
-            .collect()
+    /// Reminders with this reference (for `qinqing ack`), in id order.
+    pub async fn reminders_by_reference(&self, reference: &str) -> Result<Vec<StoredReminder>> {
+        let sql = format!("{REMINDER_SELECT} WHERE r.reference = $1 ORDER BY r.id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(reference.trim().to_uppercase())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(reminder_from_row).collect()
     }
 }

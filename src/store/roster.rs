@@ -4,103 +4,20 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Result, Store, StoreError, date_str, opt_date, parse_date, values_groups};
-use crate::calendar::LunarDate;
-use crate::roster::{Category, Person, Rank, SelfCare, Sex, Staff};
+use crate::roster::reconcile::{ImportPlan, Reassignment};
+use crate::roster::{
+    Category, Person, PersonEvent, PersonRecord, PlanRow, Rank, RosterSnapshot, SelfCare, Sex,
+    Staff, StaffRecord,
+};
 
 /// Rows per multi-row statement (28 columns × 400 rows stays under both backends'
 /// parameter limits).
 const BATCH: usize = 400;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredPerson {
-    pub id: i64,
-    pub person: Person,
-    pub active: bool,
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredStaff {
-    pub id: i64,
-    pub staff: Staff,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    pub person_id: i64,
-    pub kind: String,
-    pub on: NaiveDate,
-}
-
-/// The whole roster as stored.
-#[derive(Debug, Clone, Default)]
-pub struct RosterSnapshot {
-    pub persons: Vec<StoredPerson>,
-    pub staff: Vec<StoredStaff>,
-    pub events: Vec<StoredEvent>,
-}
-
-/// What an import changes; computed by `roster::reconcile`, applied here.
-#[derive(Debug, Clone, Default)]
-pub struct ImportPlan {
-    pub today: NaiveDate,
-    pub upsert_staff: Vec<Staff>,
-    /// New or changed persons (a re-appearing inactive person is reactivated).
-    pub upsert_persons: Vec<Person>,
-    /// (person key, kind, date)
-    pub events: Vec<(String, String, NaiveDate)>,
-    /// Persons whose assigned staff list is new or changed: (person key, 工号s).
-    /// The flag says whether the person was stored before (their open assignments
-    /// are then closed first).
-    pub reassign: Vec<(String, Vec<String>, bool)>,
-    /// Person keys to mark inactive.
-    pub deactivate: Vec<String>,
-}
-
-/// What an import did, for the report.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ImportSummary {
-    pub added: usize,
-    pub changed: usize,
-    pub unchanged: usize,
-    pub staff: usize,
-    pub events: usize,
-    pub missing: Vec<String>,
-    pub deactivated: usize,
-}
-
-/// `1930-闰06-15` / `1935-07-12`, the form the roster uses.
-pub fn lunar_text(l: &LunarDate) -> String {
-    if l.leap {
-        format!("{:04}-闰{:02}-{:02}", l.year, l.month, l.day)
-    } else {
-        format!("{:04}-{:02}-{:02}", l.year, l.month, l.day)
-    }
-}
-
-pub fn parse_lunar_text(s: &str) -> Option<LunarDate> {
-    let mut it = s.split('-');
-    let year = it.next()?.parse().ok()?;
-    let m = it.next()?;
-    let (leap, m) = match m.strip_prefix("闰") {
-        Some(rest) => (true, rest),
-        None => (false, m),
-    };
-    let month = m.parse().ok()?;
-    let day = it.next()?.parse().ok()?;
-    Some(LunarDate {
-        year,
-        month,
-        leap,
-        day,
-    })
-}
 
 fn split_list(s: &str) -> Vec<String> {
     s.split(',')
@@ -140,7 +57,7 @@ fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
         id_number: row.try_get("id_number")?,
         birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
         lunar_birthday: flag(row, "lunar_birthday")?,
-        lunar_birth_date: lunar.as_deref().and_then(parse_lunar_text),
+        lunar_birth_date: lunar.as_deref().and_then(|s| s.parse().ok()),
         category: Category::parse(&category)
             .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
         rank: Rank::from_i64(row.try_get("rank")?),
@@ -162,10 +79,6 @@ fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
         tags: split_list(&row.try_get::<String, _>("tags")?),
     })
 }
-
-/// One active person as planning needs it: (internal id, version, person without
-/// contact details, events (kind, date) in date order).
-pub type PlanRow = (i64, i64, Person, Vec<(String, NaiveDate)>);
 
 /// The columns planning reads: no phones, address, former unit or health notes.
 const PLAN_SELECT: &str = "SELECT id, version, number, name, sex, id_number, birth_date, lunar_birthday, \
@@ -253,7 +166,7 @@ impl Store {
         for row in &rows {
             let (id, person, active, version) = person_from_row(row)?;
             index.insert(id, persons.len());
-            persons.push(StoredPerson {
+            persons.push(PersonRecord {
                 id,
                 person,
                 active,
@@ -281,7 +194,7 @@ impl Store {
         .await?
         .iter()
         .map(|row| {
-            Ok(StoredEvent {
+            Ok(PersonEvent {
                 person_id: row.try_get(0)?,
                 kind: row.try_get(1)?,
                 on: parse_date(&row.try_get::<String, _>(2)?)?,
@@ -356,7 +269,12 @@ impl Store {
             while let Some((_, kind, on)) = events.next_if(|(p, _, _)| *p == id) {
                 evs.push((kind, on));
             }
-            out.push((id, version, person, evs));
+            out.push(PlanRow {
+                id,
+                version,
+                person,
+                events: evs,
+            });
             if out.len() >= batch {
                 each(std::mem::replace(&mut out, Vec::with_capacity(batch)));
             }
@@ -370,13 +288,13 @@ impl Store {
     }
 
     /// The staff list (active or not), as planning needs it.
-    pub async fn load_staff(&self) -> Result<Vec<StoredStaff>> {
+    pub async fn load_staff(&self) -> Result<Vec<StaffRecord>> {
         self.load_staff_rows().await
     }
 
     /// Applies an import in one transaction: all of it or nothing.
-    pub async fn apply_import(&self, plan: &ImportPlan) -> Result<()> {
-        let now = chrono::Utc::now().to_rfc3339();
+    pub async fn apply_import(&self, plan: &ImportPlan, now: DateTime<FixedOffset>) -> Result<()> {
+        let now = now.to_rfc3339();
         let today = date_str(plan.today);
         let mut tx = self.pool().begin().await?;
         for chunk in plan.upsert_staff.chunks(BATCH) {
@@ -411,7 +329,7 @@ impl Store {
                     .bind(p.id_number.clone())
                     .bind(date_str(p.birth_date))
                     .bind(p.lunar_birthday as i64)
-                    .bind(p.lunar_birth_date.as_ref().map(lunar_text))
+                    .bind(p.lunar_birth_date.as_ref().map(ToString::to_string))
                     .bind(p.category.as_str().to_string())
                     .bind(p.rank as i64)
                     .bind(p.former_unit.clone())
@@ -456,11 +374,11 @@ impl Store {
                 values_groups(chunk.len(), 4, 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
-            for (key, kind, on) in chunk {
+            for e in chunk {
                 q = q
-                    .bind(key.clone())
-                    .bind(kind.clone())
-                    .bind(date_str(*on))
+                    .bind(e.person_key.clone())
+                    .bind(e.kind.clone())
+                    .bind(date_str(e.on))
                     .bind(now.clone());
             }
             q.execute(&mut *tx).await?;
@@ -497,7 +415,13 @@ impl Store {
     }
 
     /// Records a person event (hospitalised, discharged, deceased, hardship, complaint…).
-    pub async fn add_person_event(&self, person_id: i64, kind: &str, on: NaiveDate) -> Result<()> {
+    pub async fn add_person_event(
+        &self,
+        person_id: i64,
+        kind: &str,
+        on: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
         // One transaction: the event and the version bump that makes planning see it.
         let mut tx = self.pool().begin().await?;
         sqlx::query(
@@ -506,7 +430,7 @@ impl Store {
         .bind(person_id)
         .bind(kind)
         .bind(date_str(on))
-        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(now.to_rfc3339())
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE persons SET version = version + 1 WHERE id = $1")
@@ -549,11 +473,15 @@ impl Store {
 async fn reassign(
     tx: &mut Transaction<'_, Any>,
     backend: super::Backend,
-    reassign: &[(String, Vec<String>, bool)],
+    reassign: &[Reassignment],
     today: &str,
 ) -> Result<()> {
     for chunk in reassign.chunks(BATCH) {
-        let existing: Vec<&String> = chunk.iter().filter(|r| r.2).map(|r| &r.0).collect();
+        let existing: Vec<&String> = chunk
+            .iter()
+            .filter(|r| r.was_stored)
+            .map(|r| &r.person_key)
+            .collect();
         if !existing.is_empty() {
             let sql = format!(
                 "UPDATE assignments SET until = $1 WHERE until IS NULL AND person_id IN \
@@ -571,7 +499,10 @@ async fn reassign(
         }
         let rows: Vec<(&String, usize, &String)> = chunk
             .iter()
-            .flat_map(|(k, staff, _)| staff.iter().enumerate().map(move |(i, s)| (k, i, s)))
+            .flat_map(|r| {
+                let k = &r.person_key;
+                r.staff.iter().enumerate().map(move |(i, s)| (k, i, s))
+            })
             .collect();
         for part in rows.chunks(BATCH) {
             let sql = format!(
@@ -614,13 +545,13 @@ impl Store {
             .collect())
     }
 
-    async fn load_staff_rows(&self) -> Result<Vec<StoredStaff>> {
+    async fn load_staff_rows(&self) -> Result<Vec<StaffRecord>> {
         sqlx::query("SELECT * FROM staff ORDER BY number")
             .fetch_all(self.pool())
             .await?
             .iter()
             .map(|row| {
-                Ok(StoredStaff {
+                Ok(StaffRecord {
                     id: row.try_get("id")?,
                     staff: Staff {
                         number: row.try_get("number")?,

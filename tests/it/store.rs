@@ -170,7 +170,8 @@ fn plan_rows_stream_the_active_persons_without_contact_details() {
         let active: Vec<_> = full.persons.iter().filter(|p| p.active).collect();
         assert_eq!(rows.len(), active.len(), "[{}]", db.name());
         assert!(rows.len() > 30, "[{}] {}", db.name(), rows.len());
-        for ((id, version, person, events), want) in rows.iter().zip(&active) {
+        for (row, want) in rows.iter().zip(&active) {
+            let (id, version, person, events) = (&row.id, &row.version, &row.person, &row.events);
             assert_eq!((*id, *version), (want.id, want.version), "[{}]", db.name());
             let mut lean = want.person.clone();
             lean.phone = None;
@@ -188,7 +189,7 @@ fn plan_rows_stream_the_active_persons_without_contact_details() {
             assert_eq!(*events, want_events, "[{}]", db.name());
         }
         assert!(
-            rows.iter().any(|r| !r.2.staff.is_empty())
+            rows.iter().any(|r| !r.person.staff.is_empty())
                 && active.iter().any(|p| p.person.phone.is_some()),
             "[{}] the fixture has staff and phones",
             db.name()
@@ -202,8 +203,8 @@ fn plan_rows_stream_the_active_persons_without_contact_details() {
 fn only_one_daemon_plans_at_a_time() {
     use qinqing::calendar::WorkCalendar;
     use qinqing::rules::RuleSet;
+    use qinqing::service::plan::Planning as Planner;
     use qinqing::store::{PLANNING_LOCK, Store};
-    use qinqing::tick::Planner;
     use std::sync::Arc;
     for db in backends() {
         import(&db, &fixture("roster.xlsx"), &[]).ok();
@@ -245,8 +246,9 @@ fn only_one_daemon_plans_at_a_time() {
 /// the store's change stamp moves (here: a document is registered), and on a new day.
 #[test]
 fn the_planning_roster_is_read_again_only_after_a_change() {
-    use qinqing::store::{NewDocument, Store};
-    use qinqing::tick::Planner;
+    use qinqing::roster::NewDocument;
+    use qinqing::service::plan::Planning as Planner;
+    use qinqing::store::Store;
     use std::sync::Arc;
     for db in backends() {
         import(&db, &fixture("roster.xlsx"), &[]).ok();
@@ -255,6 +257,9 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
             let store = Store::connect(db.url()).await.unwrap();
             let planner = Planner::default();
             let day: chrono::NaiveDate = "2026-03-02".parse().unwrap();
+            let at = qinqing::clock::FixedClock::parse("2026-03-02T08:30:00+08:00")
+                .unwrap()
+                .0;
             let a = planner.roster(&store, day).await.unwrap();
             let b = planner.roster(&store, day).await.unwrap();
             assert!(
@@ -263,13 +268,16 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
                 db.name()
             );
             store
-                .add_document(&NewDocument {
-                    title: "通知".into(),
-                    issued_on: "2026-03-02".parse().unwrap(),
-                    deadline: "2026-03-20".parse().unwrap(),
-                    audience: vec![qinqing::roster::Category::Lixiu],
-                    min_rank: None,
-                })
+                .add_document(
+                    &NewDocument {
+                        title: "通知".into(),
+                        issued_on: "2026-03-02".parse().unwrap(),
+                        deadline: "2026-03-20".parse().unwrap(),
+                        audience: vec![qinqing::roster::Category::Lixiu],
+                        min_rank: None,
+                    },
+                    at,
+                )
                 .await
                 .unwrap();
             let c = planner.roster(&store, day).await.unwrap();
@@ -288,7 +296,7 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
             // An event recorded for a person moves the stamp (its version is bumped).
             let stamp = store.change_stamp().await.unwrap();
             store
-                .add_person_event(c.persons[0].internal_id, "complaint", day)
+                .add_person_event(c.persons[0].internal_id, "complaint", day, at)
                 .await
                 .unwrap();
             assert_ne!(

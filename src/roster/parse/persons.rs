@@ -205,7 +205,7 @@ pub(crate) fn parse(
         });
         // A given lunar birth date must exist and agree with 出生日期.
         if let Some(l) = lunar_birth_date {
-            let shown = crate::store::lunar_text(&l);
+            let shown = l.to_string();
             if crate::calendar::from_lunar(l).is_none() {
                 report.push(
                     row,
@@ -217,7 +217,7 @@ pub(crate) fn parse(
                 && crate::calendar::to_lunar(b) != Some(l)
             {
                 let actual = crate::calendar::to_lunar(b)
-                    .map(|x| crate::store::lunar_text(&x))
+                    .map(|x| x.to_string())
                     .unwrap_or_else(|| "超出农历表范围".into());
                 report.push(
                     row,

@@ -1,56 +1,15 @@
-//! Documents (三必须: every document a retiree should see reaches them) and
-//! contacts (the ledger of calls and visits).
+//! Documents (三必须) and the ledger's contacts (calls, visits, deliveries and
+//! acknowledgements): their tables.
 
-use chrono::NaiveDate;
-use serde::Serialize;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use sqlx::Row;
 
 use super::{Result, Store, date_str, parse_date};
-use crate::roster::{Category, Rank};
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Document {
-    pub id: i64,
-    pub title: String,
-    pub issued_on: NaiveDate,
-    pub deadline: NaiveDate,
-    pub audience: Vec<Category>,
-    pub min_rank: Option<Rank>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewDocument {
-    pub title: String,
-    pub issued_on: NaiveDate,
-    pub deadline: NaiveDate,
-    pub audience: Vec<Category>,
-    pub min_rank: Option<Rank>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Contact {
-    pub id: i64,
-    pub person_id: i64,
-    pub staff_number: Option<String>,
-    pub on: NaiveDate,
-    pub kind: String,
-    pub note: Option<String>,
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewContact {
-    pub person_id: i64,
-    pub staff_number: Option<String>,
-    pub on: NaiveDate,
-    pub kind: String,
-    pub note: Option<String>,
-    /// The key of the occasion acknowledged, when the contact comes from `qinqing ack`.
-    pub reference: Option<String>,
-}
+use crate::ledger::{Contact, NewContact};
+use crate::roster::{Category, Document, NewDocument, Rank};
 
 impl Store {
-    pub async fn add_document(&self, d: &NewDocument) -> Result<i64> {
+    pub async fn add_document(&self, d: &NewDocument, now: DateTime<FixedOffset>) -> Result<i64> {
         let audience: Vec<&str> = d.audience.iter().map(|c| c.as_str()).collect();
         let row = sqlx::query(
             "INSERT INTO documents (title, issued_on, deadline, audience, min_rank, created_at) \
@@ -61,7 +20,7 @@ impl Store {
         .bind(date_str(d.deadline))
         .bind(audience.join(","))
         .bind(d.min_rank.map(|r| r as i64))
-        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(now.to_rfc3339())
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
@@ -88,7 +47,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn add_contact(&self, c: &NewContact) -> Result<i64> {
+    pub async fn add_contact(&self, c: &NewContact, now: DateTime<FixedOffset>) -> Result<i64> {
         let row = sqlx::query(
             "INSERT INTO contacts (person_id, staff_number, on_date, kind, note, reference, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -99,7 +58,7 @@ impl Store {
         .bind(c.kind.clone())
         .bind(c.note.clone())
         .bind(c.reference.clone())
-        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(now.to_rfc3339())
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)

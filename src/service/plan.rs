@@ -1,5 +1,6 @@
-//! The planning tick: reads the roster, documents and rules, computes the stages due
-//! up to today, and writes them to the outbox under their unique keys.
+//! The planning tick (a use case): reads the roster, documents and rules, computes
+//! the reminder stages due up to today, and writes them to the outbox under their
+//! unique keys. The daemon and `run --once` call it; `now` comes from their clock.
 //!
 //! Catch-up: the last completed tick is stored. Days missed since then are planned,
 //! at most `catch_up_days` back (sent late, saying so); older stages are recorded as
@@ -13,9 +14,9 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use rayon::prelude::*;
 
-use crate::planner::{self, Roster, RosterBuilder, Stage};
+use crate::planner::{self, ReminderStatus, Roster, RosterBuilder};
 use crate::rules::{OccasionCache, RuleSet};
-use crate::store::{NewReminder, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 const LAST_TICK: &str = "last_tick";
 const FIRST_TICK: &str = "first_tick";
@@ -33,39 +34,17 @@ pub struct TickReport {
     pub rule_errors: usize,
 }
 
-/// Keeps the occasion cache, and the roster as last read, between ticks.
+/// The planning tick's state between ticks: the occasion cache and the roster as
+/// last read.
 #[derive(Default, Clone)]
-pub struct Planner {
+pub struct Planning {
     cache: Arc<Mutex<OccasionCache>>,
     /// (the day and the store's change stamp when read, the roster): read again on a
     /// new day or when the persons, assignments, events, documents or staff changed.
     roster: Arc<tokio::sync::Mutex<Option<(String, Arc<Roster>)>>>,
 }
 
-fn to_row(s: Stage, status: &'static str, today: NaiveDate) -> NewReminder {
-    NewReminder {
-        late: s.remind_on < today,
-        stage_key: s.key,
-        occasion_key: s.occasion_key.to_string(),
-        reference: s.reference.to_string(),
-        rule: s.rule.to_string(),
-        person_id: s.person_id,
-        occasion_on: s.occasion_on,
-        stage: s.stage.as_str().to_string(),
-        lead_days: s.lead_days,
-        remind_on: s.remind_on,
-        recipient: s.recipient,
-        title: s.title.to_string(),
-        kind: s.kind.to_string(),
-        urgent: s.urgent,
-        satisfied_by: s.satisfied_by.to_vec(),
-        window: s.window,
-        channels: s.channels.to_vec(),
-        status,
-    }
-}
-
-impl Planner {
+impl Planning {
     /// Plans the stages due up to `now`'s day, as the only planner on the database
     /// (see `Store::as_sole_planner`); a tick skipped for another daemon's says so.
     pub async fn tick(
@@ -156,18 +135,24 @@ impl Planner {
             );
         }
         // Each stage becomes its row (and is dropped) as it goes.
-        let mut rows = Vec::with_capacity(stages.len());
+        let mut planned = Vec::with_capacity(stages.len());
+        let mut missed = Vec::new();
         let mut valid = HashSet::new();
         for s in stages {
             if s.remind_on >= from && s.remind_on <= today {
                 valid.insert(s.key.clone());
-                rows.push(to_row(s, "planned", today));
+                planned.push(s);
             } else if missed_from.is_some_and(|m| s.remind_on >= m && s.remind_on < from) {
-                rows.push(to_row(s, "missed", today));
+                missed.push(s);
             }
         }
-        let missed = rows.iter().filter(|r| r.status == "missed").count() as u64;
-        let inserted = store.insert_reminders(&rows, now).await?;
+        let new_missed = store
+            .insert_reminders(&missed, ReminderStatus::Missed, today, now)
+            .await?;
+        let new_planned = store
+            .insert_reminders(&planned, ReminderStatus::Planned, today, now)
+            .await?;
+        let inserted = new_planned + new_missed;
         let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
         // A script error for a person is no reason to cancel what was planned for them.
         let keep: HashSet<(String, i64)> = errors
@@ -189,20 +174,20 @@ impl Planner {
             skipped: false,
             today: Some(today),
             from: Some(from),
-            planned: inserted.saturating_sub(missed.min(inserted)),
-            missed,
+            planned: new_planned,
+            missed: new_missed,
             cancelled,
             rule_errors: errors.len(),
         };
         tracing::info!(
-            today = %today, from = %from, new_stages = inserted, missed, cancelled,
+            today = %today, from = %from, new_stages = inserted, missed = new_missed, cancelled,
             rule_errors = errors.len(), "planning tick done"
         );
         Ok(report)
     }
 }
 
-impl Planner {
+impl Planning {
     /// The roster as planning needs it: the one read last time while the store's
     /// change stamp and the day are the same, else read again (streamed and cut down
     /// as it comes, so a large roster is never held as full rows). Read at least once
@@ -241,4 +226,9 @@ fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
 /// The date of the last completed tick, if any.
 pub async fn last_tick(store: &Store) -> Result<Option<String>, StoreError> {
     store.get_meta(LAST_TICK).await
+}
+
+/// When the last tick ran (RFC 3339), if any.
+pub async fn last_tick_at(store: &Store) -> Result<Option<String>, StoreError> {
+    store.get_meta(LAST_TICK_AT).await
 }

@@ -1,0 +1,94 @@
+//! `qinqing status`, `qinqing ack` and `qinqing test-send`: call their use case and
+//! print the outcome.
+
+use anyhow::Result;
+
+use crate::cli::{AckArgs, Format, StatusArgs, TestSendArgs};
+use crate::service::Context;
+use crate::service::ack::{AckRequest, ack as ack_reference};
+use crate::service::status::status as status_report;
+
+pub async fn status(ctx: &Context, args: StatusArgs) -> Result<i32> {
+    let store = ctx.store().await?;
+    let report = status_report(&store).await?;
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(0);
+    }
+    println!(
+        "last tick: {}",
+        report.last_tick.as_deref().unwrap_or("never")
+    );
+    let d = &report.deliveries;
+    println!(
+        "deliveries: {} pending, {} sending, {} sent, {} failed, {} cancelled",
+        d.pending, d.sending, d.sent, d.failed, d.cancelled
+    );
+    let r: Vec<String> = report
+        .reminders
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    println!(
+        "reminder stages: {}",
+        if r.is_empty() {
+            "none".into()
+        } else {
+            r.join(", ")
+        }
+    );
+    if !report.failures.is_empty() {
+        println!("pending and failed deliveries:");
+        for f in &report.failures {
+            println!(
+                "  {} {} {} → {} via {}: {} after {} attempt(s){}",
+                f.remind_on,
+                f.reference,
+                f.rule,
+                f.recipient,
+                f.channel,
+                f.status,
+                f.attempts,
+                f.last_error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !report.roster_errors.is_empty() {
+        println!("roster file errors (not applied):");
+        for e in &report.roster_errors {
+            println!("  {e}");
+        }
+    }
+    Ok(0)
+}
+
+pub async fn ack(ctx: &Context, args: AckArgs) -> Result<i32> {
+    let store = ctx.store().await?;
+    let req = AckRequest {
+        reference: args.reference,
+        by: args.by,
+        note: args.note,
+    };
+    let out = ack_reference(&store, &req, ctx.clock.now()).await?;
+    println!(
+        "{} acknowledged on {} ({}): recorded as a {}; {} pending reminder(s) cancelled",
+        out.reference, out.on, out.title, out.contact_kind, out.cancelled
+    );
+    Ok(0)
+}
+
+pub async fn test_send(ctx: &Context, args: TestSendArgs) -> Result<i32> {
+    let provider_id = crate::service::test_send::test_send(ctx, &args.staff, &args.channel).await?;
+    println!(
+        "test message sent to {} via {}{}",
+        args.staff,
+        args.channel,
+        provider_id
+            .map(|id| format!(" (provider id {id})"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}

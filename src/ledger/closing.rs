@@ -1,0 +1,123 @@
+//! What closes an occasion: an acknowledgement carrying its key, or (for rules that
+//! say `satisfied_by`) any contact of those kinds for that person inside the
+//! occasion's window (the monthly call: any call or visit that month).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::Contact;
+
+/// The facts of an occasion that its closure depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct OccasionTerms<'a> {
+    pub occasion_key: &'a str,
+    pub person_id: i64,
+    pub occasion_on: NaiveDate,
+    /// Contact kinds that satisfy the occasion; empty: only an acknowledgement does.
+    pub satisfied_by: &'a [String],
+    /// The days in which such a contact counts; None: the occasion's day.
+    pub window: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// The recorded contacts, indexed for the closure check.
+pub struct ClosingContacts {
+    /// person id → contacts (kind, date)
+    by_person: HashMap<i64, Vec<(String, NaiveDate)>>,
+    /// occasion key → the first day it was acknowledged
+    acks: HashMap<String, NaiveDate>,
+}
+
+impl ClosingContacts {
+    pub fn new(contacts: &[Contact]) -> ClosingContacts {
+        let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
+        let mut acks: HashMap<String, NaiveDate> = HashMap::new();
+        for c in contacts {
+            by_person
+                .entry(c.person_id)
+                .or_default()
+                .push((c.kind.clone(), c.on));
+            if let Some(r) = &c.reference {
+                let first = acks.entry(r.clone()).or_insert(c.on);
+                *first = (*first).min(c.on);
+            }
+        }
+        ClosingContacts { by_person, acks }
+    }
+
+    /// True when the occasion is closed as of `day`: nothing of it should be sent.
+    pub fn closes(&self, o: OccasionTerms<'_>, day: NaiveDate) -> bool {
+        if self.acks.get(o.occasion_key).is_some_and(|d| *d <= day) {
+            return true;
+        }
+        if o.satisfied_by.is_empty() {
+            return false;
+        }
+        let (from, to) = o.window.unwrap_or((o.occasion_on, o.occasion_on));
+        self.by_person.get(&o.person_id).is_some_and(|cs| {
+            cs.iter().any(|(kind, on)| {
+                o.satisfied_by.iter().any(|k| k == kind) && *on >= from && *on <= to && *on <= day
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn contact(kind: &str, on: &str, reference: Option<&str>) -> Contact {
+        Contact {
+            id: 1,
+            person_id: 7,
+            staff_number: None,
+            on: d(on),
+            kind: kind.into(),
+            note: None,
+            reference: reference.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn ack_closes_from_its_day_on() {
+        let c = ClosingContacts::new(&[contact("visit", "2026-09-20", Some("k"))]);
+        let o = OccasionTerms {
+            occasion_key: "k",
+            person_id: 7,
+            occasion_on: d("2026-09-25"),
+            satisfied_by: &[],
+            window: None,
+        };
+        assert!(!c.closes(o, d("2026-09-19")));
+        assert!(c.closes(o, d("2026-09-20")));
+    }
+
+    #[test]
+    fn contact_in_window_satisfies() {
+        let c = ClosingContacts::new(&[contact("call", "2026-06-10", None)]);
+        let kinds = ["call".to_string(), "visit".to_string()];
+        let o = OccasionTerms {
+            occasion_key: "m",
+            person_id: 7,
+            occasion_on: d("2026-06-30"),
+            satisfied_by: &kinds,
+            window: Some((d("2026-06-01"), d("2026-06-30"))),
+        };
+        assert!(c.closes(o, d("2026-06-15")));
+        assert!(
+            !c.closes(o, d("2026-06-09")),
+            "not before the call was made"
+        );
+        let july = OccasionTerms {
+            window: Some((d("2026-07-01"), d("2026-07-31"))),
+            ..o
+        };
+        assert!(!c.closes(july, d("2026-07-15")));
+        let other = OccasionTerms { person_id: 8, ..o };
+        assert!(!c.closes(other, d("2026-06-15")));
+    }
+}

@@ -1,0 +1,133 @@
+//! Acknowledging a reminder by the reference (提醒编号) printed in its message: the
+//! occasion is recorded as done in the ledger and its later stages are cancelled.
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, FixedOffset};
+
+use crate::ledger::NewContact;
+use crate::store::{Store, StoredReminder};
+
+/// What `ack` was asked.
+#[derive(Debug, Clone)]
+pub struct AckRequest {
+    pub reference: String,
+    /// 工号 of who did the work; default: the reminder's recipient.
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// What `ack` did.
+#[derive(Debug, Clone)]
+pub struct AckOutcome {
+    pub reference: String,
+    pub title: String,
+    /// The contact kind recorded: call or visit.
+    pub contact_kind: &'static str,
+    pub on: chrono::NaiveDate,
+    pub cancelled: usize,
+}
+
+/// Records the acknowledgement at `now` and cancels the occasion's planned stages.
+pub async fn ack(
+    store: &Store,
+    req: &AckRequest,
+    now: DateTime<FixedOffset>,
+) -> Result<AckOutcome> {
+    let reference = req.reference.trim().to_uppercase();
+    let stages = store.reminders_by_reference(&reference).await?;
+    if stages.is_empty() {
+        bail!("no reminder with reference {reference}; check the 编号 in the message");
+    }
+    if let Some(by) = &req.by
+        && !store.staff_numbers().await?.iter().any(|s| s == by)
+    {
+        bail!("--by: no staff member with 工号 {by}");
+    }
+    let key = pick_occasion(&reference, &stages, req.by.as_deref())?;
+    let first = &stages
+        .iter()
+        .find(|s| *s.reminder.occasion_key == *key)
+        .expect("a stage of the chosen occasion")
+        .reminder;
+    let contact_kind = if &*first.kind == "call" {
+        "call"
+    } else {
+        "visit"
+    };
+    let today = now.date_naive();
+    store
+        .add_contact(
+            &NewContact {
+                person_id: first.person_id,
+                staff_number: Some(req.by.clone().unwrap_or_else(|| first.recipient.clone())),
+                on: today,
+                kind: contact_kind.into(),
+                note: req.note.clone(),
+                reference: Some(key.clone()),
+            },
+            now,
+        )
+        .await?;
+    let open: Vec<i64> = stages
+        .iter()
+        .filter(|s| {
+            *s.reminder.occasion_key == *key && s.status == crate::planner::ReminderStatus::Planned
+        })
+        .map(|s| s.id)
+        .collect();
+    store.cancel_reminders(&open, "acknowledged", now).await?;
+    Ok(AckOutcome {
+        reference,
+        title: first.title.to_string(),
+        contact_kind,
+        on: today,
+        cancelled: open.len(),
+    })
+}
+
+/// A 6-character reference can, rarely, name two occasions: prefer the one sent to
+/// `by`, then the ones still open; refuse to guess beyond that.
+fn pick_occasion(reference: &str, stages: &[StoredReminder], by: Option<&str>) -> Result<String> {
+    let keys_where = |pred: &dyn Fn(&StoredReminder) -> bool| -> Vec<String> {
+        let mut k: Vec<String> = stages
+            .iter()
+            .filter(|s| pred(s))
+            .map(|s| s.reminder.occasion_key.to_string())
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    let mut left = keys_where(&|_| true);
+    if left.len() > 1
+        && let Some(by) = by
+    {
+        let k = keys_where(&|s| s.reminder.recipient == by);
+        if !k.is_empty() {
+            left = k;
+        }
+    }
+    if left.len() > 1 {
+        let k = keys_where(&|s| {
+            left.iter().any(|l| **l == *s.reminder.occasion_key)
+                && s.status == crate::planner::ReminderStatus::Planned
+        });
+        if !k.is_empty() {
+            left = k;
+        }
+    }
+    if left.len() > 1 {
+        let list: Vec<String> = stages
+            .iter()
+            .map(|s| &s.reminder)
+            .filter(|r| left.iter().any(|l| **l == *r.occasion_key))
+            .map(|r| format!("{} {} → {}", r.occasion_on, r.title, r.recipient))
+            .collect();
+        bail!(
+            "reference {reference} names {} occasions; add --by 工号 to say whose:\n  {}",
+            left.len(),
+            list.join("\n  ")
+        );
+    }
+    Ok(left.remove(0))
+}

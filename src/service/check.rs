@@ -1,0 +1,94 @@
+//! Checking a bureau's set-up (`qinqing check`): the config, the holiday calendar,
+//! the rules and their test cases, and the stored roster.
+
+use anyhow::Result;
+use chrono::Datelike;
+use serde::Serialize;
+
+use super::Context;
+use crate::roster::summary::{RosterSummary, summarise};
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    #[serde(flatten)]
+    pub roster: RosterSummary,
+    pub max_persons_per_staff: usize,
+    pub rules: Vec<crate::rules::RuleStatus>,
+    pub rule_tests: Vec<crate::rules::CaseResult>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+    pub ok: bool,
+}
+
+pub async fn check(ctx: &Context) -> Result<CheckReport> {
+    let mut errors: Vec<String> = ctx.config.validate();
+    let mut warnings = Vec::new();
+
+    let calendar = match super::work_calendar(&ctx.config) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            None
+        }
+    };
+    let this_year = ctx.clock.today().year();
+    if let Some(cal) = &calendar {
+        for y in [this_year, this_year + 1] {
+            if !cal.has_year(y) {
+                warnings.push(format!(
+                    "no State Council holiday notice for {y}: Monday–Friday count as working days; \
+                     add the notice to the file named by calendar.holidays (see config/holidays.toml)"
+                ));
+            }
+        }
+    }
+
+    let (rules, rule_tests) = match &calendar {
+        Some(cal) => {
+            let loaded = super::load_rules(&ctx.config, cal.clone());
+            for e in &loaded.errors {
+                errors.push(e.to_string());
+            }
+            let tests = loaded.run_cases();
+            for t in &tests {
+                if !t.passed {
+                    errors.push(format!("rule test {} failed: {}", t.name, t.message));
+                }
+            }
+            (loaded.statuses(), tests)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+
+    let store = ctx.store().await?;
+    let snapshot = store.load_roster().await?;
+    let max = ctx.config.limits.max_persons_per_staff;
+    let roster = summarise(&snapshot, max);
+    for u in &roster.unknown_staff {
+        errors.push(format!(
+            "联系人 {u} is assigned persons but is not in the staff list"
+        ));
+    }
+    if roster.unassigned > 0 {
+        warnings.push(format!(
+            "{} active person(s) have no assigned staff member (联系人) and get no reminders",
+            roster.unassigned
+        ));
+    }
+    for o in &roster.overloaded {
+        warnings.push(format!(
+            "staff {} looks after {} persons, over limits.max_persons_per_staff = {max}",
+            o.staff, o.persons
+        ));
+    }
+    let ok = errors.is_empty();
+    Ok(CheckReport {
+        roster,
+        max_persons_per_staff: max,
+        rules,
+        rule_tests,
+        warnings,
+        errors,
+        ok,
+    })
+}

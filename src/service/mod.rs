@@ -1,0 +1,65 @@
+//! The use cases, each written once: import a roster, run a planning tick, run a
+//! dispatch round, acknowledge, record documents and contacts, status, check,
+//! preview, test-send. The CLI (`commands`), the daemon (`app`) and `http` all call
+//! these; none of them holds business logic of its own.
+//!
+//! A use case takes a [`Context`] (config, clock, where the store is) or the open
+//! [`Store`], and returns data for its caller to print or serve. It never prints and
+//! never reads the wall clock (the context's clock says what "now" is).
+
+pub mod ack;
+pub mod check;
+pub mod dispatch;
+pub mod import;
+pub mod plan;
+pub mod preview;
+pub mod records;
+pub mod status;
+pub mod test_send;
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+
+use crate::calendar::WorkCalendar;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::rules::RuleSet;
+use crate::store::Store;
+
+/// What every use case starts from: the validated config, the database URL and the
+/// clock. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub database_url: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Opens the store (and applies its migrations).
+    pub async fn store(&self) -> Result<Store> {
+        Store::connect_with(&self.database_url, self.config.database.max_connections)
+            .await
+            .with_context(|| format!("opening {}", crate::store::redact_url(&self.database_url)))
+    }
+}
+
+/// The working-day calendar: built-in notices plus the override file, if any.
+pub fn work_calendar(config: &Config) -> Result<WorkCalendar> {
+    let cal = WorkCalendar::builtin();
+    match &config.calendar.holidays {
+        Some(path) => cal
+            .load_overrides(path)
+            .with_context(|| format!("calendar.holidays = {}", path.display())),
+        None => Ok(cal),
+    }
+}
+
+/// The rules folder from the config, or the shipped rules compiled into the binary.
+pub fn load_rules(config: &Config, cal: WorkCalendar) -> RuleSet {
+    match &config.rules.path {
+        Some(dir) => RuleSet::load_dir(dir, cal, None),
+        None => RuleSet::builtin(cal),
+    }
+}
