@@ -369,7 +369,7 @@ async fn plain(n: usize, sql: SqlTimes) {
 /// snapshot and a warm occasion cache (the daemon's steady state: yesterday's tick
 /// filled the cache).
 async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
-    use qinqing::planner::{self, RosterBuilder};
+    use qinqing::planner::{self, PlanningRosterBuilder};
     use qinqing::rules::OccasionCache;
     use rayon::prelude::*;
     println!("  the tick's planning steps replayed (nothing written):");
@@ -384,7 +384,7 @@ async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
     reset_peak();
     let t0 = Instant::now();
     let load = || async {
-        let mut builder = RosterBuilder::new(store.documents().await.unwrap());
+        let mut builder = PlanningRosterBuilder::new(store.documents().await.unwrap());
         store
             .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
             .await
@@ -392,7 +392,7 @@ async fn tick_breakdown(store: &Store, rules: &Arc<RuleSet>, today: NaiveDate) {
         builder.finish(&store.load_staff().await.unwrap())
     };
     let roster = load().await;
-    step("plan_rows → RosterBuilder (streamed, lean)", t0);
+    step("plan_rows → PlanningRosterBuilder (streamed, lean)", t0);
     let rules = rules.clone();
     let (rules, cache, years) = tokio::task::spawn_blocking(move || {
         let years = planner::years_for(today, today);

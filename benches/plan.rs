@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use common::*;
 use qinqing::calendar::{self, WorkCalendar};
-use qinqing::planner::{self, Roster};
+use qinqing::planner::{self, PlanningRoster};
 use qinqing::rules::{Occasion, OccasionCache, PersonData, Rule, RuleSet};
 
 const CHILD: &str = "QINQING_BENCH_PLAN_CHILD";
@@ -194,7 +194,7 @@ fn native(
 }
 
 /// The same shape and order as `planner::occasions` (person, rule, year), natively.
-fn native_plan(rules: &RuleSet, roster: &Roster, years: RangeInclusive<i32>) -> Planned {
+fn native_plan(rules: &RuleSet, roster: &PlanningRoster, years: RangeInclusive<i32>) -> Planned {
     let kinds: Vec<NativeRule> = rules.rules.iter().map(NativeRule::of).collect();
     let years: Vec<i32> = years.collect();
     let cal = rules.calendar();
@@ -225,7 +225,12 @@ fn occasion_count(planned: &Planned) -> u64 {
 /// Expands every occasion into stages in chunks, counting them (a full year of
 /// stages for a large roster does not fit in memory at once). Also counts the
 /// stages due on `day`.
-fn count_stages(rules: &RuleSet, roster: &Roster, planned: &Planned, day: NaiveDate) -> (u64, u64) {
+fn count_stages(
+    rules: &RuleSet,
+    roster: &PlanningRoster,
+    planned: &Planned,
+    day: NaiveDate,
+) -> (u64, u64) {
     let cal = rules.calendar();
     planned
         .par_chunks(1024)
@@ -239,7 +244,12 @@ fn count_stages(rules: &RuleSet, roster: &Roster, planned: &Planned, day: NaiveD
 
 /// Per-rule cost on one thread over the first `sample` persons, Rhai and native.
 /// Returns the summed (rhai, native) µs per person over the rules measured.
-fn per_rule(rules: &RuleSet, roster: &Roster, sample: usize, only: Option<&str>) -> (f64, f64) {
+fn per_rule(
+    rules: &RuleSet,
+    roster: &PlanningRoster,
+    sample: usize,
+    only: Option<&str>,
+) -> (f64, f64) {
     let persons = &roster.persons[..sample.min(roster.persons.len())];
     let cal = rules.calendar();
     println!(
@@ -307,7 +317,7 @@ fn child(n: usize) {
 
     // Synthetic persons generated and cut down to what planning needs one by one, as
     // rows streamed from the store would be: the full rows never all exist at once.
-    let (roster, t_roster) = phase("synthetic roster → Roster::from_rows", || {
+    let (roster, t_roster) = phase("synthetic roster → PlanningRoster::from_rows", || {
         let rows = (0..n).into_par_iter().filter_map(|i| {
             let (person, active, events) = person(i, n_staff);
             active.then(|| qinqing::roster::PlanRow {
@@ -317,7 +327,7 @@ fn child(n: usize) {
                 events,
             })
         });
-        Roster::from_rows(rows, &staff, docs.clone())
+        PlanningRoster::from_rows(rows, &staff, docs.clone())
     });
     let events: usize = roster.persons.iter().map(|p| p.events.len()).sum();
     println!(

@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use rayon::prelude::*;
 
-use crate::planner::{self, ReminderStatus, Roster, RosterBuilder};
+use crate::planner::{self, PlanningRoster, PlanningRosterBuilder, ReminderStatus};
 use crate::rules::{OccasionCache, RuleSet};
 use crate::store::{Store, StoreError};
 
@@ -41,7 +41,7 @@ pub struct Planning {
     cache: Arc<Mutex<OccasionCache>>,
     /// (the day and the store's change stamp when read, the roster): read again on a
     /// new day or when the persons, assignments, events, documents or staff changed.
-    roster: Arc<tokio::sync::Mutex<Option<(String, Arc<Roster>)>>>,
+    roster: Arc<tokio::sync::Mutex<Option<(String, Arc<PlanningRoster>)>>>,
 }
 
 impl Planning {
@@ -192,7 +192,11 @@ impl Planning {
     /// change stamp and the day are the same, else read again (streamed and cut down
     /// as it comes, so a large roster is never held as full rows). Read at least once
     /// a day whatever the stamp says.
-    pub async fn roster(&self, store: &Store, today: NaiveDate) -> Result<Arc<Roster>, StoreError> {
+    pub async fn roster(
+        &self,
+        store: &Store,
+        today: NaiveDate,
+    ) -> Result<Arc<PlanningRoster>, StoreError> {
         let mut kept = self.roster.lock().await;
         let stamp = format!("{today}|{}", store.change_stamp().await?);
         if let Some((s, r)) = kept.as_ref()
@@ -202,7 +206,7 @@ impl Planning {
         }
         // Let the old one go before reading the new one.
         *kept = None;
-        let mut builder = RosterBuilder::new(store.documents().await?);
+        let mut builder = PlanningRosterBuilder::new(store.documents().await?);
         store
             .plan_rows(1 << 16, |batch| {
                 off_runtime(|| builder.add(batch.into_par_iter()))

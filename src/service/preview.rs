@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Context;
 use crate::ledger::ClosingContacts;
-use crate::planner::{self, Reminder, RosterBuilder};
+use crate::planner::{self, PlanningRosterBuilder, Reminder};
 use crate::rules::OccasionCache;
 
 /// What to preview.
@@ -51,7 +51,7 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
     // --person (身份证号 or 编号) is matched on the rows before that.
     let want = req.person.as_ref().map(|p| p.trim().to_uppercase());
     let mut only = std::collections::HashSet::new();
-    let mut builder = RosterBuilder::new(store.documents().await?);
+    let mut builder = PlanningRosterBuilder::new(store.documents().await?);
     store
         .plan_rows(1 << 16, |batch| {
             if let Some(want) = &want {

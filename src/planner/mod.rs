@@ -1,0 +1,299 @@
+//! The planner: occasions → reminder stages, each with a unique key.
+//!
+//! A stage is one reminder to one recipient on one day: a `remind` stage for each of
+//! the rule's `remind_before` days (or the occasion's own `remind_on` days), and an
+//! `escalate` stage to each assigned staff member's supervisor. Non-urgent remind
+//! days move back to the previous working day and escalation days forward to the
+//! next; urgent rules' days never move. Keys are built from (rule, internal person id,
+//! occasion date, sub-key, stage, recipient), so re-planning is idempotent.
+//!
+//! Files: `reminder` (the record, its key, reference, title and order), `roster`
+//! (the planning roster), `evaluate` (rules × persons × years, cached), `stages`
+
+//! (occasions → stages). Knows nothing of the store, delivery, services or HTTP.
+
+mod evaluate;
+mod reminder;
+mod roster;
+mod stages;
+
+pub use evaluate::{PlannedOccasions, occasions, years_for};
+pub use reminder::{Reminder, ReminderStatus, StageKind, reference, sort, stable_hash, titled};
+pub use roster::{PlanningRoster, PlanningRosterBuilder};
+pub use stages::{stages, stages_between};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::WorkCalendar;
+    use crate::roster::{Category, Person, Rank, SelfCare};
+    use crate::roster::{PersonEvent, PersonRecord, StaffRecord};
+    use crate::roster::{RosterSnapshot, Staff};
+    use crate::rules::{OccasionCache, RuleSet};
+    use chrono::NaiveDate;
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn person(id: i64, birth: &str, staff: &[&str]) -> PersonRecord {
+        PersonRecord {
+            id,
+            active: true,
+            version: 1,
+            person: Person {
+                number: Some(format!("P{id}")),
+                name: format!("测试{id}"),
+                sex: None,
+                id_number: None,
+                birth_date: d(birth),
+                lunar_birthday: false,
+                lunar_birth_date: None,
+                category: Category::Lixiu,
+                rank: Rank::Division,
+                former_unit: None,
+                phone: None,
+                family_phone: None,
+                address: None,
+                community: None,
+                party_branch: Some("第一党支部".into()),
+                health: None,
+                self_care: SelfCare::Full,
+                lives_alone: false,
+                empty_nest: false,
+                widowed: false,
+                hardship: false,
+                hospitalised_since: None,
+                deceased_on: None,
+                staff: staff.iter().map(|s| s.to_string()).collect(),
+                tags: vec![],
+            },
+        }
+    }
+
+    fn staff(no: &str, boss: Option<&str>) -> StaffRecord {
+        StaffRecord {
+            id: 0,
+            active: true,
+            staff: Staff {
+                number: no.into(),
+                name: no.into(),
+                mobile: None,
+                email: None,
+                wecom: None,
+                dingtalk: None,
+                feishu: None,
+                supervisor: boss.map(Into::into),
+                role: None,
+                channels: vec![],
+            },
+        }
+    }
+
+    fn plan(snapshot: &RosterSnapshot, from: &str, to: &str) -> Vec<Reminder> {
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        assert!(rules.errors.is_empty(), "{:?}", rules.errors);
+        let roster = PlanningRoster::from_snapshot(snapshot, vec![]);
+        let mut cache = OccasionCache::default();
+        let (from, to) = (d(from), d(to));
+        let (occ, errors) = occasions(&rules, &roster, years_for(from, to), &mut cache);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut s: Vec<Reminder> = stages(&rules, &roster, &occ, rules.calendar())
+            .into_iter()
+            .filter(|s| s.remind_on >= from && s.remind_on <= to)
+            .collect();
+        sort(&mut s);
+        s
+    }
+
+    fn snapshot(persons: Vec<PersonRecord>) -> RosterSnapshot {
+        RosterSnapshot {
+            persons,
+            staff: vec![
+                staff("S1", Some("B1")),
+                staff("S2", Some("B1")),
+                staff("B1", None),
+            ],
+            events: vec![],
+        }
+    }
+
+    #[test]
+    fn replanning_gives_the_same_keys() {
+        let s = snapshot(vec![
+            person(1, "1936-01-02", &["S1"]),
+            person(2, "1946-05-01", &["S2"]),
+        ]);
+        let a: Vec<String> = plan(&s, "2026-01-01", "2026-12-31")
+            .into_iter()
+            .map(|x| x.key)
+            .collect();
+        let b: Vec<String> = plan(&s, "2026-01-01", "2026-12-31")
+            .into_iter()
+            .map(|x| x.key)
+            .collect();
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+        let unique: HashSet<&String> = a.iter().collect();
+        assert_eq!(unique.len(), a.len(), "stage keys are unique");
+    }
+
+    #[test]
+    fn stages_between_is_stages_filtered() {
+        let s = snapshot(vec![
+            person(1, "1936-01-02", &["S1"]),
+            person(2, "1946-05-01", &["S1", "S2"]),
+        ]);
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = PlanningRoster::from_snapshot(&s, vec![]);
+        let mut cache = OccasionCache::default();
+        let (occ, _) = occasions(&rules, &roster, 2025..=2027, &mut cache);
+        let all = stages(&rules, &roster, &occ, rules.calendar());
+        for (from, to) in [("2026-01-01", "2026-01-31"), ("2026-09-01", "2026-09-01")] {
+            let (from, to) = (d(from), d(to));
+            let want: Vec<&Reminder> = all
+                .iter()
+                .filter(|x| x.remind_on >= from && x.remind_on <= to)
+                .collect();
+            let got = stages_between(&rules, &roster, &occ, rules.calendar(), from, to);
+            assert!(!want.is_empty());
+            assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
+    fn birthday_on_2_january_is_reminded_the_year_before() {
+        let s = snapshot(vec![person(1, "1936-01-02", &["S1"])]);
+        let got: Vec<(NaiveDate, Option<i64>)> = plan(&s, "2025-12-01", "2026-01-10")
+            .into_iter()
+            .filter(|x| &*x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
+            .map(|x| (x.remind_on, x.lead_days))
+            .collect();
+        // 2025-12-26 is a Friday (a working day); 2026-01-01 is 元旦, so the 1-day
+        // reminder moves back to 2025-12-31.
+        assert_eq!(
+            got,
+            vec![(d("2025-12-26"), Some(7)), (d("2025-12-31"), Some(1))]
+        );
+    }
+
+    #[test]
+    fn leap_day_birthday_in_a_leap_year_and_a_common_year() {
+        let s = snapshot(vec![person(1, "1936-02-29", &["S1"])]);
+        let occ = |from: &str, to: &str| -> Vec<NaiveDate> {
+            plan(&s, from, to)
+                .into_iter()
+                .filter(|x| &*x.rule == "birthday-milestone" && x.stage == StageKind::Remind)
+                .map(|x| x.occasion_on)
+                .collect()
+        };
+        assert_eq!(occ("2026-01-01", "2026-12-31")[0], d("2026-02-28"));
+        assert_eq!(occ("2028-01-01", "2028-12-31")[0], d("2028-02-29"));
+    }
+
+    #[test]
+    fn january_spring_festival_reminder_moves_back_to_a_working_day() {
+        // 春节 2023-01-22: reminder 7 days before = 2023-01-15 (a Sunday) → Friday 2023-01-13.
+        let s = snapshot(vec![person(1, "1930-05-01", &["S1"])]);
+        let got: Vec<NaiveDate> = plan(&s, "2023-01-01", "2023-01-31")
+            .into_iter()
+            .filter(|x| &*x.rule == "festival-visit" && x.stage == StageKind::Remind)
+            .map(|x| x.remind_on)
+            .collect();
+        assert_eq!(got, vec![d("2023-01-13")]);
+    }
+
+    #[test]
+    fn escalation_goes_once_to_a_shared_supervisor() {
+        let s = snapshot(vec![person(1, "1930-05-01", &["S1", "S2"])]);
+        let esc: Vec<Reminder> = plan(&s, "2026-02-01", "2026-02-28")
+            .into_iter()
+            .filter(|x| &*x.rule == "festival-visit" && x.stage == StageKind::Escalate)
+            .collect();
+        assert_eq!(esc.len(), 1, "{esc:?}");
+        assert_eq!(esc[0].recipient, "B1");
+        // 春节 2026-02-17 + 3 = 02-20, inside the break (02-15..02-23) → next working day.
+        assert_eq!(esc[0].remind_on, d("2026-02-24"));
+        assert_eq!(esc[0].lead_days, None);
+    }
+
+    #[test]
+    fn death_stops_everything_but_the_condolence_and_urgent_days_do_not_move() {
+        let mut p = person(1, "1930-05-01", &["S1"]);
+        p.person.deceased_on = Some(d("2026-02-14"));
+        let mut s = snapshot(vec![p]);
+        s.events.push(PersonEvent {
+            person_id: 1,
+            kind: "deceased".into(),
+            on: d("2026-02-14"),
+        });
+        let all = plan(&s, "2026-01-01", "2026-12-31");
+        assert!(
+            all.iter()
+                .all(|x| &*x.rule == "condolence" || x.remind_on <= d("2026-02-14"))
+        );
+        assert!(
+            all.iter()
+                .all(|x| &*x.rule == "condolence" || x.occasion_on <= d("2026-02-14"))
+        );
+        let c: Vec<&Reminder> = all.iter().filter(|x| &*x.rule == "condolence").collect();
+        // Urgent: reminded on the day of death (a Saturday), escalated 3 days after
+        // the occasion (02-15 + 3 = 02-18, inside the Spring Festival break), unmoved.
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].remind_on, c[0].lead_days), (d("2026-02-14"), Some(1)));
+        assert_eq!(c[1].remind_on, d("2026-02-18"));
+    }
+
+    #[test]
+    fn no_staff_no_stage() {
+        let s = snapshot(vec![person(1, "1930-05-01", &[])]);
+        assert!(plan(&s, "2026-01-01", "2026-12-31").is_empty());
+    }
+
+    #[test]
+    fn cached_occasions_are_reused() {
+        let s = snapshot(vec![person(1, "1936-01-02", &["S1"])]);
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = PlanningRoster::from_snapshot(&s, vec![]);
+        let mut cache = OccasionCache::default();
+        let (a, _) = occasions(&rules, &roster, 2026..=2026, &mut cache);
+        let filled = cache.len();
+        assert_eq!(filled, rules.rules.len());
+        let (b, _) = occasions(&rules, &roster, 2026..=2026, &mut cache);
+        assert_eq!(cache.len(), filled);
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| Arc::ptr_eq(&x.2, &y.2)),
+            "second tick reuses cached occasions"
+        );
+    }
+
+    #[test]
+    fn persons_who_leave_the_roster_leave_the_cache() {
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let mut cache = OccasionCache::default();
+        let two = snapshot(vec![
+            person(1, "1936-01-02", &["S1"]),
+            person(2, "1946-05-01", &["S2"]),
+        ]);
+        occasions(
+            &rules,
+            &PlanningRoster::from_snapshot(&two, vec![]),
+            2026..=2026,
+            &mut cache,
+        );
+        assert_eq!(cache.persons_len(), 2);
+        assert_eq!(cache.len(), 2 * rules.rules.len());
+        let one = snapshot(vec![person(2, "1946-05-01", &["S2"])]);
+        occasions(
+            &rules,
+            &PlanningRoster::from_snapshot(&one, vec![]),
+            2026..=2026,
+            &mut cache,
+        );
+        assert_eq!(cache.persons_len(), 1);
+        assert_eq!(cache.len(), rules.rules.len());
+        assert!(cache.person(1).is_none());
+    }
+}

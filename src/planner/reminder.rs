@@ -1,0 +1,174 @@
+//! The reminder record: one stage of an occasion for one recipient, its kind and
+
+//! stored status, its stable key and reference, its title and output order.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::ledger::OccasionTerms;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum StageKind {
+    Remind,
+    Escalate,
+}
+
+impl StageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Remind => "remind",
+            StageKind::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StageKind> {
+        match s {
+            "remind" => Some(StageKind::Remind),
+            "escalate" => Some(StageKind::Escalate),
+            _ => None,
+        }
+    }
+}
+
+/// Where a stored reminder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderStatus {
+    /// Waiting for its day, or for a delivery to succeed.
+    Planned,
+    Sent,
+    /// Acknowledged, satisfied, made moot (a death, a reassignment) or replaced.
+    Cancelled,
+    /// Its day passed while the daemon was down for longer than `catch_up_days`.
+    Missed,
+    /// Every channel that could reach the recipient failed.
+    Failed,
+}
+
+impl ReminderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderStatus::Planned => "planned",
+            ReminderStatus::Sent => "sent",
+            ReminderStatus::Cancelled => "cancelled",
+            ReminderStatus::Missed => "missed",
+            ReminderStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReminderStatus> {
+        Some(match s {
+            "planned" => ReminderStatus::Planned,
+            "sent" => ReminderStatus::Sent,
+            "cancelled" => ReminderStatus::Cancelled,
+            "missed" => ReminderStatus::Missed,
+            "failed" => ReminderStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One reminder stage for one recipient: the one record the planner makes, the store
+/// keeps (as a `store::StoredReminder` with its id and status) and the dispatcher
+/// sends. What its occasion, person and rule give is
+/// shared (`Arc`) between the occasion's stages: a full year for a large roster is
+/// tens of millions of stages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reminder {
+    /// Unique key of this stage and recipient.
+    pub key: String,
+    /// Key of the occasion (rule, person, date, sub-key).
+    pub occasion_key: Arc<str>,
+    /// Short reference printed in digests for `qinqing ack`.
+    pub reference: Arc<str>,
+    pub rule: Arc<str>,
+    pub person_id: i64,
+    /// 身份证号, or 编号 when there is none.
+    pub person: Arc<str>,
+    pub person_name: Arc<str>,
+    pub occasion_on: NaiveDate,
+    pub sub_key: Arc<str>,
+    pub stage: StageKind,
+    /// Days before the occasion for `remind` (as the rule says, before any move to a
+    /// working day); None for `escalate`.
+    pub lead_days: Option<i64>,
+    pub remind_on: NaiveDate,
+    /// 工号 of who receives this stage.
+    pub recipient: String,
+    pub title: Arc<str>,
+    pub kind: Arc<str>,
+    pub urgent: bool,
+    pub satisfied_by: Arc<[String]>,
+    pub window: Option<(NaiveDate, NaiveDate)>,
+    pub channels: Arc<[String]>,
+    /// The rule's reminders go out after the person's death (the condolence visit);
+    /// every other reminder is cancelled by a death.
+    pub after_death: bool,
+}
+
+impl Reminder {
+    /// What decides whether recorded work closed this reminder's occasion.
+    pub fn terms(&self) -> OccasionTerms<'_> {
+        OccasionTerms {
+            occasion_key: &self.occasion_key,
+            person_id: self.person_id,
+            occasion_on: self.occasion_on,
+            satisfied_by: &self.satisfied_by,
+            window: self.window,
+        }
+    }
+}
+
+/// FNV-1a: stable across Rust versions and processes, unlike `DefaultHasher`, so
+/// it can name things that are stored (references, idempotency keys).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A short, stable reference for an occasion: 6 characters, no look-alikes.
+pub fn reference(occasion_key: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let h = stable_hash(occasion_key.as_bytes());
+    (0..6)
+        .map(|i| ALPHABET[((h >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+/// The title staff read: the person's name, then the occasion's title ("张三 90岁寿辰"),
+/// unless the rule already put the name in it.
+pub fn titled(name: &str, title: &str) -> String {
+    if name.is_empty() || title.contains(name) {
+        title.to_string()
+    } else {
+        format!("{name} {title}")
+    }
+}
+
+/// Sort order for output: by day, then recipient, then the rest for stability.
+pub fn sort(stages: &mut [Reminder]) {
+    stages.sort_by(|a, b| {
+        (
+            a.remind_on,
+            &a.recipient,
+            a.occasion_on,
+            &a.rule,
+            &a.person,
+            a.stage,
+            a.lead_days,
+        )
+            .cmp(&(
+                b.remind_on,
+                &b.recipient,
+                b.occasion_on,
+                &b.rule,
+                &b.person,
+                b.stage,
+                b.lead_days,
+            ))
+    });
+}
