@@ -32,7 +32,7 @@ impl ClosingContacts {
     pub fn new(contacts: &[Contact]) -> ClosingContacts {
         let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
         let mut acks: HashMap<String, NaiveDate> = HashMap::new();
-        for c in contacts {
+        for c in contacts.iter().map(|c| &c.entry) {
             by_person
                 .entry(c.person_id)
                 .or_default()
@@ -73,12 +73,14 @@ mod tests {
     fn contact(kind: &str, on: &str, reference: Option<&str>) -> Contact {
         Contact {
             id: 1,
-            person_id: 7,
-            staff_number: None,
-            on: d(on),
-            kind: kind.into(),
-            note: None,
-            reference: reference.map(str::to_string),
+            entry: super::super::NewContact {
+                person_id: 7,
+                staff_number: None,
+                on: d(on),
+                kind: kind.into(),
+                note: None,
+                reference: reference.map(str::to_string),
+            },
         }
     }
 

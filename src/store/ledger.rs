@@ -66,27 +66,14 @@ impl Store {
 
     /// Every contact logged between two dates, inclusive.
     pub async fn contacts_between(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Contact>> {
-        let rows = sqlx::query(
-            "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts \
-             WHERE on_date >= $1 AND on_date <= $2 ORDER BY on_date, id",
-        )
-        .bind(date_str(from))
-        .bind(date_str(to))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Contact {
-                    id: r.try_get(0)?,
-                    person_id: r.try_get(1)?,
-                    staff_number: r.try_get(2)?,
-                    on: parse_date(&r.try_get::<String, _>(3)?)?,
-                    kind: r.try_get(4)?,
-                    note: r.try_get(5)?,
-                    reference: r.try_get(6)?,
-                })
-            })
-            .collect()
+        let sql =
+            format!("{CONTACT_SELECT} WHERE on_date >= $1 AND on_date <= $2 ORDER BY on_date, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(date_str(from))
+            .bind(date_str(to))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(contact_from_row).collect()
     }
 
     /// Acknowledgements of these occasions, whatever their date.
@@ -94,8 +81,7 @@ impl Store {
         let mut out = Vec::new();
         for chunk in occasion_keys.chunks(400) {
             let sql = format!(
-                "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts \
-                 WHERE reference IN ({})",
+                "{CONTACT_SELECT} WHERE reference IN ({})",
                 (1..=chunk.len())
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()
@@ -106,17 +92,27 @@ impl Store {
                 q = q.bind(k.clone());
             }
             for r in q.fetch_all(self.pool()).await? {
-                out.push(Contact {
-                    id: r.try_get(0)?,
-                    person_id: r.try_get(1)?,
-                    staff_number: r.try_get(2)?,
-                    on: parse_date(&r.try_get::<String, _>(3)?)?,
-                    kind: r.try_get(4)?,
-                    note: r.try_get(5)?,
-                    reference: r.try_get(6)?,
-                });
+                out.push(contact_from_row(&r)?);
             }
         }
         Ok(out)
     }
+}
+
+/// The columns a [`Contact`] is read from.
+const CONTACT_SELECT: &str =
+    "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts";
+
+fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<Contact> {
+    Ok(Contact {
+        id: r.try_get(0)?,
+        entry: NewContact {
+            person_id: r.try_get(1)?,
+            staff_number: r.try_get(2)?,
+            on: parse_date(&r.try_get::<String, _>(3)?)?,
+            kind: r.try_get(4)?,
+            note: r.try_get(5)?,
+            reference: r.try_get(6)?,
+        },
+    })
 }

@@ -594,43 +594,18 @@ impl Store {
                     error,
                     next_attempt_at,
                 } => {
-                    sqlx::query(
-                        "UPDATE digests SET status = 'pending', last_error = $1, next_attempt_at = $2, \
-                         claimed_until = NULL, claimed_by = NULL WHERE id = $3",
+                    set_outcome(
+                        &mut tx,
+                        *id,
+                        "pending",
+                        error,
+                        Some(ts(*next_attempt_at)),
+                        &now_s,
                     )
-                    .bind(error.clone())
-                    .bind(ts(*next_attempt_at))
-                    .bind(*id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, last_error = $1, \
-                         updated_at = $2 WHERE digest_id = $3 AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
-                    )
-                    .bind(error.clone())
-                    .bind(now_s.clone())
-                    .bind(*id)
-                    .execute(&mut *tx)
                     .await?;
                 }
                 SendOutcome::Failed { error } => {
-                    sqlx::query(
-                        "UPDATE digests SET status = 'failed', last_error = $1, claimed_until = NULL, \
-                         claimed_by = NULL WHERE id = $2",
-                    )
-                    .bind(error.clone())
-                    .bind(*id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_error = $1, \
-                         updated_at = $2 WHERE digest_id = $3 AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
-                    )
-                    .bind(error.clone())
-                    .bind(now_s.clone())
-                    .bind(*id)
-                    .execute(&mut *tx)
-                    .await?;
+                    set_outcome(&mut tx, *id, "failed", error, None, &now_s).await?;
                 }
             }
         }
@@ -726,4 +701,38 @@ impl Store {
             .await?;
         rows.iter().map(reminder_from_row).collect()
     }
+}
+
+/// A digest back to `pending` (with its next attempt) or `failed`, with the error,
+/// and its deliveries not yet settled likewise, counting the attempt.
+async fn set_outcome(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    digest_id: i64,
+    status: &str,
+    error: &str,
+    next_attempt_at: Option<String>,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE digests SET status = $1, last_error = $2, \
+         next_attempt_at = COALESCE($3, next_attempt_at), claimed_until = NULL, claimed_by = NULL \
+         WHERE id = $4",
+    )
+    .bind(status.to_string())
+    .bind(error.to_string())
+    .bind(next_attempt_at)
+    .bind(digest_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE deliveries SET status = $1, attempts = attempts + 1, last_error = $2, updated_at = $3 \
+         WHERE digest_id = $4 AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
+    )
+    .bind(status.to_string())
+    .bind(error.to_string())
+    .bind(now.to_string())
+    .bind(digest_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
