@@ -210,7 +210,11 @@ async fn dispatcher(store: &Store, url: String, digest: bool) -> Dispatcher {
         }),
         ..Default::default()
     };
-    let channels = channels::build(&cfg).expect("webhook channel");
+    let channels = channels::build(
+        &cfg,
+        Arc::new(qinqing::clock::FixedClock::parse("2026-09-18T08:30:00+08:00").unwrap()),
+    )
+    .expect("webhook channel");
     let schedule = ScheduleConfig {
         digest,
         ..Default::default()

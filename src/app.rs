@@ -66,7 +66,7 @@ impl Daemon {
         if rules.rules.is_empty() {
             bail!("no rule could be loaded (rules.path); fix the errors above");
         }
-        let chans = channels::build_with_clock(&ctx.config.channels, ctx.clock.clone())
+        let chans = channels::build(&ctx.config.channels, ctx.clock.clone())
             .map_err(|e| anyhow::anyhow!("channel configuration: {e}"))?;
         if chans.is_empty() {
             bail!(

@@ -5,6 +5,7 @@
 //! Every secret key `a.b.c` can come from `QINQING_A_B_C` or from a file named by
 //! `QINQING_A_B_C_FILE` (systemd `LoadCredential=`). Validation is pure.
 
+pub mod channels;
 mod secret;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 pub use secret::Secret;
 
-use crate::delivery::channels::ChannelsConfig;
+use channels::ChannelsConfig;
 
 /// The default config file, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/qinqing.toml";

@@ -15,7 +15,7 @@ pub async fn test_send(
     staff_no: &str,
     channel_name: &str,
 ) -> Result<Option<String>> {
-    let chans = channels::build_with_clock(&ctx.config.channels, ctx.clock.clone())
+    let chans = channels::build(&ctx.config.channels, ctx.clock.clone())
         .map_err(|e| anyhow::anyhow!("channel configuration: {e}"))?;
     let Some(channel): Option<&Arc<dyn Channel>> = chans.iter().find(|c| c.name() == channel_name)
     else {

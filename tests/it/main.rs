@@ -4,6 +4,7 @@
 mod channels;
 mod daemon;
 mod daemon_support;
+mod layers;
 mod preview;
 mod roster;
 mod rules;

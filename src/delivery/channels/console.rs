@@ -11,29 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Channel, Contact, Outgoing, Receipt, SendError, mask_phones_in};
-
-/// `[channels.console]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsoleConfig {
-    /// A file to append to; "-" or absent means standard output.
-    pub path: Option<String>,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-impl Default for ConsoleConfig {
-    fn default() -> Self {
-        ConsoleConfig {
-            path: None,
-            timeout_secs: super::default_timeout_secs(),
-        }
-    }
-}
+use super::{Channel, ConsoleConfig, Contact, Outgoing, Receipt, SendError};
+use crate::mask;
 
 pub struct ConsoleChannel {
     cfg: ConsoleConfig,
@@ -59,7 +40,7 @@ pub fn line(msg: &Outgoing) -> String {
             json!({
                 "staff_no": s.contact.staff_no,
                 "name": s.contact.name,
-                "lines": s.lines.iter().map(|l| mask_phones_in(l)).collect::<Vec<_>>(),
+                "lines": s.lines.iter().map(|l| mask::text(l)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -67,7 +48,7 @@ pub fn line(msg: &Outgoing) -> String {
         "channel": "console",
         "idempotency_key": msg.idempotency_key,
         "kind": msg.kind.as_str(),
-        "subject": mask_phones_in(&msg.subject),
+        "subject": mask::text(&msg.subject),
         "sections": sections,
     })
     .to_string()

@@ -10,48 +10,15 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block, Part};
-use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url, sign};
+use super::{Channel, Contact, DingtalkConfig, Outgoing, Receipt, SendError, sign};
 use crate::clock::Clock;
-use crate::config::Secret;
 
 /// Keeps each markdown text comfortably under DingTalk's 20,000-byte limit.
 pub const MAX_BYTES: usize = 18_000;
-
-const fn default_per_minute() -> u32 {
-    20
-}
-
-/// `[channels.dingtalk]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DingtalkConfig {
-    /// `https://oapi.dingtalk.com/robot/send?access_token=…`
-    pub url: String,
-    /// The robot's "加签" secret (`SEC…`), if signing is on.
-    pub secret: Option<Secret>,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-    #[serde(default = "default_per_minute")]
-    pub per_minute: u32,
-}
-
-impl DingtalkConfig {
-    pub(crate) fn validate(&self, p: &mut Vec<String>) {
-        check_url(p, "dingtalk.url", &self.url);
-        check_timeout(p, "dingtalk", self.timeout_secs);
-        if self.per_minute == 0 {
-            p.push("channels.dingtalk.per_minute is 0: the robot allows up to 20".into());
-        }
-        if self.secret.as_ref().is_some_and(|s| s.is_empty()) {
-            p.push("channels.dingtalk.secret is empty: remove it or set QINQING_CHANNELS_DINGTALK_SECRET".into());
-        }
-    }
-}
 
 pub struct DingtalkChannel {
     cfg: DingtalkConfig,

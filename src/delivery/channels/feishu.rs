@@ -10,49 +10,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block};
-use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url, sign};
+use super::{Channel, Contact, FeishuConfig, Outgoing, Receipt, SendError, sign};
 use crate::clock::Clock;
-use crate::config::Secret;
 
 pub const MAX_BYTES: usize = 18_000;
-
-const fn default_per_minute() -> u32 {
-    100
-}
-
-/// `[channels.feishu]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeishuConfig {
-    /// `https://open.feishu.cn/open-apis/bot/v2/hook/…`
-    pub url: String,
-    pub secret: Option<Secret>,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-    #[serde(default = "default_per_minute")]
-    pub per_minute: u32,
-}
-
-impl FeishuConfig {
-    pub(crate) fn validate(&self, p: &mut Vec<String>) {
-        check_url(p, "feishu.url", &self.url);
-        check_timeout(p, "feishu", self.timeout_secs);
-        if self.per_minute == 0 {
-            p.push("channels.feishu.per_minute is 0: the bot allows up to 100".into());
-        }
-        if self.secret.as_ref().is_some_and(|s| s.is_empty()) {
-            p.push(
-                "channels.feishu.secret is empty: remove it or set QINQING_CHANNELS_FEISHU_SECRET"
-                    .into(),
-            );
-        }
-    }
-}
 
 pub struct FeishuChannel {
     cfg: FeishuConfig,

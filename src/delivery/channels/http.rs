@@ -74,7 +74,7 @@ pub(crate) fn snippet(body: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(200)
         .collect();
-    super::mask_phones_in(one_line.trim())
+    crate::mask::text(one_line.trim())
 }
 
 /// Reads the whole response: status, headers, body text.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 
 pub mod console;
 pub mod dingtalk;
@@ -29,13 +29,10 @@ pub mod sms;
 pub mod webhook;
 pub mod wecom;
 
-pub use console::ConsoleConfig;
-pub use dingtalk::DingtalkConfig;
-pub use email::{EmailConfig, EmailSecurity};
-pub use feishu::FeishuConfig;
-pub use sms::{HttpSmsConfig, SmsConfig, SmsProvider, SmsTemplate};
-pub use webhook::WebhookConfig;
-pub use wecom::WecomConfig;
+pub use crate::config::channels::{
+    ChannelsConfig, ConsoleConfig, DingtalkConfig, EmailConfig, EmailSecurity, FeishuConfig,
+    HttpSmsConfig, SmsConfig, SmsProvider, SmsTemplate, WebhookConfig, WecomConfig,
+};
 
 /// A staff member as a channel needs them: addresses only.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +94,7 @@ impl SmsFields {
             _ => None,
         }
     }
-    pub const FIELDS: &'static [&'static str] = &["name", "count", "reference", "date"];
+    pub const FIELDS: &'static [&'static str] = crate::config::channels::TEMPLATE_FIELDS;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -214,100 +211,11 @@ pub fn install_crypto_provider() {
     });
 }
 
-pub(crate) const fn default_timeout_secs() -> u64 {
-    10
-}
-
-/// `[channels]`: every transport is optional; only configured ones are built.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ChannelsConfig {
-    pub console: Option<ConsoleConfig>,
-    pub email: Option<EmailConfig>,
-    pub webhook: Option<WebhookConfig>,
-    pub wecom: Option<WecomConfig>,
-    pub dingtalk: Option<DingtalkConfig>,
-    pub feishu: Option<FeishuConfig>,
-    pub sms: Option<SmsConfig>,
-}
-
-impl ChannelsConfig {
-    /// Every problem found, each naming its key. Pure: no network, no files.
-    pub fn validate(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        if let Some(c) = &self.console {
-            check_timeout(&mut p, "console", c.timeout_secs);
-        }
-        if let Some(c) = &self.email {
-            c.validate(&mut p);
-        }
-        if let Some(c) = &self.webhook {
-            c.validate(&mut p);
-        }
-        if let Some(c) = &self.wecom {
-            c.validate(&mut p);
-        }
-        if let Some(c) = &self.dingtalk {
-            c.validate(&mut p);
-        }
-        if let Some(c) = &self.feishu {
-            c.validate(&mut p);
-        }
-        if let Some(c) = &self.sms {
-            c.validate(&mut p);
-        }
-        p
-    }
-
-    /// Dotted keys of every `Secret` field. The config loader fills each from
-    /// `QINQING_<KEY>` (dots → `_`, upper case) or the file named by `QINQING_<KEY>_FILE`.
-    pub fn secret_paths() -> &'static [&'static str] {
-        &[
-            "channels.email.password",
-            "channels.webhook.secret",
-            "channels.dingtalk.secret",
-            "channels.feishu.secret",
-            "channels.sms.access_key_secret",
-            "channels.sms.http.token",
-        ]
-    }
-}
-
-pub(crate) fn check_timeout(p: &mut Vec<String>, key: &str, secs: u64) {
-    if secs == 0 {
-        p.push(format!(
-            "channels.{key}.timeout_secs is 0: every network call needs a timeout (e.g. 10)"
-        ));
-    }
-}
-
-pub(crate) fn check_url(p: &mut Vec<String>, key: &str, url: &str) {
-    if url.trim().is_empty() {
-        p.push(format!("channels.{key} is empty"));
-        return;
-    }
-    match reqwest::Url::parse(url) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-        Ok(u) => p.push(format!(
-            "channels.{key} has scheme {:?}: use an http:// or https:// URL",
-            u.scheme()
-        )),
-        Err(e) => p.push(format!("channels.{key} is not a valid URL: {e}")),
-    }
-}
-
-/// Builds every configured channel, with the system clock.
-pub fn build(cfg: &ChannelsConfig) -> Result<Vec<Arc<dyn Channel>>, String> {
-    build_with_clock(cfg, Arc::new(SystemClock))
-}
-
-/// Builds every configured channel; `clock` supplies signature timestamps.
+/// Builds every configured channel; `clock` supplies signature timestamps (the
+/// caller's clock: the daemon's, or a fixed one in tests).
 /// Fails with every validation problem at once, or the first construction error
 /// (unreadable CA file, TLS set-up).
-pub fn build_with_clock(
-    cfg: &ChannelsConfig,
-    clock: Arc<dyn Clock>,
-) -> Result<Vec<Arc<dyn Channel>>, String> {
+pub fn build(cfg: &ChannelsConfig, clock: Arc<dyn Clock>) -> Result<Vec<Arc<dyn Channel>>, String> {
     let problems = cfg.validate();
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -344,32 +252,6 @@ pub fn build_with_clock(
     Ok(out)
 }
 
-/// Masks every run of 11 digits that looks like a mainland mobile number (`1…`)
-/// inside free text, for sinks that print message lines.
-pub fn mask_phones_in(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            let run: String = chars[start..i].iter().collect();
-            if run.len() == 11 && run.starts_with('1') {
-                out.push_str(&crate::mask::phone(&run));
-            } else {
-                out.push_str(&run);
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,7 +260,8 @@ mod tests {
     fn empty_config_is_valid_and_builds_nothing() {
         let cfg: ChannelsConfig = toml::from_str("").unwrap();
         assert!(cfg.validate().is_empty());
-        assert!(build(&cfg).unwrap().is_empty());
+        let clock = Arc::new(crate::clock::FixedClock::parse("2026-09-18T08:30:00+08:00").unwrap());
+        assert!(build(&cfg, clock).unwrap().is_empty());
     }
 
     #[test]
@@ -388,11 +271,9 @@ mod tests {
     }
 
     #[test]
-    fn masks_phones_in_text() {
-        assert_eq!(
-            mask_phones_in("联系电话13812341234,编号123"),
-            "联系电话138****1234,编号123"
-        );
+    fn message_kinds_are_the_configurable_template_kinds() {
+        let names: Vec<&str> = MessageKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, crate::config::channels::TEMPLATE_KINDS);
     }
 
     #[test]

@@ -14,217 +14,21 @@
 //! [`MessageKind`]: super::MessageKind
 //! [`SmsFields`]: super::SmsFields
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Channel, Contact, MessageKind, Outgoing, Receipt, SendError, SmsFields, check_timeout,
-    check_url, http, sign,
+    Channel, Contact, Outgoing, Receipt, SendError, SmsConfig, SmsFields, SmsProvider, SmsTemplate,
+    http, sign,
 };
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::mask;
 
 pub const ALIYUN_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com";
 pub const TENCENT_ENDPOINT: &str = "https://sms.tencentcloudapi.com";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmsProvider {
-    Aliyun,
-    Tencent,
-    Http,
-}
-
-/// `[channels.sms.templates.<kind>]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmsTemplate {
-    /// Provider template code: `SMS_123456789` (Aliyun), `1234567` (Tencent).
-    pub code: String,
-    /// Fields filling the template, in order: `name`, `count`, `reference`, `date`.
-    #[serde(default)]
-    pub params: Vec<String>,
-    /// Aliyun only: the template's `${key}` names, one per param; default = `params`.
-    pub keys: Option<Vec<String>>,
-}
-
-fn default_method() -> String {
-    "POST".into()
-}
-
-/// `[channels.sms.http]`: a bureau's own SMS gateway.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSmsConfig {
-    pub url: String,
-    /// `POST` (default) or `PUT`.
-    #[serde(default = "default_method")]
-    pub method: String,
-    /// The request body, with `{mobile}` `{template}` `{name}` `{count}` `{reference}`
-    /// `{date}` `{token}` replaced by JSON-escaped values (put them inside quotes).
-    pub body_template: String,
-    /// Extra headers; `{token}` in a value is replaced by `token`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// A credential for the gateway (env `QINQING_CHANNELS_SMS_HTTP_TOKEN`).
-    pub token: Option<Secret>,
-    /// Dotted path in the JSON reply that says success, e.g. `result.code`; when
-    /// absent any 2xx is success.
-    pub success_field: Option<String>,
-    /// The value `success_field` must have (compared as text), e.g. `0`.
-    pub success_value: Option<String>,
-    /// Dotted path of the message id in the reply, for the receipt.
-    pub id_field: Option<String>,
-}
-
-/// `[channels.sms]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmsConfig {
-    pub provider: SmsProvider,
-    /// Default: the provider's real HTTPS endpoint.
-    pub endpoint: Option<String>,
-    /// AccessKey ID (Aliyun) or SecretId (Tencent).
-    #[serde(default)]
-    pub access_key_id: String,
-    /// AccessKey secret (Aliyun) or SecretKey (Tencent); env
-    /// `QINQING_CHANNELS_SMS_ACCESS_KEY_SECRET`.
-    #[serde(default)]
-    pub access_key_secret: Secret,
-    /// The approved signature, e.g. `某某区委老干部局`.
-    #[serde(default)]
-    pub sign_name: String,
-    /// Tencent `X-TC-Region` (default `ap-guangzhou`); unused by Aliyun.
-    pub region: Option<String>,
-    /// Tencent SmsSdkAppId.
-    pub sdk_app_id: Option<String>,
-    #[serde(default)]
-    pub templates: BTreeMap<String, SmsTemplate>,
-    pub http: Option<HttpSmsConfig>,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-impl SmsConfig {
-    pub(crate) fn validate(&self, p: &mut Vec<String>) {
-        check_timeout(p, "sms", self.timeout_secs);
-        if let Some(e) = &self.endpoint {
-            check_url(p, "sms.endpoint", e);
-        }
-        let needs_templates = match self.provider {
-            SmsProvider::Aliyun | SmsProvider::Tencent => {
-                if self.access_key_id.trim().is_empty() {
-                    p.push("channels.sms.access_key_id is empty".into());
-                }
-                if self.access_key_secret.is_empty() {
-                    p.push("channels.sms.access_key_secret is empty: set QINQING_CHANNELS_SMS_ACCESS_KEY_SECRET or QINQING_CHANNELS_SMS_ACCESS_KEY_SECRET_FILE".into());
-                }
-                if self.sign_name.trim().is_empty() {
-                    p.push(
-                        "channels.sms.sign_name is empty: use the provider-approved signature"
-                            .into(),
-                    );
-                }
-                if self.provider == SmsProvider::Tencent
-                    && self
-                        .sdk_app_id
-                        .as_deref()
-                        .is_none_or(|s| s.trim().is_empty())
-                {
-                    p.push(
-                        "channels.sms.sdk_app_id is missing: Tencent needs the SmsSdkAppId".into(),
-                    );
-                }
-                if self.http.is_some() {
-                    p.push(
-                        "channels.sms.http is set but channels.sms.provider is not \"http\"".into(),
-                    );
-                }
-                true
-            }
-            SmsProvider::Http => match &self.http {
-                None => {
-                    p.push("channels.sms.http is missing: provider = \"http\" needs [channels.sms.http] with url and body_template".into());
-                    false
-                }
-                Some(h) => {
-                    check_url(p, "sms.http.url", &h.url);
-                    if h.body_template.trim().is_empty() {
-                        p.push("channels.sms.http.body_template is empty".into());
-                    }
-                    if !h.body_template.contains("{mobile}") {
-                        p.push(
-                            "channels.sms.http.body_template has no {mobile} placeholder".into(),
-                        );
-                    }
-                    let m = h.method.to_ascii_uppercase();
-                    if m != "POST" && m != "PUT" {
-                        p.push(format!(
-                            "channels.sms.http.method {:?}: use \"POST\" or \"PUT\"",
-                            h.method
-                        ));
-                    }
-                    for k in h.headers.keys() {
-                        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
-                            p.push(format!(
-                                "channels.sms.http.headers: {k:?} is not a header name"
-                            ));
-                        }
-                    }
-                    if h.success_field.is_some() != h.success_value.is_some() {
-                        p.push(
-                            "channels.sms.http.success_field and success_value go together".into(),
-                        );
-                    }
-                    h.body_template.contains("{template}")
-                }
-            },
-        };
-        for name in self.templates.keys() {
-            if !MessageKind::ALL.iter().any(|k| k.as_str() == name) {
-                p.push(format!(
-                    "channels.sms.templates.{name}: unknown message kind (use digest, urgent, test)"
-                ));
-            }
-        }
-        if needs_templates {
-            for kind in MessageKind::ALL {
-                if !self.templates.contains_key(kind.as_str()) {
-                    p.push(format!(
-                        "channels.sms.templates.{kind} is missing: add [channels.sms.templates.{kind}] with code and params"
-                    ));
-                }
-            }
-        }
-        for (name, t) in &self.templates {
-            if t.code.trim().is_empty() {
-                p.push(format!("channels.sms.templates.{name}.code is empty"));
-            }
-            for f in &t.params {
-                if !SmsFields::FIELDS.contains(&f.as_str()) {
-                    p.push(format!(
-                        "channels.sms.templates.{name}.params: unknown field {f:?} (use name, count, reference, date)"
-                    ));
-                }
-            }
-            if let Some(keys) = &t.keys
-                && keys.len() != t.params.len()
-            {
-                p.push(format!(
-                    "channels.sms.templates.{name}.keys has {} entries but params has {}",
-                    keys.len(),
-                    t.params.len()
-                ));
-            }
-        }
-    }
-}
 
 pub struct SmsChannel {
     cfg: SmsConfig,

@@ -27,43 +27,9 @@
 //! retried; other statuses are permanent.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::json;
 
-use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url, http, sign};
-use crate::config::Secret;
-
-fn default_signature_header() -> String {
-    "X-Qinqing-Signature".into()
-}
-
-/// `[channels.webhook]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    pub url: String,
-    pub secret: Option<Secret>,
-    #[serde(default = "default_signature_header")]
-    pub signature_header: String,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-}
-
-impl WebhookConfig {
-    pub(crate) fn validate(&self, p: &mut Vec<String>) {
-        check_url(p, "webhook.url", &self.url);
-        check_timeout(p, "webhook", self.timeout_secs);
-        if reqwest::header::HeaderName::from_bytes(self.signature_header.as_bytes()).is_err() {
-            p.push(format!(
-                "channels.webhook.signature_header {:?} is not a valid HTTP header name",
-                self.signature_header
-            ));
-        }
-        if self.secret.as_ref().is_some_and(|s| s.is_empty()) {
-            p.push("channels.webhook.secret is empty: remove it or set QINQING_CHANNELS_WEBHOOK_SECRET".into());
-        }
-    }
-}
+use super::{Channel, Contact, Outgoing, Receipt, SendError, WebhookConfig, http, sign};
 
 pub struct WebhookChannel {
     cfg: WebhookConfig,

@@ -12,41 +12,14 @@
 //! body; 45009 ("api freq out of limit") and -1 (system busy) are transient.
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block};
-use super::{Channel, Contact, Outgoing, Receipt, SendError, check_timeout, check_url};
+use super::{Channel, Contact, Outgoing, Receipt, SendError, WecomConfig};
 
 /// WeCom's markdown content limit, in bytes.
 pub const MAX_BYTES: usize = 4096;
-
-const fn default_per_minute() -> u32 {
-    20
-}
-
-/// `[channels.wecom]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WecomConfig {
-    /// `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`
-    pub url: String,
-    #[serde(default = "super::default_timeout_secs")]
-    pub timeout_secs: u64,
-    #[serde(default = "default_per_minute")]
-    pub per_minute: u32,
-}
-
-impl WecomConfig {
-    pub(crate) fn validate(&self, p: &mut Vec<String>) {
-        check_url(p, "wecom.url", &self.url);
-        check_timeout(p, "wecom", self.timeout_secs);
-        if self.per_minute == 0 {
-            p.push("channels.wecom.per_minute is 0: the robot allows up to 20".into());
-        }
-    }
-}
 
 pub struct WecomChannel {
     cfg: WecomConfig,

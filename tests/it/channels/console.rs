@@ -10,7 +10,7 @@ async fn appends_one_masked_json_line_per_message() {
     let path = dir.path().join("out.jsonl");
     let cfg: ChannelsConfig =
         toml::from_str(&format!("[console]\npath = {:?}", path.to_str().unwrap())).unwrap();
-    let ch = build(&cfg).unwrap().remove(0);
+    let ch = build(&cfg, clock()).unwrap().remove(0);
     assert_eq!(ch.name(), "console");
     let mut c = contact("S001", "张三");
     c.mobile = Some("13812341234".into());

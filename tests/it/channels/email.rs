@@ -11,7 +11,7 @@ use super::support::*;
 fn email_channel(extra: &str) -> Arc<dyn Channel> {
     let text = format!("[email]\nfrom = \"亲情服务 <qinqing@example.gov.cn>\"\n{extra}");
     let cfg: ChannelsConfig = toml::from_str(&text).unwrap();
-    let mut chans = build(&cfg).unwrap();
+    let mut chans = build(&cfg, clock()).unwrap();
     assert_eq!(chans.len(), 1);
     chans.remove(0)
 }
@@ -277,5 +277,5 @@ fn validation_names_keys() {
     ] {
         assert!(all.contains(needle), "{needle} not in {all}");
     }
-    assert!(build(&cfg).is_err());
+    assert!(build(&cfg, clock()).is_err());
 }

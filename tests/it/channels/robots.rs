@@ -11,7 +11,7 @@ use super::support::*;
 fn channel(toml_text: &str) -> Arc<dyn Channel> {
     let cfg: ChannelsConfig = toml::from_str(toml_text).unwrap();
     assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
-    build(&cfg).unwrap().remove(0)
+    build(&cfg, clock()).unwrap().remove(0)
 }
 
 fn team() -> Outgoing {

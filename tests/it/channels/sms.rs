@@ -25,7 +25,7 @@ code = "SMS_300"
 fn channel(head: &str) -> Arc<dyn Channel> {
     let cfg: ChannelsConfig = toml::from_str(&format!("{head}\n{TEMPLATES}")).unwrap();
     assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
-    build(&cfg).unwrap().remove(0)
+    build(&cfg, clock()).unwrap().remove(0)
 }
 
 fn aliyun(endpoint: &str, secret: &str) -> Arc<dyn Channel> {
@@ -225,7 +225,7 @@ async fn tencent_bad_template_is_permanent() {
         peer.url("/")
     ))
     .unwrap();
-    let ch = build(&cfg).unwrap().remove(0);
+    let ch = build(&cfg, clock()).unwrap().remove(0);
     let err = within(ch.send(&msg())).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
 }
@@ -262,7 +262,7 @@ id_field = "result.id"
     ))
     .unwrap();
     assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
-    let ch = build(&cfg).unwrap().remove(0);
+    let ch = build(&cfg, clock()).unwrap().remove(0);
     let receipt = within(ch.send(&msg())).await.unwrap();
     assert_eq!(receipt.provider_id.as_deref(), Some("gw-1"));
     let v = peer.recorded()[0].json();
@@ -296,5 +296,5 @@ fn missing_template_for_a_kind_is_reported() {
             .any(|p| p.contains("channels.sms.templates.test")),
         "{problems:?}"
     );
-    assert!(build(&cfg).is_err());
+    assert!(build(&cfg, clock()).is_err());
 }

@@ -21,6 +21,12 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// The clock the channels sign with in these tests: a fixed instant, never the wall
+/// clock (the peers check signatures, not freshness).
+pub fn clock() -> Arc<dyn qinqing::clock::Clock> {
+    Arc::new(qinqing::clock::FixedClock::parse("2026-09-18T08:30:00+08:00").unwrap())
+}
+
 /// Awaits a future with a generous bound, so a hang fails the test instead of CI.
 pub async fn within<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(20), f)

@@ -11,7 +11,7 @@ use super::support::*;
 fn webhook(url: &str, extra: &str) -> Arc<dyn Channel> {
     let cfg: ChannelsConfig =
         toml::from_str(&format!("[webhook]\nurl = {url:?}\n{extra}")).unwrap();
-    build(&cfg).unwrap().remove(0)
+    build(&cfg, clock()).unwrap().remove(0)
 }
 
 fn msg() -> qinqing::delivery::channels::Outgoing {
