@@ -1,0 +1,283 @@
+//! Loading rules: the shipped ones or a folder's `*.rhai` (and `tests/*.toml`),
+//! compiling each file once, checking its `RULE` map, keeping the last good version
+//! of a file that broke, and the load-time trial run on a made-up person.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rhai::{Engine, Map, Scope};
+
+use super::engine::{Diagnoser, build_engine, explain, innermost_position, pos_of};
+use super::{BUILTIN_CASES, BUILTIN_RULES, LoadError, PersonData, Rule, RuleSet, cases};
+use crate::calendar::WorkCalendar;
+
+impl RuleSet {
+    /// The shipped rules compiled into the binary.
+    pub fn builtin(cal: WorkCalendar) -> RuleSet {
+        let files = BUILTIN_RULES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let cases = BUILTIN_CASES
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        RuleSet::from_sources(files, cases, cal, None)
+    }
+
+    /// Every `*.rhai` in `dir` (and cases in `dir/tests/*.toml`). `previous` keeps the
+    /// last good version of a file that is now broken.
+    pub fn load_dir(dir: &Path, cal: WorkCalendar, previous: Option<&RuleSet>) -> RuleSet {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        match read_sorted(dir, "rhai") {
+            Ok(list) => {
+                for path in list {
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => files.push((display(&path), text)),
+                        Err(e) => errors.push(LoadError {
+                            file: display(&path),
+                            line: None,
+                            column: None,
+                            message: format!("cannot read: {e}"),
+                        }),
+                    }
+                }
+            }
+            Err(e) => errors.push(LoadError {
+                file: display(dir),
+                line: None,
+                column: None,
+                message: format!("cannot read the rules folder: {e} (rules.path)"),
+            }),
+        }
+        let cases = read_sorted(&dir.join("tests"), "toml")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (display(&p), t)))
+            .collect();
+        let mut set = RuleSet::from_sources(files, cases, cal, previous);
+        set.errors.splice(0..0, errors);
+        set
+    }
+
+    pub fn from_sources(
+        files: Vec<(String, String)>,
+        cases: Vec<(String, String)>,
+        cal: WorkCalendar,
+        previous: Option<&RuleSet>,
+    ) -> RuleSet {
+        let calendar = Arc::new(cal);
+        let engine = Arc::new(build_engine(calendar.clone()));
+        let diagnose = Arc::new(Diagnoser::new(calendar.clone()));
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut errors = Vec::new();
+        for (file, text) in files {
+            match compile_rule(&engine, &file, &text) {
+                Ok(rule) => {
+                    if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
+                        errors.push(LoadError {
+                            file: file.clone(),
+                            line: None,
+                            column: None,
+                            message: format!(
+                                "规则编号重复 rule id {:?} is already used by {}",
+                                rule.id, other.file
+                            ),
+                        });
+                        continue;
+                    }
+                    rules.push(rule);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    if let Some(prev) =
+                        previous.and_then(|p| p.rules.iter().find(|r| r.file == file))
+                        && !rules.iter().any(|r| r.id == prev.id)
+                    {
+                        tracing::warn!(file = %file, rule = %prev.id, "keeping the last good version of a broken rule");
+                        rules.push(prev.clone());
+                    }
+                }
+            }
+        }
+        let mut set = RuleSet {
+            engine,
+            diagnose,
+            rules,
+            errors,
+            cases,
+            calendar,
+        };
+        set.smoke_test();
+        set
+    }
+
+    /// Runs each rule once on a synthetic person, so a script that calls an unknown
+    /// function or never ends is rejected at load, not at 07:00 on a festival.
+    fn smoke_test(&mut self) {
+        let probe = Arc::new(PersonData::new(
+            0,
+            cases::probe_person(),
+            true,
+            vec![(
+                "hospitalised".into(),
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            )],
+            Arc::new(Vec::new()),
+        ));
+        let mut keep = Vec::with_capacity(self.rules.len());
+        for rule in std::mem::take(&mut self.rules) {
+            match self.eval(&rule, &probe, 2026) {
+                Ok(_) => keep.push(rule),
+                Err(e) => self.errors.push(LoadError {
+                    file: rule.file.clone(),
+                    line: e.line,
+                    column: e.column,
+                    message: format!("试运行失败 failed on a test person: {}", e.message),
+                }),
+            }
+        }
+        self.rules = keep;
+    }
+}
+
+fn hash_text(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn read_sorted(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadError> {
+    let fail = |line: Option<usize>, column: Option<usize>, message: String| LoadError {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    };
+    let ast = engine.compile(text).map_err(|e| {
+        let (l, c) = pos_of(e.position());
+        fail(l, c, format!("语法错误 syntax error: {}", e.err_type()))
+    })?;
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == "occasions" && f.params.len() == 2)
+    {
+        return Err(fail(
+            None,
+            None,
+            "缺少函数 fn occasions(p, year) — every rule must define it".into(),
+        ));
+    }
+    // Evaluate the top level once to read the RULE constant.
+    let mut scope = Scope::new();
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        let (l, c) = pos_of(innermost_position(&e));
+        fail(l, c, explain(&e))
+    })?;
+    let map: Map = scope.get_value::<Map>("RULE").ok_or_else(|| {
+        fail(
+            None,
+            None,
+            "缺少 const RULE = #{ id: …, title: … } at the top of the file".into(),
+        )
+    })?;
+    let get_str =
+        |k: &str| -> Option<String> { map.get(k).and_then(|v| v.clone().into_string().ok()) };
+    let id = get_str("id")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| fail(None, None, "RULE.id is missing or not a string".into()))?;
+    let title = get_str("title").unwrap_or_else(|| id.clone());
+    let ints = |k: &str| -> Result<Vec<i64>, LoadError> {
+        match map.get(k) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .clone()
+                .into_typed_array::<i64>()
+                .map_err(|_| {
+                    fail(
+                        None,
+                        None,
+                        format!("RULE.{k} must be a list of whole numbers of days, like [7, 1]"),
+                    )
+                })
+                .and_then(|xs| {
+                    if xs.iter().any(|x| *x < 0) {
+                        Err(fail(None, None, format!("RULE.{k} must not be negative")))
+                    } else {
+                        Ok(xs)
+                    }
+                }),
+        }
+    };
+    let remind_before = ints("remind_before")?;
+    let escalate_after = match map.get("escalate_after") {
+        None => Some(3),
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| 3),
+        Some(v) => Some(v.as_int().map_err(|_| {
+            fail(
+                None,
+                None,
+                "RULE.escalate_after must be a number of days, or false".into(),
+            )
+        })?),
+    };
+    let urgent = match map.get("urgent") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| fail(None, None, "RULE.urgent must be true or false".into()))?,
+    };
+    let channels = match map.get("channels") {
+        None => Vec::new(),
+        Some(v) => v
+            .clone()
+            .into_typed_array::<rhai::ImmutableString>()
+            .map_err(|_| {
+                fail(
+                    None,
+                    None,
+                    "RULE.channels must be a list of channel names".into(),
+                )
+            })?
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let after_death = match map.get("after_death") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .map_err(|_| fail(None, None, "RULE.after_death must be true or false".into()))?,
+    };
+    Ok(Rule {
+        after_death,
+        shared_id: id.as_str().into(),
+        shared_channels: channels.as_slice().into(),
+        id,
+        title,
+        file: file.to_string(),
+        remind_before,
+        escalate_after,
+        urgent,
+        channels,
+        hash: hash_text(text),
+        ast: Arc::new(ast),
+    })
+}

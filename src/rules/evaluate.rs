@@ -1,0 +1,185 @@
+//! Evaluating one rule for one person and year, and turning what the script
+//! returned into [`Occasion`]s (or an error naming the rule and the field).
+
+use std::sync::Arc;
+
+use chrono::{Datelike as _, NaiveDate};
+use rhai::{CallFnOptions, Dynamic, EvalAltResult, Map, Scope};
+
+use super::engine::{explain, innermost_position, pos_of};
+use super::{Occasion, PersonData, PersonView, Rule, RuleSet, RunError, api};
+
+impl RuleSet {
+    /// The occasions of one rule for one person in one year.
+    pub fn eval(
+        &self,
+        rule: &Rule,
+        person: &Arc<PersonData>,
+        year: i32,
+    ) -> Result<Vec<Occasion>, RunError> {
+        self.eval_traced(rule, person, year).0
+    }
+
+    /// As [`RuleSet::eval`], also returning what the script read of the person (see
+    /// [`Memo`]).
+    pub fn eval_traced(
+        &self,
+        rule: &Rule,
+        person: &Arc<PersonData>,
+        year: i32,
+    ) -> (Result<Vec<Occasion>, RunError>, api::Trace) {
+        let mut scope = Scope::new();
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        let (result, trace) = api::traced(|| {
+            self.engine.call_fn_with_options::<Dynamic>(
+                options,
+                &mut scope,
+                &rule.ast,
+                "occasions",
+                (PersonView(person.clone()), year as i64),
+            )
+        });
+        let fail = |e: &EvalAltResult| {
+            let mut pos = innermost_position(e);
+            if pos.is_none() {
+                pos = self.diagnose.locate(&rule.ast, person, year);
+            }
+            let (line, column) = pos_of(pos);
+            RunError {
+                rule: rule.id.clone(),
+                person_id: person.internal_id,
+                line,
+                column,
+                message: explain(e),
+            }
+        };
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => return (Err(fail(&e)), trace),
+        };
+        let out = convert_occasions(rule, value).map_err(|message| RunError {
+            rule: rule.id.clone(),
+            person_id: person.internal_id,
+            line: None,
+            column: None,
+            message,
+        });
+        (out, trace)
+    }
+}
+
+fn convert_occasions(rule: &Rule, value: Dynamic) -> Result<Vec<Occasion>, String> {
+    if value.is_unit() {
+        return Ok(Vec::new());
+    }
+    let list = value
+        .into_array()
+        .map_err(|t| format!("occasions() must return a list of maps, got {t}"))?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list {
+        let m = item
+            .try_cast::<Map>()
+            .ok_or("each occasion must be a map like #{ date: …, title: … }")?;
+        out.push(convert_one(rule, &m)?);
+    }
+    Ok(out)
+}
+
+fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(v) if v.is_unit() => Ok(None),
+        Some(v) => v.read_lock::<NaiveDate>().map(|d| Some(*d)).ok_or_else(|| {
+            format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")
+        }),
+    }
+}
+
+fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
+    let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
+    // A Date shows as 2026-09-18 (Rhai's own Display would print the type name).
+    let text = |k: &str| -> Option<String> {
+        m.get(k)
+            .filter(|v| !v.is_unit())
+            .map(|v| match v.read_lock::<NaiveDate>() {
+                Some(d) => d.to_string(),
+                None => v.to_string(),
+            })
+    };
+    let remind_on = match m.get("remind_on") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => {
+            let arr = v
+                .read_lock::<rhai::Array>()
+                .ok_or("occasion.remind_on must be a list of Dates")?;
+            let mut ds = Vec::with_capacity(arr.len());
+            for d in arr.iter() {
+                ds.push(
+                    *d.read_lock::<NaiveDate>()
+                        .ok_or("occasion.remind_on must be a list of Dates")?,
+                );
+            }
+            Some(ds)
+        }
+    };
+    let satisfied_by = match m.get("satisfied_by") {
+        None => Vec::new(),
+        Some(v) => {
+            const BAD: &str = "occasion.satisfied_by must be a list like [\"call\", \"visit\"]";
+            let arr = v.read_lock::<rhai::Array>().ok_or(BAD)?;
+            let mut kinds = Vec::with_capacity(arr.len());
+            for k in arr.iter() {
+                kinds.push(
+                    k.read_lock::<rhai::ImmutableString>()
+                        .ok_or(BAD)?
+                        .to_string(),
+                );
+            }
+            kinds
+        }
+    };
+    let window = match m.get("window") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) if v.is_string() => {
+            let s = v.to_string();
+            match s.as_str() {
+                "month" => {
+                    let first = date.with_day0(0).expect("first of month");
+                    let next = first
+                        .checked_add_months(chrono::Months::new(1))
+                        .expect("next month");
+                    Some((first, next.pred_opt().expect("last day")))
+                }
+                other => {
+                    return Err(format!(
+                        "occasion.window {other:?}: use \"month\" or #{{ from: …, to: … }}"
+                    ));
+                }
+            }
+        }
+        Some(v) => {
+            let w = v
+                .read_lock::<Map>()
+                .ok_or("occasion.window must be \"month\" or #{ from, to }")?;
+            let from = get_date(&w, "from")?.ok_or("occasion.window.from is required")?;
+            let to = get_date(&w, "to")?.ok_or("occasion.window.to is required")?;
+            Some((from, to))
+        }
+    };
+    let urgent = match m.get("urgent") {
+        Some(v) if v.is_bool() => v.as_bool().unwrap_or(false),
+        _ => rule.urgent,
+    };
+    Ok(Occasion {
+        date,
+        title: text("title").unwrap_or_else(|| rule.title.clone()),
+        kind: text("kind").unwrap_or_else(|| "visit".into()),
+        key: text("key").unwrap_or_default(),
+        remind_on,
+        urgent,
+        satisfied_by,
+        window,
+    })
+}
