@@ -208,3 +208,60 @@ impl SmsConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(toml_text: &str) -> SmsConfig {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn missing_template_is_a_config_error() {
+        let c = cfg(r#"
+            provider = "aliyun"
+            access_key_id = "id"
+            access_key_secret = "s"
+            sign_name = "老干部局"
+            [templates.digest]
+            code = "SMS_1"
+            params = ["name", "count"]
+            [templates.test]
+            code = "SMS_3"
+        "#);
+        let mut p = Vec::new();
+        c.validate(&mut p);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("channels.sms.templates.urgent"));
+    }
+
+    #[test]
+    fn validation_names_every_problem() {
+        let c = cfg(r#"
+            provider = "tencent"
+            [templates.digest]
+            code = ""
+            params = ["name", "id_number"]
+            keys = ["a"]
+            [templates.late]
+            code = "1"
+        "#);
+        let mut p = Vec::new();
+        c.validate(&mut p);
+        let all = p.join("\n");
+        for needle in [
+            "channels.sms.access_key_id",
+            "channels.sms.access_key_secret",
+            "channels.sms.sign_name",
+            "channels.sms.sdk_app_id",
+            "channels.sms.templates.late",
+            "channels.sms.templates.urgent",
+            "channels.sms.templates.digest.code",
+            "\"id_number\"",
+            "channels.sms.templates.digest.keys",
+        ] {
+            assert!(all.contains(needle), "{needle} not in {all}");
+        }
+    }
+}
