@@ -10,7 +10,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
-type HmacSha1 = Hmac<sha1::Sha1>;
 
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -25,7 +24,7 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 }
 
 /// RFC 3986 percent-encoding: `A-Za-z0-9-_.~` kept, everything else `%XX` (upper
-/// case), space as `%20`. Both Aliyun signature versions use it.
+/// case), space as `%20`, as Aliyun V3 wants it.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -79,16 +78,29 @@ pub fn aliyun_v3_canonical(
     headers: &[(&str, &str)],
     body_sha256_hex: &str,
 ) -> Canonical {
-    let mut hs: Vec<(String, String)> = headers
+    let hs = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    hs.sort();
+    canonical_request(method, path, query, hs, body_sha256_hex)
+}
+
+/// The canonical request both providers define: method, path, query, the signed
+/// headers sorted by name as `name:value` lines, their names joined with `;`, and
+/// the hex SHA-256 of the body.
+fn canonical_request(
+    method: &str,
+    path: &str,
+    query: &str,
+    mut headers: Vec<(String, String)>,
+    body_sha256_hex: &str,
+) -> Canonical {
+    headers.sort();
     let mut request = format!("{method}\n{path}\n{query}\n");
-    for (k, v) in &hs {
+    for (k, v) in &headers {
         request.push_str(&format!("{k}:{v}\n"));
     }
-    let signed_headers = hs
+    let signed_headers = headers
         .iter()
         .map(|(k, _)| k.as_str())
         .collect::<Vec<_>>()
@@ -120,20 +132,6 @@ pub fn aliyun_v3_authorization(
     )
 }
 
-/// Aliyun RPC signature version 1.0 (HMAC-SHA1), for gateways that still speak it.
-/// `params` must include every parameter except `Signature`.
-pub fn aliyun_rpc_signature(method: &str, params: &[(&str, &str)], secret: &str) -> String {
-    let to_sign = format!(
-        "{method}&{}&{}",
-        percent_encode("/"),
-        percent_encode(&canonical_query(params))
-    );
-    let mut mac =
-        HmacSha1::new_from_slice(format!("{secret}&").as_bytes()).expect("any key length");
-    mac.update(to_sign.as_bytes());
-    BASE64.encode(mac.finalize().into_bytes())
-}
-
 // ---------------------------------------------------------------- Tencent TC3
 
 /// Tencent TC3 canonical request. `headers` are the signed headers (lower-cased
@@ -145,25 +143,11 @@ pub fn tencent_tc3_canonical(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Canonical {
-    let mut hs: Vec<(String, String)> = headers
+    let hs = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
         .collect();
-    hs.sort();
-    let mut request = format!("{method}\n{path}\n{query}\n");
-    for (k, v) in &hs {
-        request.push_str(&format!("{k}:{v}\n"));
-    }
-    let signed_headers = hs
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    request.push_str(&format!("\n{signed_headers}\n{}", sha256_hex(body)));
-    Canonical {
-        request,
-        signed_headers,
-    }
+    canonical_request(method, path, query, hs, &sha256_hex(body))
 }
 
 /// Tencent TC3 string to sign: algorithm, timestamp, credential scope, hash.
@@ -273,30 +257,6 @@ mod tests {
                 "ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders={},Signature={sig}",
                 c.signed_headers
             )
-        );
-    }
-
-    #[test]
-    fn aliyun_rpc_published_example() {
-        let params = [
-            ("AccessKeyId", "testId"),
-            ("Action", "SendSms"),
-            ("Format", "XML"),
-            ("OutId", "123"),
-            ("PhoneNumbers", "15300000001"),
-            ("RegionId", "cn-hangzhou"),
-            ("SignName", "阿里云短信测试专用"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureNonce", "45e25e9b-0a6f-4070-8c85-2956eda1b466"),
-            ("SignatureVersion", "1.0"),
-            ("TemplateCode", "SMS_71390007"),
-            ("TemplateParam", "{\"customer\":\"test\"}"),
-            ("Timestamp", "2017-07-12T02:42:19Z"),
-            ("Version", "2017-05-25"),
-        ];
-        assert_eq!(
-            aliyun_rpc_signature("GET", &params, "testSecret"),
-            "zJDF+Lrzhj/ThnlvIToysFRq6t4="
         );
     }
 
