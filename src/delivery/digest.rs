@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::channels::{Contact, MessageKind, Outgoing, Section, SmsFields};
+use super::channels::{Addressee, MessageKind, Outgoing, Section, SmsFields};
 use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
 
@@ -37,8 +37,8 @@ pub fn line(r: &Reminder, today: NaiveDate) -> String {
     s
 }
 
-pub fn contact(staff: &Staff) -> Contact {
-    Contact {
+pub fn addressee(staff: &Staff) -> Addressee {
+    Addressee {
         staff_no: staff.number.clone(),
         name: staff.name.clone(),
         mobile: staff.mobile.clone(),
@@ -68,7 +68,7 @@ pub fn section(staff: &Staff, reminders: &[&Reminder], today: NaiveDate) -> Sect
         .collect();
     lines.push("办结后请回复编号确认(qinqing ack 编号)。".into());
     Section {
-        contact: contact(staff),
+        addressee: addressee(staff),
         lines,
         greeting,
     }
@@ -93,7 +93,7 @@ pub fn outgoing(
             today.day()
         ),
         sms: SmsFields {
-            name: first.map(|s| s.contact.name.clone()).unwrap_or_default(),
+            name: first.map(|s| s.addressee.name.clone()).unwrap_or_default(),
             count: reminders.len() as u32,
             reference: reminders
                 .first()

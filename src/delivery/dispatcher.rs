@@ -254,11 +254,11 @@ impl Dispatcher {
         let mut undeliverable = Vec::new();
         for r in &live {
             let st = staff.get(&r.reminder.recipient).unwrap_or(&unknown);
-            let contact = digest::contact(st);
+            let addressee = digest::addressee(st);
             let infos: Vec<(&str, bool)> = self
                 .channels
                 .iter()
-                .map(|c| (c.name(), c.can_reach(&contact)))
+                .map(|c| (c.name(), c.can_reach(&addressee)))
                 .collect();
             match router::choose(
                 &st.channels,

@@ -32,8 +32,8 @@ pub async fn test_send(
         .into_iter()
         .find(|s| s.number == staff_no)
         .with_context(|| format!("--staff: no staff member with 工号 {staff_no}"))?;
-    let contact = digest::contact(&staff);
-    if !channel.can_reach(&contact) {
+    let addressee = digest::addressee(&staff);
+    if !channel.can_reach(&addressee) {
         bail!(
             "{staff_no} has no address for channel {channel_name} (check 手机/邮箱 in the staff sheet)"
         );
@@ -43,7 +43,7 @@ pub async fn test_send(
         idempotency_key: format!("qq-test-{staff_no}-{}", now.timestamp()),
         subject: "亲情服务提醒测试".into(),
         sections: vec![Section {
-            contact,
+            addressee,
             lines: vec!["这是一条测试消息,收到即说明提醒渠道工作正常。".into()],
             greeting: format!("{}同志:", staff.name),
         }],

@@ -3,7 +3,7 @@
 //!
 //! Line format: `{"channel":"console","idempotency_key","kind","subject",
 //! "sections":[{"staff_no","name","lines":[…]}]}`. Phone numbers never appear
-//! unmasked: contacts' mobiles are left out and 11-digit mobile-like numbers inside
+//! unmasked: addressees' mobiles are left out and 11-digit mobile-like numbers inside
 //! lines are masked.
 
 use std::io::Write;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Channel, ConsoleConfig, Contact, Outgoing, Receipt, SendError};
+use super::{Addressee, Channel, ConsoleConfig, Outgoing, Receipt, SendError};
 use crate::mask;
 
 pub struct ConsoleChannel {
@@ -38,8 +38,8 @@ pub fn line(msg: &Outgoing) -> String {
         .iter()
         .map(|s| {
             json!({
-                "staff_no": s.contact.staff_no,
-                "name": s.contact.name,
+                "staff_no": s.addressee.staff_no,
+                "name": s.addressee.name,
                 "lines": s.lines.iter().map(|l| mask::text(l)).collect::<Vec<_>>(),
             })
         })
@@ -62,7 +62,7 @@ impl Channel for ConsoleChannel {
     fn is_group(&self) -> bool {
         false
     }
-    fn can_reach(&self, _c: &Contact) -> bool {
+    fn can_reach(&self, _c: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block, Part};
-use super::{Channel, Contact, DingtalkConfig, Outgoing, Receipt, SendError, sign};
+use super::{Addressee, Channel, DingtalkConfig, Outgoing, Receipt, SendError, sign};
 use crate::clock::Clock;
 
 /// Keeps each markdown text comfortably under DingTalk's 20,000-byte limit.
@@ -56,7 +56,7 @@ impl DingtalkChannel {
 pub(crate) fn render(msg: &Outgoing) -> Vec<Part> {
     let mut blocks = Vec::new();
     for s in &msg.sections {
-        let mobile = s.contact.mobile.clone().filter(|m| !m.is_empty());
+        let mobile = s.addressee.mobile.clone().filter(|m| !m.is_empty());
         let head = match &mobile {
             Some(m) => format!("\n{} @{m}", s.greeting),
             None => format!("\n{}", s.greeting),
@@ -82,7 +82,7 @@ impl Channel for DingtalkChannel {
     fn is_group(&self) -> bool {
         true
     }
-    fn can_reach(&self, _c: &Contact) -> bool {
+    fn can_reach(&self, _c: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

@@ -1,7 +1,7 @@
 //! Email over SMTP (lettre): STARTTLS, implicit TLS or plain; AUTH when a username
 //! is set; one pooled transport built once per process.
 //!
-//! One mail per section, to that section's contact, `text/plain; charset=utf-8`
+//! One mail per section, to that section's addressee, `text/plain; charset=utf-8`
 //! with the Chinese subject and body. The `Message-ID` is derived from the
 //! idempotency key and staff number, so a resend carries the same id (mail clients
 //! and many MTAs drop the duplicate), and the key itself travels in
@@ -21,7 +21,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{Channel, Contact, EmailConfig, EmailSecurity, Outgoing, Receipt, SendError, sign};
+use super::{Addressee, Channel, EmailConfig, EmailSecurity, Outgoing, Receipt, SendError, sign};
 
 /// `X-Qinqing-Idempotency-Key`
 #[derive(Debug, Clone)]
@@ -179,7 +179,7 @@ impl Channel for EmailChannel {
     fn is_group(&self) -> bool {
         false
     }
-    fn can_reach(&self, c: &Contact) -> bool {
+    fn can_reach(&self, c: &Addressee) -> bool {
         c.email
             .as_deref()
             .is_some_and(|e| e.parse::<lettre::Address>().is_ok())
@@ -188,13 +188,13 @@ impl Channel for EmailChannel {
         // Check every address before sending anything.
         let mut mails = Vec::new();
         for s in &msg.sections {
-            let addr = s.contact.email.as_deref().unwrap_or("");
+            let addr = s.addressee.email.as_deref().unwrap_or("");
             let to = Mailbox::new(
-                Some(s.contact.name.clone()).filter(|n| !n.is_empty()),
+                Some(s.addressee.name.clone()).filter(|n| !n.is_empty()),
                 addr.parse().map_err(|_| {
                     SendError::permanent(format!(
                         "email: staff {} has no usable address ({addr:?})",
-                        s.contact.staff_no
+                        s.addressee.staff_no
                     ))
                 })?,
             );
@@ -202,7 +202,10 @@ impl Channel for EmailChannel {
                 .from(self.from.clone())
                 .to(to)
                 .subject(msg.subject.clone())
-                .message_id(Some(message_id(&msg.idempotency_key, &s.contact.staff_no)))
+                .message_id(Some(message_id(
+                    &msg.idempotency_key,
+                    &s.addressee.staff_no,
+                )))
                 .header(IdempotencyKey(msg.idempotency_key.clone()))
                 .header(ContentType::TEXT_PLAIN)
                 .body(body_text(s))

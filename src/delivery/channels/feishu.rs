@@ -1,5 +1,5 @@
 //! Feishu / Lark (飞书) custom bot: `msg_type: text`, with `<at user_id="…">name</at>`
-//! for contacts whose Feishu id is known (`Contact::feishu`).
+//! for addressees whose Feishu id is known (`Addressee::feishu`).
 //!
 //! With a secret ("签名校验"), the body carries `timestamp` (seconds, as a string) and
 //! `sign` = base64(HMAC-SHA256(key = "<s>\n<secret>", message = empty)). Success is
@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block};
-use super::{Channel, Contact, FeishuConfig, Outgoing, Receipt, SendError, sign};
+use super::{Addressee, Channel, FeishuConfig, Outgoing, Receipt, SendError, sign};
 use crate::clock::Clock;
 
 pub const MAX_BYTES: usize = 18_000;
@@ -48,11 +48,11 @@ fn escape_attr(s: &str) -> String {
 pub fn render(msg: &Outgoing) -> Vec<String> {
     let mut blocks = Vec::new();
     for s in &msg.sections {
-        let head = match s.contact.feishu.as_deref().filter(|u| !u.is_empty()) {
+        let head = match s.addressee.feishu.as_deref().filter(|u| !u.is_empty()) {
             Some(uid) => format!(
                 "\n<at user_id=\"{}\">{}</at> {}",
                 escape_attr(uid),
-                escape_attr(&s.contact.name),
+                escape_attr(&s.addressee.name),
                 s.greeting
             ),
             None => format!("\n{}", s.greeting),
@@ -78,7 +78,7 @@ impl Channel for FeishuChannel {
     fn is_group(&self) -> bool {
         true
     }
-    fn can_reach(&self, _c: &Contact) -> bool {
+    fn can_reach(&self, _c: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

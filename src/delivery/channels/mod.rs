@@ -36,7 +36,7 @@ pub use crate::config::channels::{
 
 /// A staff member as a channel needs them: addresses only.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
+pub struct Addressee {
     pub staff_no: String,
     pub name: String,
     pub mobile: Option<String>,
@@ -49,9 +49,9 @@ pub struct Contact {
     pub feishu: Option<String>,
 }
 
-impl std::fmt::Debug for Contact {
+impl std::fmt::Debug for Addressee {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Contact")
+        f.debug_struct("Addressee")
             .field("staff_no", &self.staff_no)
             .field("name", &self.name)
             .field("mobile", &self.mobile.as_deref().map(crate::mask::phone))
@@ -66,7 +66,7 @@ impl std::fmt::Debug for Contact {
 /// The part of a message meant for one staff member.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Section {
-    pub contact: Contact,
+    pub addressee: Addressee,
     /// One line per reminder, in Chinese.
     pub lines: Vec<String>,
     /// E.g. "张三同志:本周需走访3位老同志:".
@@ -197,8 +197,8 @@ pub trait Channel: Send + Sync {
     fn name(&self) -> &str;
     /// True for group robots: one message per robot with a section per staff member.
     fn is_group(&self) -> bool;
-    /// Whether this channel has an address for the contact.
-    fn can_reach(&self, c: &Contact) -> bool;
+    /// Whether this channel has an address for the addressee.
+    fn can_reach(&self, c: &Addressee) -> bool;
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError>;
 }
 
@@ -277,8 +277,8 @@ mod tests {
     }
 
     #[test]
-    fn contact_debug_masks_mobile() {
-        let c = Contact {
+    fn addressee_debug_masks_mobile() {
+        let c = Addressee {
             mobile: Some("13812341234".into()),
             ..Default::default()
         };

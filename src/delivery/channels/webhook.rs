@@ -29,7 +29,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Channel, Contact, Outgoing, Receipt, SendError, WebhookConfig, http, sign};
+use super::{Addressee, Channel, Outgoing, Receipt, SendError, WebhookConfig, http, sign};
 
 pub struct WebhookChannel {
     cfg: WebhookConfig,
@@ -52,9 +52,9 @@ pub fn body(msg: &Outgoing) -> Vec<u8> {
         .iter()
         .map(|s| {
             json!({
-                "staff_no": s.contact.staff_no,
-                "name": s.contact.name,
-                "mobile": s.contact.mobile,
+                "staff_no": s.addressee.staff_no,
+                "name": s.addressee.name,
+                "mobile": s.addressee.mobile,
                 "greeting": s.greeting,
                 "lines": s.lines,
             })
@@ -77,7 +77,7 @@ impl Channel for WebhookChannel {
     fn is_group(&self) -> bool {
         false
     }
-    fn can_reach(&self, _c: &Contact) -> bool {
+    fn can_reach(&self, _c: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

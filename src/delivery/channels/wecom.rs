@@ -1,10 +1,10 @@
 //! WeCom (企业微信) group robot: `msgtype: markdown`, content at most 4096 UTF-8
 //! bytes, so a long digest goes out as several messages split at line boundaries.
 //!
-//! Mentions: WeCom's markdown understands `<@userid>`, so a section whose contact has
-//! a WeCom userid (`Contact::wecom`) starts with `<@userid>`. `mentioned_mobile_list`
+//! Mentions: WeCom's markdown understands `<@userid>`, so a section whose addressee has
+//! a WeCom userid (`Addressee::wecom`) starts with `<@userid>`. `mentioned_mobile_list`
 //! only works for `msgtype: text`, and we prefer one readable markdown message over a
-//! second text message per digest, so contacts without a userid are named (their
+//! second text message per digest, so addressees without a userid are named (their
 //! greeting carries the name) but not notified individually.
 //!
 //! The robot allows 20 messages a minute; we refuse the 21st ourselves with a
@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::ratelimit::RateLimiter;
 use super::robot::{self, Block};
-use super::{Channel, Contact, Outgoing, Receipt, SendError, WecomConfig};
+use super::{Addressee, Channel, Outgoing, Receipt, SendError, WecomConfig};
 
 /// WeCom's markdown content limit, in bytes.
 pub const MAX_BYTES: usize = 4096;
@@ -41,7 +41,7 @@ impl WecomChannel {
 pub fn render(msg: &Outgoing) -> Vec<String> {
     let mut blocks = Vec::new();
     for s in &msg.sections {
-        let head = match s.contact.wecom.as_deref().filter(|u| !u.is_empty()) {
+        let head = match s.addressee.wecom.as_deref().filter(|u| !u.is_empty()) {
             Some(uid) => format!("<@{uid}> {}", s.greeting),
             None => s.greeting.clone(),
         };
@@ -66,7 +66,7 @@ impl Channel for WecomChannel {
     fn is_group(&self) -> bool {
         true
     }
-    fn can_reach(&self, _c: &Contact) -> bool {
+    fn can_reach(&self, _c: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

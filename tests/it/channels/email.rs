@@ -66,7 +66,7 @@ async fn plain_smtp_delivers_chinese_mail() {
         "host = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"",
         srv.addr.port()
     ));
-    assert!(ch.can_reach(&zhang().sections[0].contact));
+    assert!(ch.can_reach(&zhang().sections[0].addressee));
     assert!(!ch.can_reach(&contact("S2", "无邮箱")));
     let receipt = within(ch.send(&zhang())).await.unwrap();
     assert!(receipt.provider_id.unwrap().contains("queued as Q1"));

@@ -81,7 +81,7 @@ fn aliyun_peer(
 async fn aliyun_request_is_signed_and_carries_the_template() {
     let peer = HttpPeer::start(aliyun_peer("aliyun-secret", "OK")).await;
     let ch = aliyun(&peer.url("/"), "aliyun-secret");
-    assert!(ch.can_reach(&msg().sections[0].contact));
+    assert!(ch.can_reach(&msg().sections[0].addressee));
     assert!(!ch.can_reach(&contact("S2", "无手机")));
     let receipt = within(ch.send(&msg())).await.unwrap();
     assert_eq!(receipt.provider_id.as_deref(), Some("900619746936498440^0"));
@@ -272,7 +272,7 @@ id_field = "result.id"
     );
 
     let mut other = msg();
-    other.sections[0].contact.mobile = Some("13000000000".into());
+    other.sections[0].addressee.mobile = Some("13000000000".into());
     let err = within(ch.send(&other)).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
-use qinqing::delivery::channels::{Contact, MessageKind, Outgoing, Section, SmsFields};
+use qinqing::delivery::channels::{Addressee, MessageKind, Outgoing, Section, SmsFields};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -36,18 +36,18 @@ pub async fn within<F: std::future::Future>(f: F) -> F::Output {
 
 // ------------------------------------------------------------------ messages
 
-pub fn contact(staff_no: &str, name: &str) -> Contact {
-    Contact {
+pub fn contact(staff_no: &str, name: &str) -> Addressee {
+    Addressee {
         staff_no: staff_no.into(),
         name: name.into(),
         ..Default::default()
     }
 }
 
-pub fn section(c: Contact, lines: &[&str]) -> Section {
+pub fn section(c: Addressee, lines: &[&str]) -> Section {
     Section {
         greeting: format!("{}同志:本周需走访{}位老同志:", c.name, lines.len()),
-        contact: c,
+        addressee: c,
         lines: lines.iter().map(|l| l.to_string()).collect(),
     }
 }

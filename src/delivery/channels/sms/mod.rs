@@ -5,7 +5,7 @@
 //! carries no free text: `channels.sms.templates.<kind>` maps each [`MessageKind`]
 //! (`digest`, `urgent`, `test`) to a template code and the [`SmsFields`] that fill
 //! its parameters, in order. Those fields never hold ID numbers or health details.
-//! One SMS is sent per section, to the section contact's mobile.
+//! One SMS is sent per section, to the section addressee's mobile.
 //!
 //! Signing is done by the pure functions in [`super::super::sign`], with the host of the
 //! configured `endpoint` (which is what is actually sent in `Host`); the default
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    Channel, Contact, Outgoing, Receipt, SendError, SmsConfig, SmsProvider, SmsTemplate, http,
+    Addressee, Channel, Outgoing, Receipt, SendError, SmsConfig, SmsProvider, SmsTemplate, http,
 };
 use crate::clock::Clock;
 use crate::mask;
@@ -101,7 +101,7 @@ impl Channel for SmsChannel {
     fn is_group(&self) -> bool {
         false
     }
-    fn can_reach(&self, c: &Contact) -> bool {
+    fn can_reach(&self, c: &Addressee) -> bool {
         c.mobile.as_deref().and_then(normalize_mobile).is_some()
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
@@ -115,17 +115,17 @@ impl Channel for SmsChannel {
         let mut targets = Vec::new();
         for s in &msg.sections {
             let m = s
-                .contact
+                .addressee
                 .mobile
                 .as_deref()
                 .and_then(normalize_mobile)
                 .ok_or_else(|| {
                     SendError::permanent(format!(
                         "sms: staff {} has no usable mobile",
-                        s.contact.staff_no
+                        s.addressee.staff_no
                     ))
                 })?;
-            targets.push((m, s.contact.staff_no.as_str()));
+            targets.push((m, s.addressee.staff_no.as_str()));
         }
         let mut ids = Vec::new();
         for (mobile, staff_no) in targets {
