@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
-use super::robot::{self, Block, Part};
-use super::{Addressee, Channel, DingtalkConfig, Outgoing, Receipt, SendError, sign};
+use super::robot::{self, Block, Part, Robot};
+use super::{DingtalkConfig, Outgoing, Section, SendError, sign};
 use crate::clock::Clock;
 
 /// Keeps each markdown text comfortably under DingTalk's 20,000-byte limit.
@@ -52,58 +52,43 @@ impl DingtalkChannel {
     }
 }
 
-/// The markdown parts for one digest; each part's `mentions` are mobiles.
-pub(crate) fn render(msg: &Outgoing) -> Vec<Part> {
-    let mut blocks = Vec::new();
-    for s in &msg.sections {
+#[async_trait]
+impl Robot for DingtalkChannel {
+    const NAME: &'static str = "dingtalk";
+    const MAX_BYTES: usize = MAX_BYTES;
+    const BULLET: &'static str = "- ";
+    fn titles(subject: &str) -> (String, String) {
+        (format!("#### {subject}"), format!("#### {subject}(续)"))
+    }
+    /// DingTalk notifies by mobile: `@<mobile>` in the text, and the part's
+    /// `mentions` go to `at.atMobiles`.
+    fn head(s: &Section) -> Block {
         let mobile = s.addressee.mobile.clone().filter(|m| !m.is_empty());
-        let head = match &mobile {
+        let text = match &mobile {
             Some(m) => format!("\n{} @{m}", s.greeting),
             None => format!("\n{}", s.greeting),
         };
-        blocks.push(Block {
-            text: head,
+        Block {
+            text,
             mention: mobile,
+        }
+    }
+    fn limit(&self) -> (&RateLimiter, u32) {
+        (&self.limiter, self.cfg.per_minute)
+    }
+    async fn post(&self, msg: &Outgoing, part: &Part) -> Result<(), SendError> {
+        let body = json!({
+            "msgtype": "markdown",
+            "markdown": {"title": msg.subject, "text": part.text},
+            "at": {"atMobiles": part.mentions, "isAtAll": false},
         });
-        for l in &s.lines {
-            blocks.push(Block::plain(format!("- {l}")));
-        }
-    }
-    let header = format!("#### {}", msg.subject);
-    let cont = format!("#### {}(续)", msg.subject);
-    robot::pack(&header, &cont, &blocks, MAX_BYTES)
-}
-
-#[async_trait]
-impl Channel for DingtalkChannel {
-    fn name(&self) -> &str {
-        "dingtalk"
-    }
-    fn is_group(&self) -> bool {
-        true
-    }
-    fn can_reach(&self, _c: &Addressee) -> bool {
-        true
-    }
-    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
-        let parts = render(msg);
-        robot::acquire("dingtalk", &self.limiter, self.cfg.per_minute, parts.len())?;
-        for part in &parts {
-            let body = json!({
-                "msgtype": "markdown",
-                "markdown": {"title": msg.subject, "text": part.text},
-                "at": {"atMobiles": part.mentions, "isAtAll": false},
-            });
-            let reply = robot::post_json(&self.client, "dingtalk", &self.url(), &body).await?;
-            robot::check_reply("dingtalk", &reply, &[130101, -1], |code| match code {
-                310000 => Some(
-                    "signature, keyword or IP check failed: check channels.dingtalk.secret and the robot's security settings",
-                ),
-                300001 | 400102 => Some("invalid or disabled robot: check channels.dingtalk.url"),
-                _ => None,
-            })?;
-        }
-        tracing::debug!(channel = "dingtalk", parts = parts.len(), key = %msg.idempotency_key, "sent");
-        Ok(Receipt { provider_id: None })
+        let reply = robot::post_json(&self.client, "dingtalk", &self.url(), &body).await?;
+        robot::check_reply("dingtalk", &reply, &[130101, -1], |code| match code {
+            310000 => Some(
+                "signature, keyword or IP check failed: check channels.dingtalk.secret and the robot's security settings",
+            ),
+            300001 | 400102 => Some("invalid or disabled robot: check channels.dingtalk.url"),
+            _ => None,
+        })
     }
 }

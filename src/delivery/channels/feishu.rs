@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
-use super::robot::{self, Block};
-use super::{Addressee, Channel, FeishuConfig, Outgoing, Receipt, SendError, sign};
+use super::robot::{self, Block, Part, Robot};
+use super::{FeishuConfig, Outgoing, Section, SendError, sign};
 use crate::clock::Clock;
 
 pub const MAX_BYTES: usize = 18_000;
@@ -44,64 +44,43 @@ fn escape_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// The text parts for one digest.
-pub fn render(msg: &Outgoing) -> Vec<String> {
-    let mut blocks = Vec::new();
-    for s in &msg.sections {
-        let head = match s.addressee.feishu.as_deref().filter(|u| !u.is_empty()) {
-            Some(uid) => format!(
+#[async_trait]
+impl Robot for FeishuChannel {
+    const NAME: &'static str = "feishu";
+    const MAX_BYTES: usize = MAX_BYTES;
+    const BULLET: &'static str = "· ";
+    fn titles(subject: &str) -> (String, String) {
+        (format!("【{subject}】"), format!("【{subject}(续)】"))
+    }
+    fn head(s: &Section) -> Block {
+        match s.addressee.feishu.as_deref().filter(|u| !u.is_empty()) {
+            Some(uid) => Block::plain(format!(
                 "\n<at user_id=\"{}\">{}</at> {}",
                 escape_attr(uid),
                 escape_attr(&s.addressee.name),
                 s.greeting
-            ),
-            None => format!("\n{}", s.greeting),
-        };
-        blocks.push(Block::plain(head));
-        for l in &s.lines {
-            blocks.push(Block::plain(format!("· {l}")));
+            )),
+            None => Block::plain(format!("\n{}", s.greeting)),
         }
     }
-    let header = format!("【{}】", msg.subject);
-    let cont = format!("【{}(续)】", msg.subject);
-    robot::pack(&header, &cont, &blocks, MAX_BYTES)
-        .into_iter()
-        .map(|p| p.text)
-        .collect()
-}
-
-#[async_trait]
-impl Channel for FeishuChannel {
-    fn name(&self) -> &str {
-        "feishu"
+    fn limit(&self) -> (&RateLimiter, u32) {
+        (&self.limiter, self.cfg.per_minute)
     }
-    fn is_group(&self) -> bool {
-        true
-    }
-    fn can_reach(&self, _c: &Addressee) -> bool {
-        true
-    }
-    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
-        let parts = render(msg);
-        robot::acquire("feishu", &self.limiter, self.cfg.per_minute, parts.len())?;
-        for text in &parts {
-            let mut body = json!({"msg_type": "text", "content": {"text": text}});
-            if let Some(secret) = &self.cfg.secret {
-                let ts = self.clock.now().timestamp();
-                body["timestamp"] = json!(ts.to_string());
-                body["sign"] = json!(sign::feishu_sign(secret.expose(), ts));
+    async fn post(&self, _msg: &Outgoing, part: &Part) -> Result<(), SendError> {
+        let mut body = json!({"msg_type": "text", "content": {"text": part.text}});
+        if let Some(secret) = &self.cfg.secret {
+            let ts = self.clock.now().timestamp();
+            body["timestamp"] = json!(ts.to_string());
+            body["sign"] = json!(sign::feishu_sign(secret.expose(), ts));
+        }
+        let reply = robot::post_json(&self.client, "feishu", &self.cfg.url, &body).await?;
+        robot::check_reply("feishu", &reply, &[9499, 11232], |code| match code {
+            19021 => {
+                Some("signature check failed: check channels.feishu.secret and the server clock")
             }
-            let reply = robot::post_json(&self.client, "feishu", &self.cfg.url, &body).await?;
-            robot::check_reply("feishu", &reply, &[9499, 11232], |code| match code {
-                19021 => Some(
-                    "signature check failed: check channels.feishu.secret and the server clock",
-                ),
-                19022 => Some("IP not allowed by the bot's security settings"),
-                19024 => Some("keyword check failed: add the bot's keyword to the subject"),
-                _ => None,
-            })?;
-        }
-        tracing::debug!(channel = "feishu", parts = parts.len(), key = %msg.idempotency_key, "sent");
-        Ok(Receipt { provider_id: None })
+            19022 => Some("IP not allowed by the bot's security settings"),
+            19024 => Some("keyword check failed: add the bot's keyword to the subject"),
+            _ => None,
+        })
     }
 }

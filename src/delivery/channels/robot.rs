@@ -2,9 +2,69 @@
 //! lines into messages under a byte limit, posting JSON, and reading the
 //! `errcode`/`code` that robots put in an HTTP 200 body.
 
+use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{SendError, http};
+use super::ratelimit::RateLimiter;
+use super::{Addressee, Channel, Outgoing, Receipt, Section, SendError, http};
+
+/// What one group robot does its own way: how it titles a digest, greets and
+/// mentions each staff member, and posts one part. The [`Channel`] impl below does
+/// the rest for every robot: sections into size-limited parts, the per-minute limit,
+/// one post per part.
+#[async_trait]
+pub(crate) trait Robot: Send + Sync {
+    /// "wecom", "dingtalk", "feishu": the channel name and its config key.
+    const NAME: &'static str;
+    /// The robot's message size limit, in UTF-8 bytes.
+    const MAX_BYTES: usize;
+    /// Written before each reminder line.
+    const BULLET: &'static str;
+    /// The first part's title line and each continuation's.
+    fn titles(subject: &str) -> (String, String);
+    /// The first block of a section: the greeting, with the mention if any.
+    fn head(section: &Section) -> Block;
+    /// The limiter and the configured per-minute rate it enforces.
+    fn limit(&self) -> (&RateLimiter, u32);
+    /// Posts one part and checks the robot's reply.
+    async fn post(&self, msg: &Outgoing, part: &Part) -> Result<(), SendError>;
+}
+
+/// The parts a robot posts for one digest, each at most `R::MAX_BYTES`.
+pub(crate) fn render<R: Robot>(msg: &Outgoing) -> Vec<Part> {
+    let mut blocks = Vec::new();
+    for s in &msg.sections {
+        blocks.push(R::head(s));
+        for l in &s.lines {
+            blocks.push(Block::plain(format!("{}{l}", R::BULLET)));
+        }
+    }
+    let (header, continued) = R::titles(&msg.subject);
+    pack(&header, &continued, &blocks, R::MAX_BYTES)
+}
+
+#[async_trait]
+impl<R: Robot> Channel for R {
+    fn name(&self) -> &str {
+        R::NAME
+    }
+    fn is_group(&self) -> bool {
+        true
+    }
+    fn can_reach(&self, _a: &Addressee) -> bool {
+        true
+    }
+    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
+        let parts = render::<R>(msg);
+        let (limiter, per_minute) = self.limit();
+        acquire(R::NAME, limiter, per_minute, parts.len())?;
+        for part in &parts {
+            self.post(msg, part).await?;
+        }
+        tracing::debug!(channel = R::NAME, parts = parts.len(), key = %msg.idempotency_key, "sent");
+        Ok(Receipt { provider_id: None })
+    }
+}
 
 /// One line of a robot message, with the mention it carries (if any).
 #[derive(Debug, Clone)]
@@ -160,7 +220,7 @@ pub(crate) fn check_reply(
 /// Refuses up front when the limiter is full.
 pub(crate) fn acquire(
     channel: &str,
-    limiter: &super::ratelimit::RateLimiter,
+    limiter: &RateLimiter,
     per_minute: u32,
     n: usize,
 ) -> Result<(), SendError> {

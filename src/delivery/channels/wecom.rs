@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::ratelimit::RateLimiter;
-use super::robot::{self, Block};
-use super::{Addressee, Channel, Outgoing, Receipt, SendError, WecomConfig};
+use super::robot::{self, Block, Part, Robot};
+use super::{Outgoing, Section, SendError, WecomConfig};
 
 /// WeCom's markdown content limit, in bytes.
 pub const MAX_BYTES: usize = 4096;
@@ -37,51 +37,30 @@ impl WecomChannel {
     }
 }
 
-/// The markdown messages for one digest, each at most [`MAX_BYTES`].
-pub fn render(msg: &Outgoing) -> Vec<String> {
-    let mut blocks = Vec::new();
-    for s in &msg.sections {
-        let head = match s.addressee.wecom.as_deref().filter(|u| !u.is_empty()) {
-            Some(uid) => format!("<@{uid}> {}", s.greeting),
-            None => s.greeting.clone(),
-        };
-        blocks.push(Block::plain(format!("\n{head}")));
-        for l in &s.lines {
-            blocks.push(Block::plain(format!("> {l}")));
-        }
-    }
-    let header = format!("**{}**", msg.subject);
-    let cont = format!("**{}(续)**", msg.subject);
-    robot::pack(&header, &cont, &blocks, MAX_BYTES)
-        .into_iter()
-        .map(|p| p.text)
-        .collect()
-}
-
 #[async_trait]
-impl Channel for WecomChannel {
-    fn name(&self) -> &str {
-        "wecom"
+impl Robot for WecomChannel {
+    const NAME: &'static str = "wecom";
+    const MAX_BYTES: usize = MAX_BYTES;
+    const BULLET: &'static str = "> ";
+    fn titles(subject: &str) -> (String, String) {
+        (format!("**{subject}**"), format!("**{subject}(续)**"))
     }
-    fn is_group(&self) -> bool {
-        true
-    }
-    fn can_reach(&self, _c: &Addressee) -> bool {
-        true
-    }
-    async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
-        let parts = render(msg);
-        robot::acquire("wecom", &self.limiter, self.cfg.per_minute, parts.len())?;
-        for content in &parts {
-            let body = json!({"msgtype": "markdown", "markdown": {"content": content}});
-            let reply = robot::post_json(&self.client, "wecom", &self.cfg.url, &body).await?;
-            robot::check_reply("wecom", &reply, &[45009, -1], |code| match code {
-                93000 => Some("invalid webhook key: check channels.wecom.url"),
-                40058 => Some("content too long"),
-                _ => None,
-            })?;
+    fn head(s: &Section) -> Block {
+        match s.addressee.wecom.as_deref().filter(|u| !u.is_empty()) {
+            Some(uid) => Block::plain(format!("\n<@{uid}> {}", s.greeting)),
+            None => Block::plain(format!("\n{}", s.greeting)),
         }
-        tracing::debug!(channel = "wecom", parts = parts.len(), key = %msg.idempotency_key, "sent");
-        Ok(Receipt { provider_id: None })
+    }
+    fn limit(&self) -> (&RateLimiter, u32) {
+        (&self.limiter, self.cfg.per_minute)
+    }
+    async fn post(&self, _msg: &Outgoing, part: &Part) -> Result<(), SendError> {
+        let body = json!({"msgtype": "markdown", "markdown": {"content": part.text}});
+        let reply = robot::post_json(&self.client, "wecom", &self.cfg.url, &body).await?;
+        robot::check_reply("wecom", &reply, &[45009, -1], |code| match code {
+            93000 => Some("invalid webhook key: check channels.wecom.url"),
+            40058 => Some("content too long"),
+            _ => None,
+        })
     }
 }
