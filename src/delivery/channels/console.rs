@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Addressee, Channel, ConsoleConfig, Outgoing, Receipt, SendError};
+use super::{Channel, ConsoleConfig, Outgoing, Receipt, SendError};
 use crate::mask;
 
 pub struct ConsoleChannel {
@@ -58,12 +58,6 @@ pub fn line(msg: &Outgoing) -> String {
 impl Channel for ConsoleChannel {
     fn name(&self) -> &str {
         "console"
-    }
-    fn is_group(&self) -> bool {
-        false
-    }
-    fn can_reach(&self, _c: &Addressee) -> bool {
-        true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
         let mut text = line(msg);

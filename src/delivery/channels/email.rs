@@ -176,9 +176,6 @@ impl Channel for EmailChannel {
     fn name(&self) -> &str {
         "email"
     }
-    fn is_group(&self) -> bool {
-        false
-    }
     fn can_reach(&self, c: &Addressee) -> bool {
         c.email
             .as_deref()

@@ -196,9 +196,15 @@ pub trait Channel: Send + Sync {
     /// "email", "sms", "webhook", "wecom", "dingtalk", "feishu", "console".
     fn name(&self) -> &str;
     /// True for group robots: one message per robot with a section per staff member.
-    fn is_group(&self) -> bool;
-    /// Whether this channel has an address for the addressee.
-    fn can_reach(&self, c: &Addressee) -> bool;
+    /// Direct channels (one message per staff member) keep the default.
+    fn is_group(&self) -> bool {
+        false
+    }
+    /// Whether this channel has an address for the addressee; channels that need
+    /// none of the addressee's own (a sink, a bureau's webhook, a group) keep the default.
+    fn can_reach(&self, _addressee: &Addressee) -> bool {
+        true
+    }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError>;
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::ratelimit::RateLimiter;
-use super::{Addressee, Channel, Outgoing, Receipt, Section, SendError, http};
+use super::{Channel, Outgoing, Receipt, Section, SendError, http};
 
 /// What one group robot does its own way: how it titles a digest, greets and
 /// mentions each staff member, and posts one part. The [`Channel`] impl below does
@@ -49,9 +49,6 @@ impl<R: Robot> Channel for R {
         R::NAME
     }
     fn is_group(&self) -> bool {
-        true
-    }
-    fn can_reach(&self, _a: &Addressee) -> bool {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {

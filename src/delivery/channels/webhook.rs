@@ -29,7 +29,7 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Addressee, Channel, Outgoing, Receipt, SendError, WebhookConfig, http, sign};
+use super::{Channel, Outgoing, Receipt, SendError, WebhookConfig, http, sign};
 
 pub struct WebhookChannel {
     cfg: WebhookConfig,
@@ -73,12 +73,6 @@ pub fn body(msg: &Outgoing) -> Vec<u8> {
 impl Channel for WebhookChannel {
     fn name(&self) -> &str {
         "webhook"
-    }
-    fn is_group(&self) -> bool {
-        false
-    }
-    fn can_reach(&self, _c: &Addressee) -> bool {
-        true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
         let bytes = body(msg);

@@ -98,9 +98,6 @@ impl Channel for SmsChannel {
     fn name(&self) -> &str {
         "sms"
     }
-    fn is_group(&self) -> bool {
-        false
-    }
     fn can_reach(&self, c: &Addressee) -> bool {
         c.mobile.as_deref().and_then(normalize_mobile).is_some()
     }
