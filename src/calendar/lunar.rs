@@ -191,13 +191,8 @@ pub(super) mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
-    fn lunar(year: i32, month: u8, leap: bool, day: u8) -> LunarDate {
-        LunarDate {
-            year,
-            month,
-            leap,
-            day,
-        }
+    const fn lunar(year: i32, month: u8, leap: bool, day: u8) -> LunarDate {
+        LunarDate::new(year, month, leap, day)
     }
 
     #[test]

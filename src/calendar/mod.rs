@@ -33,6 +33,17 @@ pub struct LunarDate {
     pub day: u8,
 }
 
+impl LunarDate {
+    pub const fn new(year: i32, month: u8, leap: bool, day: u8) -> LunarDate {
+        LunarDate {
+            year,
+            month,
+            leap,
+            day,
+        }
+    }
+}
+
 /// `1935-07-12`, or `1930-闰06-15` for a day of a leap month: the roster's form.
 impl std::fmt::Display for LunarDate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

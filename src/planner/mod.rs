@@ -26,7 +26,7 @@ pub use stages::{stages, stages_between};
 mod tests {
     use super::*;
     use crate::calendar::WorkCalendar;
-    use crate::roster::{Category, Person, Rank, SelfCare};
+    use crate::roster::{Category, Person, Rank};
     use crate::roster::{PersonEvent, PersonRecord, StaffRecord};
     use crate::roster::{RosterSnapshot, Staff};
     use crate::rules::{OccasionCache, RuleSet};
@@ -45,30 +45,14 @@ mod tests {
             version: 1,
             person: Person {
                 number: Some(format!("P{id}")),
-                name: format!("测试{id}"),
-                sex: None,
-                id_number: None,
-                birth_date: d(birth),
-                lunar_birthday: false,
-                lunar_birth_date: None,
-                category: Category::Lixiu,
-                rank: Rank::Division,
-                former_unit: None,
-                phone: None,
-                family_phone: None,
-                address: None,
-                community: None,
                 party_branch: Some("第一党支部".into()),
-                health: None,
-                self_care: SelfCare::Full,
-                lives_alone: false,
-                empty_nest: false,
-                widowed: false,
-                hardship: false,
-                hospitalised_since: None,
-                deceased_on: None,
                 staff: staff.iter().map(|s| s.to_string()).collect(),
-                tags: vec![],
+                ..Person::new(
+                    format!("测试{id}"),
+                    d(birth),
+                    Category::Lixiu,
+                    Rank::Division,
+                )
             },
         }
     }

@@ -198,6 +198,43 @@ pub struct Person {
 }
 
 impl Person {
+    /// A person with only the fields every roster row must have; everything else
+    /// empty, false or unknown (自理, no 联系人).
+    pub fn new(
+        name: impl Into<String>,
+        birth_date: NaiveDate,
+        category: Category,
+        rank: Rank,
+    ) -> Person {
+        Person {
+            number: None,
+            name: name.into(),
+            sex: None,
+            id_number: None,
+            birth_date,
+            lunar_birthday: false,
+            lunar_birth_date: None,
+            category,
+            rank,
+            former_unit: None,
+            phone: None,
+            family_phone: None,
+            address: None,
+            community: None,
+            party_branch: None,
+            health: None,
+            self_care: SelfCare::Full,
+            lives_alone: false,
+            empty_nest: false,
+            widowed: false,
+            hardship: false,
+            hospitalised_since: None,
+            deceased_on: None,
+            staff: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// The upsert key: 身份证号, or 编号 when there is none.
     pub fn key(&self) -> &str {
         self.id_number

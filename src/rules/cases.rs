@@ -103,30 +103,18 @@ pub struct CaseResult {
 pub(super) fn probe_person() -> Person {
     Person {
         number: Some("PROBE".into()),
-        name: "试运行".into(),
-        sex: None,
-        id_number: None,
-        birth_date: NaiveDate::from_ymd_opt(1936, 5, 1).unwrap(),
         lunar_birthday: true,
-        lunar_birth_date: None,
-        category: Category::Lixiu,
-        rank: Rank::Division,
-        former_unit: None,
-        phone: None,
-        family_phone: None,
-        address: None,
-        community: None,
         party_branch: Some("第一党支部".into()),
-        health: None,
         self_care: SelfCare::Partial,
         lives_alone: true,
-        empty_nest: false,
-        widowed: false,
-        hardship: false,
         hospitalised_since: Some(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
-        deceased_on: None,
         staff: vec!["S001".into()],
-        tags: Vec::new(),
+        ..Person::new(
+            "试运行",
+            NaiveDate::from_ymd_opt(1936, 5, 1).unwrap(),
+            Category::Lixiu,
+            Rank::Division,
+        )
     }
 }
 

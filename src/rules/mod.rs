@@ -139,6 +139,7 @@ pub struct Rule {
     /// Occasions and stages after the person's death are kept (the condolence).
     pub after_death: bool,
     /// Hash of the script text, part of the occasion cache key.
+    #[serde(skip)]
     pub hash: u64,
     /// `id` and `channels` shared by every stage of the rule.
     #[serde(skip)]
@@ -163,16 +164,6 @@ pub struct Occasion {
     /// Contact kinds (call, visit) that satisfy the occasion within `window`.
     pub satisfied_by: Vec<String>,
     pub window: Option<(NaiveDate, NaiveDate)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleStatus {
-    pub id: String,
-    pub title: String,
-    pub file: String,
-    pub remind_before: Vec<i64>,
-    pub escalate_after: Option<i64>,
-    pub urgent: bool,
 }
 
 /// The loaded rules, their load errors and their test cases.
@@ -206,20 +197,6 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
-    }
-
-    pub fn statuses(&self) -> Vec<RuleStatus> {
-        self.rules
-            .iter()
-            .map(|r| RuleStatus {
-                id: r.id.clone(),
-                title: r.title.clone(),
-                file: r.file.clone(),
-                remind_before: r.remind_before.clone(),
-                escalate_after: r.escalate_after,
-                urgent: r.urgent,
-            })
-            .collect()
     }
 
     /// Runs the rule test cases (`rules/tests/*.toml`).

@@ -13,7 +13,7 @@ pub struct CheckReport {
     #[serde(flatten)]
     pub roster: RosterSummary,
     pub max_persons_per_staff: usize,
-    pub rules: Vec<crate::rules::RuleStatus>,
+    pub rules: Vec<crate::rules::Rule>,
     pub rule_tests: Vec<crate::rules::CaseResult>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
@@ -55,7 +55,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
                     errors.push(format!("rule test {} failed: {}", t.name, t.message));
                 }
             }
-            (loaded.statuses(), tests)
+            (loaded.rules.clone(), tests)
         }
         None => (Vec::new(), Vec::new()),
     };

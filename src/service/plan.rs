@@ -54,9 +54,121 @@ impl Planning {
         now: DateTime<FixedOffset>,
         catch_up_days: i64,
     ) -> Result<TickReport, StoreError> {
-        let planned = store
-            .as_sole_planner(self.plan(store, rules, now, catch_up_days))
-            .await?;
+        // The planning itself, run only while this daemon holds the planner lock.
+        let plan = async {
+            let today = now.date_naive();
+            let last = store
+                .get_meta(LAST_TICK)
+                .await?
+                .and_then(|s| s.parse::<NaiveDate>().ok());
+            let first = match store
+                .get_meta(FIRST_TICK)
+                .await?
+                .and_then(|s| s.parse::<NaiveDate>().ok())
+            {
+                Some(f) => f,
+                None => {
+                    store.set_meta(FIRST_TICK, &today.to_string()).await?;
+                    today
+                }
+            };
+            // Plan [from, today]; days after the last tick but before `from` are missed.
+            let from = (today - chrono::Duration::days(catch_up_days))
+                .max(first)
+                .min(today);
+            let missed_from = last
+                .map(|l| l + chrono::Duration::days(1))
+                .filter(|d| *d < from);
+            let roster = self.roster(store, today).await?;
+            let lo = missed_from.unwrap_or(from);
+            // Last year's occasions matter only while their escalations can still fall
+            // due (early in the year); next year's for reminders sent ahead of it.
+            let reach_back = rules
+                .rules
+                .iter()
+                .filter_map(|r| r.escalate_after)
+                .max()
+                .unwrap_or(0)
+                + 31;
+            let first_year = (lo - chrono::Duration::days(reach_back)).year();
+            let years = first_year..=today.year() + 1;
+            let cache = self.cache.clone();
+            let (stages, errors) = {
+                let rules = rules.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+                    cache.retain_from(*years.start());
+                    let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
+                    // Only the stages that can be stored now: [missed-from or from, today].
+                    let stages =
+                        planner::stages_between(&rules, &roster, &occ, rules.calendar(), lo, today);
+                    (stages, errors)
+                })
+                .await
+                .expect("planning task panicked")
+            };
+            for e in errors.iter().take(10) {
+                tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, column = ?e.column,
+                    "rule error: {}", crate::mask::text(&e.message));
+            }
+            if errors.len() > 10 {
+                tracing::warn!(
+                    more = errors.len() - 10,
+                    "more rule errors; `qinqing preview` lists them"
+                );
+            }
+            // Each stage becomes its row (and is dropped) as it goes.
+            let mut planned = Vec::with_capacity(stages.len());
+            let mut missed = Vec::new();
+            let mut valid = HashSet::new();
+            for s in stages {
+                if s.remind_on >= from && s.remind_on <= today {
+                    valid.insert(s.key.clone());
+                    planned.push(s);
+                } else if missed_from.is_some_and(|m| s.remind_on >= m && s.remind_on < from) {
+                    missed.push(s);
+                }
+            }
+            let new_missed = store
+                .insert_reminders(&missed, ReminderStatus::Missed, today, now)
+                .await?;
+            let new_planned = store
+                .insert_reminders(&planned, ReminderStatus::Planned, today, now)
+                .await?;
+            let inserted = new_planned + new_missed;
+            let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
+            // A script error for a person is no reason to cancel what was planned for them.
+            let keep: HashSet<(String, i64)> = errors
+                .iter()
+                .map(|e| (e.rule.clone(), e.person_id))
+                .collect();
+            let cancelled = store
+                .cancel_stale(from, today, &rule_ids, &valid, &keep, now)
+                .await?;
+            let stale = store.mark_missed_before(from, now).await?;
+            if stale > 0 {
+                tracing::warn!(stale, before = %from, "planned reminders older than catch_up_days recorded as missed");
+            }
+            if last.is_none_or(|l| l < today) {
+                store.set_meta(LAST_TICK, &today.to_string()).await?;
+            }
+            store.set_meta(LAST_TICK_AT, &now.to_rfc3339()).await?;
+            let report = TickReport {
+                skipped: false,
+                today: Some(today),
+                from: Some(from),
+                planned: new_planned,
+                missed: new_missed,
+                cancelled,
+                rule_errors: errors.len(),
+            };
+            tracing::info!(
+                today = %today, from = %from, new_stages = inserted, missed = new_missed, cancelled,
+                rule_errors = errors.len(), "planning tick done"
+            );
+            Ok(report)
+        };
+        let planned = store.as_sole_planner(plan).await?;
         Ok(planned.unwrap_or_else(|| {
             tracing::info!("another daemon is planning on this database; tick skipped");
             TickReport {
@@ -64,126 +176,6 @@ impl Planning {
                 ..TickReport::default()
             }
         }))
-    }
-
-    async fn plan(
-        &self,
-        store: &Store,
-        rules: Arc<RuleSet>,
-        now: DateTime<FixedOffset>,
-        catch_up_days: i64,
-    ) -> Result<TickReport, StoreError> {
-        let today = now.date_naive();
-        let last = store
-            .get_meta(LAST_TICK)
-            .await?
-            .and_then(|s| s.parse::<NaiveDate>().ok());
-        let first = match store
-            .get_meta(FIRST_TICK)
-            .await?
-            .and_then(|s| s.parse::<NaiveDate>().ok())
-        {
-            Some(f) => f,
-            None => {
-                store.set_meta(FIRST_TICK, &today.to_string()).await?;
-                today
-            }
-        };
-        // Plan [from, today]; days after the last tick but before `from` are missed.
-        let from = (today - chrono::Duration::days(catch_up_days))
-            .max(first)
-            .min(today);
-        let missed_from = last
-            .map(|l| l + chrono::Duration::days(1))
-            .filter(|d| *d < from);
-        let roster = self.roster(store, today).await?;
-        let lo = missed_from.unwrap_or(from);
-        // Last year's occasions matter only while their escalations can still fall
-        // due (early in the year); next year's for reminders sent ahead of it.
-        let reach_back = rules
-            .rules
-            .iter()
-            .filter_map(|r| r.escalate_after)
-            .max()
-            .unwrap_or(0)
-            + 31;
-        let first_year = (lo - chrono::Duration::days(reach_back)).year();
-        let years = first_year..=today.year() + 1;
-        let cache = self.cache.clone();
-        let (stages, errors) = {
-            let rules = rules.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-                cache.retain_from(*years.start());
-                let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
-                // Only the stages that can be stored now: [missed-from or from, today].
-                let stages =
-                    planner::stages_between(&rules, &roster, &occ, rules.calendar(), lo, today);
-                (stages, errors)
-            })
-            .await
-            .expect("planning task panicked")
-        };
-        for e in errors.iter().take(10) {
-            tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, column = ?e.column,
-                "rule error: {}", crate::mask::text(&e.message));
-        }
-        if errors.len() > 10 {
-            tracing::warn!(
-                more = errors.len() - 10,
-                "more rule errors; `qinqing preview` lists them"
-            );
-        }
-        // Each stage becomes its row (and is dropped) as it goes.
-        let mut planned = Vec::with_capacity(stages.len());
-        let mut missed = Vec::new();
-        let mut valid = HashSet::new();
-        for s in stages {
-            if s.remind_on >= from && s.remind_on <= today {
-                valid.insert(s.key.clone());
-                planned.push(s);
-            } else if missed_from.is_some_and(|m| s.remind_on >= m && s.remind_on < from) {
-                missed.push(s);
-            }
-        }
-        let new_missed = store
-            .insert_reminders(&missed, ReminderStatus::Missed, today, now)
-            .await?;
-        let new_planned = store
-            .insert_reminders(&planned, ReminderStatus::Planned, today, now)
-            .await?;
-        let inserted = new_planned + new_missed;
-        let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
-        // A script error for a person is no reason to cancel what was planned for them.
-        let keep: HashSet<(String, i64)> = errors
-            .iter()
-            .map(|e| (e.rule.clone(), e.person_id))
-            .collect();
-        let cancelled = store
-            .cancel_stale(from, today, &rule_ids, &valid, &keep, now)
-            .await?;
-        let stale = store.mark_missed_before(from, now).await?;
-        if stale > 0 {
-            tracing::warn!(stale, before = %from, "planned reminders older than catch_up_days recorded as missed");
-        }
-        if last.is_none_or(|l| l < today) {
-            store.set_meta(LAST_TICK, &today.to_string()).await?;
-        }
-        store.set_meta(LAST_TICK_AT, &now.to_rfc3339()).await?;
-        let report = TickReport {
-            skipped: false,
-            today: Some(today),
-            from: Some(from),
-            planned: new_planned,
-            missed: new_missed,
-            cancelled,
-            rule_errors: errors.len(),
-        };
-        tracing::info!(
-            today = %today, from = %from, new_stages = inserted, missed = new_missed, cancelled,
-            rule_errors = errors.len(), "planning tick done"
-        );
-        Ok(report)
     }
 }
 

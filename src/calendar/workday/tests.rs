@@ -1,3 +1,6 @@
+//! The working-day calendar against the State Council's published arrangements
+//! (2020–2026) and against tyme4rs's own table.
+
 use super::*;
 use std::collections::BTreeMap;
 
@@ -104,46 +107,48 @@ fn spring_festival_2020_extension() {
 #[test]
 fn key_facts_2025_2026() {
     let cal = WorkCalendar::builtin();
-    let off = |y: i32| dates(&cal.holidays_in(y));
-    let work = |y: i32| dates(&cal.makeup_workdays_in(y));
-
-    let mut want = vec![ymd(2026, 1, 1), ymd(2026, 1, 2), ymd(2026, 1, 3)];
-    want.extend(range(ymd(2026, 2, 15), ymd(2026, 2, 23)));
-    want.extend(range(ymd(2026, 4, 4), ymd(2026, 4, 6)));
-    want.extend(range(ymd(2026, 5, 1), ymd(2026, 5, 5)));
-    want.extend(range(ymd(2026, 6, 19), ymd(2026, 6, 21)));
-    want.extend(range(ymd(2026, 9, 25), ymd(2026, 9, 27)));
-    want.extend(range(ymd(2026, 10, 1), ymd(2026, 10, 7)));
-    assert_eq!(off(2026), want);
-    assert_eq!(
-        work(2026),
-        vec![
-            ymd(2026, 1, 4),
-            ymd(2026, 2, 14),
-            ymd(2026, 2, 28),
-            ymd(2026, 5, 9),
-            ymd(2026, 9, 20),
-            ymd(2026, 10, 10)
-        ]
-    );
-
-    let mut want = vec![ymd(2025, 1, 1)];
-    want.extend(range(ymd(2025, 1, 28), ymd(2025, 2, 4)));
-    want.extend(range(ymd(2025, 4, 4), ymd(2025, 4, 6)));
-    want.extend(range(ymd(2025, 5, 1), ymd(2025, 5, 5)));
-    want.extend(range(ymd(2025, 5, 31), ymd(2025, 6, 2)));
-    want.extend(range(ymd(2025, 10, 1), ymd(2025, 10, 8)));
-    assert_eq!(off(2025), want);
-    assert_eq!(
-        work(2025),
-        vec![
-            ymd(2025, 1, 26),
-            ymd(2025, 2, 8),
-            ymd(2025, 4, 27),
-            ymd(2025, 9, 28),
-            ymd(2025, 10, 11)
-        ]
-    );
+    // (year, days off as (month, day) ranges, make-up working days as (month, day))
+    type Md = (u32, u32);
+    let years: [(i32, &[(Md, Md)], &[Md]); 2] = [
+        (
+            2026,
+            &[
+                ((1, 1), (1, 3)),
+                ((2, 15), (2, 23)),
+                ((4, 4), (4, 6)),
+                ((5, 1), (5, 5)),
+                ((6, 19), (6, 21)),
+                ((9, 25), (9, 27)),
+                ((10, 1), (10, 7)),
+            ],
+            &[(1, 4), (2, 14), (2, 28), (5, 9), (9, 20), (10, 10)],
+        ),
+        (
+            2025,
+            &[
+                ((1, 1), (1, 1)),
+                ((1, 28), (2, 4)),
+                ((4, 4), (4, 6)),
+                ((5, 1), (5, 5)),
+                ((5, 31), (6, 2)),
+                ((10, 1), (10, 8)),
+            ],
+            &[(1, 26), (2, 8), (4, 27), (9, 28), (10, 11)],
+        ),
+    ];
+    for (y, off, work) in years {
+        let want_off: Vec<NaiveDate> = off
+            .iter()
+            .flat_map(|&((m1, d1), (m2, d2))| range(ymd(y, m1, d1), ymd(y, m2, d2)))
+            .collect();
+        assert_eq!(dates(&cal.holidays_in(y)), want_off, "{y} days off");
+        let want_work: Vec<NaiveDate> = work.iter().map(|&(m, d)| ymd(y, m, d)).collect();
+        assert_eq!(
+            dates(&cal.makeup_workdays_in(y)),
+            want_work,
+            "{y} make-up days"
+        );
+    }
     assert_eq!(cal.holidays_in(2026)[0].1, "元旦");
     assert_eq!(cal.makeup_workdays_in(2025)[0].1, "春节");
 }

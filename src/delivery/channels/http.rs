@@ -77,11 +77,13 @@ pub(crate) fn snippet(body: &str) -> String {
     crate::mask::text(one_line.trim())
 }
 
-/// Reads the whole response: status, headers, body text.
-pub(crate) async fn read(
+/// Sends the request and reads the whole response: status, headers, body text.
+/// A request that got no complete answer is a [`transport_error`].
+pub(crate) async fn exchange(
     channel: &str,
-    resp: reqwest::Response,
+    req: reqwest::RequestBuilder,
 ) -> Result<(reqwest::StatusCode, HeaderMap, String), SendError> {
+    let resp = req.send().await.map_err(|e| transport_error(channel, e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.text().await.map_err(|e| transport_error(channel, e))?;

@@ -155,13 +155,7 @@ pub(crate) async fn post_json(
     url: &str,
     body: &Value,
 ) -> Result<Value, SendError> {
-    let resp = client
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| http::transport_error(channel, e))?;
-    let (status, headers, text) = http::read(channel, resp).await?;
+    let (status, headers, text) = http::exchange(channel, client.post(url).json(body)).await?;
     if !status.is_success() {
         return Err(http::status_error(channel, status, &headers, &text));
     }

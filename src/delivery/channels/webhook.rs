@@ -87,12 +87,7 @@ impl Channel for WebhookChannel {
                 sign::webhook_signature(secret.expose(), &bytes),
             );
         }
-        let resp = req
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| http::transport_error("webhook", e))?;
-        let (status, headers, text) = http::read("webhook", resp).await?;
+        let (status, headers, text) = http::exchange("webhook", req.body(bytes)).await?;
         if !status.is_success() {
             return Err(http::status_error("webhook", status, &headers, &text));
         }

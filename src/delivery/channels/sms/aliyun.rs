@@ -68,11 +68,7 @@ impl SmsChannel {
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| http::transport_error("sms", e))?;
-        let (status, hdrs, text) = http::read("sms", resp).await?;
+        let (status, hdrs, text) = http::exchange("sms", req).await?;
         let v: Option<Value> = serde_json::from_str(&text).ok();
         let code = v
             .as_ref()

@@ -39,12 +39,7 @@ impl SmsChannel {
         for (k, v) in &h.headers {
             req = req.header(k.as_str(), v.replace("{token}", token));
         }
-        let resp = req
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| http::transport_error("sms", e))?;
-        let (status, hdrs, text) = http::read("sms", resp).await?;
+        let (status, hdrs, text) = http::exchange("sms", req.body(body)).await?;
         if !status.is_success() {
             return Err(http::status_error("sms", status, &hdrs, &text));
         }

@@ -65,24 +65,23 @@ impl SmsChannel {
             &sig,
         );
         let full = format!("{}://{}{}", url.scheme(), host, url.path());
-        let resp = self
-            .client
-            .post(full)
-            .header("Authorization", auth)
-            .header("Content-Type", content_type)
-            .header("Host", &host)
-            .header("X-TC-Action", "SendSms")
-            .header("X-TC-Timestamp", ts.to_string())
-            .header("X-TC-Version", "2021-01-11")
-            .header(
-                "X-TC-Region",
-                self.cfg.region.as_deref().unwrap_or("ap-guangzhou"),
-            )
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| http::transport_error("sms", e))?;
-        let (status, hdrs, text) = http::read("sms", resp).await?;
+        let (status, hdrs, text) = http::exchange(
+            "sms",
+            self.client
+                .post(full)
+                .header("Authorization", auth)
+                .header("Content-Type", content_type)
+                .header("Host", &host)
+                .header("X-TC-Action", "SendSms")
+                .header("X-TC-Timestamp", ts.to_string())
+                .header("X-TC-Version", "2021-01-11")
+                .header(
+                    "X-TC-Region",
+                    self.cfg.region.as_deref().unwrap_or("ap-guangzhou"),
+                )
+                .body(body),
+        )
+        .await?;
         if !status.is_success() {
             return Err(http::status_error("sms", status, &hdrs, &text));
         }
