@@ -39,10 +39,12 @@ pub struct TickReport {
 #[derive(Default, Clone)]
 pub struct Planning {
     cache: Arc<Mutex<OccasionCache>>,
-    /// (the day and the store's change stamp when read, the roster): read again on a
-    /// new day or when the persons, assignments, events, documents or staff changed.
-    roster: Arc<tokio::sync::Mutex<Option<(String, Arc<PlanningRoster>)>>>,
+    roster: Arc<tokio::sync::Mutex<Option<CachedRoster>>>,
 }
+
+/// (the day and the store's change stamp when read, the roster): read again on a
+/// new day or when the persons, assignments, events, documents or staff changed.
+type CachedRoster = (String, Arc<PlanningRoster>);
 
 impl Planning {
     /// Plans the stages due up to `now`'s day, as the only planner on the database

@@ -52,7 +52,7 @@ pub async fn add_contact(
             crate::mask::id_number(&c.person)
         )
     })?;
-    if !store.staff_numbers().await?.iter().any(|s| *s == c.staff) {
+    if !store.staff_numbers().await?.contains(&c.staff) {
         bail!("--staff: no staff member with 工号 {}", c.staff);
     }
     store

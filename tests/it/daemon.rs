@@ -489,7 +489,7 @@ fn after_three_days_down_missed_reminders_go_out_once_marked_late() {
             ("独居", t("否")),
             ("联系人", t("S002")),
         ]));
-        let out = std::path::PathBuf::from(db.path("out.jsonl"));
+        let out = db.path("out.jsonl");
         let s = Setup::new(db, &r, "catch_up_days = 2", &console(&out));
         s.once("2026-05-28T08:40:00+08:00");
         let before = console_lines(&out).len();

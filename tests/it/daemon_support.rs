@@ -19,13 +19,8 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// The SMTP server of the channel tests, compiled here once more: that module is
-/// private to `channels`.
-#[path = "channels/support.rs"]
-#[allow(dead_code, unused_imports)]
-mod peers;
-
-pub use peers::{ReceivedMail, SmtpMode, SmtpOptions, SmtpServer};
+/// The SMTP server of the channel tests.
+pub use crate::channels::support::{ReceivedMail, SmtpMode, SmtpOptions, SmtpServer};
 
 /// The runtime every peer of every daemon test runs on.
 pub fn rt() -> &'static tokio::runtime::Runtime {

@@ -109,7 +109,8 @@ fn key_facts_2025_2026() {
     let cal = WorkCalendar::builtin();
     // (year, days off as (month, day) ranges, make-up working days as (month, day))
     type Md = (u32, u32);
-    let years: [(i32, &[(Md, Md)], &[Md]); 2] = [
+    type Year<'a> = (i32, &'a [(Md, Md)], &'a [Md]);
+    let years: [Year; 2] = [
         (
             2026,
             &[

@@ -4,5 +4,5 @@ mod console;
 mod email;
 mod robots;
 mod sms;
-mod support;
+pub mod support;
 mod webhook;
