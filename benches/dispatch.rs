@@ -254,6 +254,7 @@ fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
             person_key: keys[e.person_id as usize - 1].clone(),
             kind: e.kind.clone(),
             on: e.on,
+            note: None,
         });
     }
     plan

@@ -103,7 +103,7 @@ async fn run(label: &str, url: &str, rows: usize, dir: &std::path::Path) {
         let staff: Vec<_> = parsed.staff.into_iter().map(|r| r.staff).collect();
         let t1 = Instant::now();
         let snapshot = store.load_roster().await.expect("load");
-        let (plan, summary) = reconcile(&snapshot, &persons, &staff, today, false);
+        let (plan, summary) = reconcile(&snapshot, &persons, &staff, today, Default::default());
         let at = qinqing::clock::FixedClock::parse("2026-03-01T08:30:00+08:00")
             .expect("time")
             .0;

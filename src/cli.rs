@@ -80,6 +80,10 @@ pub struct ImportArgs {
     /// Mark persons missing from this file inactive (default: only report them).
     #[arg(long)]
     pub deactivate_missing: bool,
+    /// Apply the probable ID-number corrections the import reports for rows without
+    /// 编号 (default: such a row is imported as a new person, with a warning).
+    #[arg(long)]
+    pub confirm_corrections: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
         deactivate_missing: args.deactivate_missing,
+        confirm_corrections: args.confirm_corrections,
     };
     let outcome = import::import_file(&store, &args.file, &opts, ctx.clock.now()).await?;
     for w in &outcome.warnings {
@@ -69,13 +70,18 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
         }
         ImportStatus::Applied => {
             println!(
-                "imported {}: {} added, {} changed, {} unchanged, {} staff, {} event(s) recorded{}",
+                "imported {}: {} added, {} changed, {} unchanged, {} staff, {} event(s) recorded{}{}",
                 args.file.display(),
                 s.added,
                 s.changed,
                 s.unchanged,
                 s.staff,
                 s.events,
+                if s.corrected > 0 {
+                    format!("; {} ID number(s) corrected in place", s.corrected)
+                } else {
+                    String::new()
+                },
                 if outcome.errors.is_empty() {
                     String::new()
                 } else {

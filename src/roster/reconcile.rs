@@ -1,5 +1,14 @@
-//! Re-import as an upsert keyed by 身份证号 (or 编号): works out, purely, what a
-//! parsed roster changes in the stored one and which person events the change means.
+//! Re-import as an upsert: works out, purely, what a parsed roster changes in the
+//! stored one and which person events the change means.
+//!
+//! A person stays one person across corrections: a row is matched first by 编号 (when
+//! the file has one), then by 身份证号. When the 编号 matches a person whose 身份证号
+//! differs, the ID number is corrected in place (an `id_corrected` event with the
+//! masked old and new values); the person's internal id, and so every stage key,
+//! stays. A row whose 编号 and 身份证号 point to two different stored persons is a
+//! conflict naming both. Without 编号, a new ID number one or two digits away from a
+//! missing person's, with the same name and birth date, is a probable correction:
+//! applied with `confirm_corrections`, else imported as new and reported.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +29,25 @@ pub struct ImportPlan {
     pub reassign: Vec<Reassignment>,
     /// Person keys to mark inactive.
     pub deactivate: Vec<String>,
+    /// Corrected ID numbers: the stored person's key changes in place, before the
+    /// upserts (which use the new key).
+    pub rekey: Vec<Rekey>,
+}
+
+/// A stored person whose key (身份证号) is corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rekey {
+    pub old_key: String,
+    pub new_key: String,
+}
+
+/// How [`reconcile`] treats what is missing or probably corrected.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReconcileOptions {
+    /// Mark persons missing from the file inactive.
+    pub deactivate_missing: bool,
+    /// Apply probable ID corrections (rows without 编号) instead of importing a new person.
+    pub confirm_corrections: bool,
 }
 
 /// A person event an import records, for the person with this key.
@@ -29,6 +57,7 @@ pub struct NewEvent {
     pub person_key: String,
     pub kind: String,
     pub on: NaiveDate,
+    pub note: Option<String>,
 }
 
 /// A person's new list of assigned staff (工号s, in order).
@@ -50,6 +79,14 @@ pub struct ImportSummary {
     pub events: usize,
     pub missing: Vec<String>,
     pub deactivated: usize,
+    /// ID numbers corrected in place (matched by 编号, or confirmed).
+    pub corrected: usize,
+    /// Rows that are probably a corrected ID number of a missing person but were
+    /// imported as new (no 编号, no `--confirm-corrections`), in words.
+    pub probable_corrections: Vec<String>,
+    /// Rows whose 编号 and 身份证号 point to two different stored persons: the import
+    /// must not be applied.
+    pub conflicts: Vec<String>,
 }
 
 /// Event kinds recorded on import.
@@ -60,6 +97,7 @@ pub mod event {
     pub const HARDSHIP: &str = "hardship";
     pub const HARDSHIP_CLEARED: &str = "hardship_cleared";
     pub const COMPLAINT: &str = "complaint";
+    pub const ID_CORRECTED: &str = "id_corrected";
 }
 
 /// Compares the parsed persons and staff with the stored roster.
@@ -68,7 +106,7 @@ pub fn reconcile(
     persons: &[Person],
     staff: &[Staff],
     today: NaiveDate,
-    deactivate_missing: bool,
+    opts: ReconcileOptions,
 ) -> (ImportPlan, ImportSummary) {
     let mut plan = ImportPlan {
         today,
@@ -88,19 +126,91 @@ pub fn reconcile(
     }
     summary.staff = staff.len();
 
-    let by_key: HashMap<&str, (&Person, bool)> = stored
+    let by_key: HashMap<&str, usize> = stored
         .persons
         .iter()
-        .map(|sp| (sp.person.key(), (&sp.person, sp.active)))
+        .enumerate()
+        .map(|(i, sp)| (sp.person.key(), i))
         .collect();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(persons.len());
+    let by_number: HashMap<&str, usize> = stored
+        .persons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, sp)| sp.person.number.as_deref().map(|n| (n, i)))
+        .collect();
+    // Which stored person each row is, by 编号 first, then by 身份证号.
+    let mut matched: Vec<Option<usize>> = Vec::with_capacity(persons.len());
+    let mut seen: HashSet<usize> = HashSet::with_capacity(persons.len());
     for p in persons {
+        let by_no = p.number.as_deref().and_then(|n| by_number.get(n).copied());
+        let by_id = by_key.get(p.key()).copied();
+        let m = match (by_no, by_id) {
+            (Some(a), Some(b)) if a != b => {
+                summary.conflicts.push(format!(
+                    "编号 {} 是 {}, 身份证号 {} 却是另一人 {}: 请核对这一行的编号和身份证号 \
+                     (row with 编号 {} and ID {} matches two different stored persons)",
+                    p.number.as_deref().unwrap_or(""),
+                    describe(&stored.persons[a].person),
+                    crate::mask::id_number(p.key()),
+                    describe(&stored.persons[b].person),
+                    p.number.as_deref().unwrap_or(""),
+                    crate::mask::id_number(p.key()),
+                ));
+                None
+            }
+            (Some(a), _) => Some(a),
+            (None, b) => b,
+        };
+        if let Some(i) = m {
+            seen.insert(i);
+        }
+        matched.push(m);
+    }
+    // Rows without 编号 that match nobody: perhaps a missing person's corrected ID.
+    let mut unseen: HashMap<(&str, NaiveDate), Vec<usize>> = HashMap::new();
+    for (i, sp) in stored.persons.iter().enumerate() {
+        if !seen.contains(&i) {
+            unseen
+                .entry((sp.person.name.as_str(), sp.person.birth_date))
+                .or_default()
+                .push(i);
+        }
+    }
+    for (row, p) in persons.iter().enumerate() {
+        if matched[row].is_some() || p.number.is_some() || p.id_number.is_none() {
+            continue;
+        }
+        let candidates: Vec<usize> = unseen
+            .get(&(p.name.as_str(), p.birth_date))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|i| !seen.contains(i) && probably_same(&stored.persons[*i].person, p))
+            .collect();
+        if let [i] = candidates[..] {
+            let old = &stored.persons[i].person;
+            if opts.confirm_corrections {
+                matched[row] = Some(i);
+                seen.insert(i);
+            } else {
+                summary.probable_corrections.push(format!(
+                    "{} 的身份证号 {} 与库中 {} 只差一两位, 可能是更正; 已作为新人导入. \
+                     若是更正, 请用 --confirm-corrections 重新导入 \
+                     (probably a corrected ID number; imported as a new person)",
+                    p.name,
+                    crate::mask::id_number(p.key()),
+                    crate::mask::id_number(old.key()),
+                ));
+            }
+        }
+    }
+
+    for (p, m) in persons.iter().zip(&matched) {
         let key = p.key();
-        seen.insert(key);
-        match by_key.get(key) {
+        match m.map(|i| &stored.persons[i]) {
             None => {
                 summary.added += 1;
-                events_for_new(p, today, &mut plan.events);
+                events_for_new(p, &mut plan.events);
                 plan.upsert_persons.push(p.clone());
                 plan.reassign.push(Reassignment {
                     person_key: key.to_string(),
@@ -108,12 +218,30 @@ pub fn reconcile(
                     was_stored: false,
                 });
             }
-            Some((old, active)) => {
-                if *old == p && *active {
+            Some(sp) => {
+                let old = &sp.person;
+                if old == p && sp.active {
                     summary.unchanged += 1;
                     continue;
                 }
                 summary.changed += 1;
+                if old.key() != key {
+                    summary.corrected += 1;
+                    plan.rekey.push(Rekey {
+                        old_key: old.key().to_string(),
+                        new_key: key.to_string(),
+                    });
+                    plan.events.push(NewEvent {
+                        person_key: key.to_string(),
+                        kind: event::ID_CORRECTED.to_string(),
+                        on: today,
+                        note: Some(format!(
+                            "{} → {}",
+                            crate::mask::id_number(old.key()),
+                            crate::mask::id_number(key)
+                        )),
+                    });
+                }
                 events_for_change(old, p, today, &mut plan.events);
                 if old.staff != p.staff {
                     plan.reassign.push(Reassignment {
@@ -126,11 +254,11 @@ pub fn reconcile(
             }
         }
     }
-    for sp in &stored.persons {
+    for (i, sp) in stored.persons.iter().enumerate() {
         let key = sp.person.key();
-        if sp.active && !seen.contains(key) {
+        if sp.active && !seen.contains(&i) {
             summary.missing.push(key.to_string());
-            if deactivate_missing {
+            if opts.deactivate_missing {
                 plan.deactivate.push(key.to_string());
             }
         }
@@ -140,26 +268,54 @@ pub fn reconcile(
     (plan, summary)
 }
 
+/// `张三(编号 P001, 身份证号 1***************2X)`, for messages.
+fn describe(p: &Person) -> String {
+    format!(
+        "{}(编号 {}, 身份证号 {})",
+        p.name,
+        p.number.as_deref().unwrap_or("无"),
+        p.id_number
+            .as_deref()
+            .map(crate::mask::id_number)
+            .unwrap_or_else(|| "无".into())
+    )
+}
+
+/// Same name and birth date, and ID numbers of one length that differ in one or
+/// two places: a typo corrected, not another person.
+fn probably_same(old: &Person, new: &Person) -> bool {
+    let (Some(a), Some(b)) = (old.id_number.as_deref(), new.id_number.as_deref()) else {
+        return false;
+    };
+    if old.name != new.name || old.birth_date != new.birth_date || a.len() != b.len() {
+        return false;
+    }
+    let differ = a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count();
+    (1..=2).contains(&differ)
+}
+
 impl NewEvent {
     fn new(person_key: String, kind: &str, on: NaiveDate) -> NewEvent {
         NewEvent {
             person_key,
             kind: kind.to_string(),
             on,
+            note: None,
         }
     }
 }
 
-fn events_for_new(p: &Person, today: NaiveDate, out: &mut Vec<NewEvent>) {
+/// A person's first import is a baseline: it describes their state, so only the
+/// dated facts become events, on their own dates (住院日期, 去世日期). A state such
+/// as 困难 is not a change seen today and records nothing until a later import
+/// changes it.
+fn events_for_new(p: &Person, out: &mut Vec<NewEvent>) {
     let key = p.key().to_string();
     if let Some(d) = p.hospitalised_since {
         out.push(NewEvent::new(key.clone(), event::HOSPITALISED, d));
     }
     if let Some(d) = p.deceased_on {
-        out.push(NewEvent::new(key.clone(), event::DECEASED, d));
-    }
-    if p.hardship {
-        out.push(NewEvent::new(key, event::HARDSHIP, today));
+        out.push(NewEvent::new(key, event::DECEASED, d));
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use anyhow::{Context, Result};
 
 use crate::config::RosterConfig;
-use crate::roster::{ImportSummary, ParseOptions, RosterFile, parse_path, reconcile::reconcile};
+use crate::roster::reconcile::{ReconcileOptions, reconcile};
+use crate::roster::{ImportSummary, ParseOptions, RosterFile, parse_path};
 use crate::store::Store;
 
 pub struct ImportOptions {
@@ -19,6 +20,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub skip_invalid: bool,
     pub deactivate_missing: bool,
+    /// Apply probable ID-number corrections of rows without 编号.
+    pub confirm_corrections: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -55,14 +58,28 @@ pub async fn import_file(
     let parsed: RosterFile = tokio::task::spawn_blocking(move || parse_path(&file_, &parse_opts))
         .await
         .context("roster parser panicked")??;
-    let errors: Vec<String> = parsed.errors.iter().map(|e| e.to_string()).collect();
+    let mut errors: Vec<String> = parsed.errors.iter().map(|e| e.to_string()).collect();
     let persons: Vec<_> = parsed.persons.into_iter().map(|r| r.person).collect();
     let staff: Vec<_> = parsed.staff.into_iter().map(|r| r.staff).collect();
     let snapshot = store.load_roster().await?;
-    let (plan, summary) = reconcile(&snapshot, &persons, &staff, today, opts.deactivate_missing);
+    let reconcile_opts = ReconcileOptions {
+        deactivate_missing: opts.deactivate_missing,
+        confirm_corrections: opts.confirm_corrections,
+    };
+    let (plan, summary) = reconcile(&snapshot, &persons, &staff, today, reconcile_opts);
+    let mut warnings = parsed.warnings;
+    warnings.extend(summary.probable_corrections.iter().cloned());
+    // Two stored persons named by one row: nothing is applied, whatever the policy.
+    let conflicted = !summary.conflicts.is_empty();
+    errors.extend(
+        summary
+            .conflicts
+            .iter()
+            .map(|c| format!("{}: {c}", file.display())),
+    );
     let status = if opts.dry_run {
         ImportStatus::DryRun
-    } else if !errors.is_empty() && !opts.skip_invalid {
+    } else if conflicted || (!errors.is_empty() && !opts.skip_invalid) {
         ImportStatus::Rejected
     } else {
         store.apply_import(&plan, now).await?;
@@ -72,7 +89,7 @@ pub async fn import_file(
         status,
         summary,
         errors,
-        warnings: parsed.warnings,
+        warnings,
         valid_persons: persons.len(),
     })
 }
@@ -118,6 +135,7 @@ pub async fn import_if_changed(
         dry_run: false,
         skip_invalid: false,
         deactivate_missing: false,
+        confirm_corrections: false,
     };
     match import_file(store, path, &opts, now).await {
         Ok(out) => {

@@ -38,6 +38,8 @@ pub enum StoreError {
     },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot take the migration lock beside the database: {source}")]
+    Lock { source: std::io::Error },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("bad value in the database: {0}")]
@@ -102,6 +104,23 @@ pub fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
+/// Waits for and takes the exclusive lock on `path` (created if missing); released
+/// when the returned file is dropped, or by the kernel if the process dies.
+async fn migrate_lock(path: String) -> Result<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .expect("lock task panicked")
+    .map_err(|source| StoreError::Lock { source })
+}
+
 /// Normalises what a user may give: `sqlite://x.db`, `sqlite:x.db`, a plain path,
 /// or a PostgreSQL URL.
 fn classify(url: &str) -> (Backend, String) {
@@ -154,8 +173,10 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                                // busy_timeout first: switching to WAL waits for
+                                // another process opening the same new file.
+                                "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; \
+                                 PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                             )
                             .await?;
                             Ok(())
@@ -170,14 +191,26 @@ impl Store {
             }
         };
         let store = Store { pool, backend };
-        store.migrate().await?;
+        store.migrate(&target).await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<()> {
+    /// Applies the migrations once, whoever else is starting on the same database:
+    /// PostgreSQL serialises them with sqlx's advisory lock; SQLite has none, so
+    /// processes starting together on one file take an exclusive lock on a file
+    /// beside it (`<db>.migrate.lock`) and the later ones find the work done.
+    async fn migrate(&self, target: &str) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
+            Backend::Sqlite => {
+                let path = target.split_once('?').map_or(target, |(p, _)| p);
+                let _lock = if path == ":memory:" {
+                    None
+                } else {
+                    Some(migrate_lock(format!("{path}.migrate.lock")).await?)
+                };
+                SQLITE_MIGRATOR.run(&self.pool).await?
+            }
         }
         Ok(())
     }

@@ -317,6 +317,18 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        // Corrected ID numbers first: the person keeps its id (and every stage key),
+        // and the upsert below finds it under the new key.
+        for r in &plan.rekey {
+            sqlx::query(super::sql_for(
+                self.backend(),
+                "UPDATE persons SET pkey = $1 WHERE pkey = $2".to_string(),
+            ))
+            .bind(r.new_key.clone())
+            .bind(r.old_key.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
         for chunk in plan.upsert_persons.chunks(BATCH) {
             let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
@@ -368,10 +380,11 @@ impl Store {
         }
         for chunk in plan.events.chunks(BATCH) {
             let sql = format!(
-                "INSERT INTO person_events (person_id, kind, on_date, recorded_at) \
-                 SELECT p.id, v.column2, v.column3, v.column4 FROM (VALUES {}) AS v \
-                 JOIN persons p ON p.pkey = v.column1",
-                values_groups(chunk.len(), 4, 1)
+                "INSERT INTO person_events (person_id, kind, on_date, recorded_at, note) \
+                 SELECT p.id, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {}) AS v \
+                 JOIN persons p ON p.pkey = v.column1 WHERE true \
+                 ON CONFLICT (person_id, kind, on_date) DO NOTHING",
+                values_groups(chunk.len(), 5, 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for e in chunk {
@@ -379,7 +392,8 @@ impl Store {
                     .bind(e.person_key.clone())
                     .bind(e.kind.clone())
                     .bind(date_str(e.on))
-                    .bind(now.clone());
+                    .bind(now.clone())
+                    .bind(e.note.clone());
             }
             q.execute(&mut *tx).await?;
         }
@@ -425,7 +439,8 @@ impl Store {
         // One transaction: the event and the version bump that makes planning see it.
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO person_events (person_id, kind, on_date, recorded_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO person_events (person_id, kind, on_date, recorded_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (person_id, kind, on_date) DO NOTHING",
         )
         .bind(person_id)
         .bind(kind)

@@ -4,6 +4,7 @@
 mod channels;
 mod daemon;
 mod daemon_support;
+mod identity;
 mod layers;
 mod preview;
 mod roster;
