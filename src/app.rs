@@ -48,7 +48,8 @@ fn folder_stamp(dir: &Path) -> Option<SystemTime> {
 struct Daemon {
     ctx: Context,
     store: Store,
-    calendar: WorkCalendar,
+    /// The working days: built in, plus `calendar.holidays` as last read well.
+    calendar: std::sync::RwLock<WorkCalendar>,
     rules: RwLock<Arc<RuleSet>>,
     planning: Planning,
     dispatcher: Dispatcher,
@@ -83,7 +84,7 @@ impl Daemon {
         Ok(Daemon {
             ctx,
             store,
-            calendar,
+            calendar: std::sync::RwLock::new(calendar),
             rules: RwLock::new(Arc::new(rules)),
             planning: Planning::default(),
             dispatcher,
@@ -99,12 +100,42 @@ impl Daemon {
         service::import::import_if_changed(&self.store, &self.ctx.config.roster, self.now()).await
     }
 
+    fn calendar(&self) -> WorkCalendar {
+        self.calendar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads `calendar.holidays`; a bad file keeps the last good calendar, with
+    /// its errors in `status`. A new calendar reaches the rules and the dispatcher.
+    async fn reload_calendar(&self) {
+        match service::work_calendar(&self.ctx.config) {
+            Ok(cal) => {
+                *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = cal.clone();
+                self.dispatcher.set_calendar(Arc::new(cal));
+                tracing::info!("holiday file reloaded");
+                if let Err(e) = service::status::record_calendar_errors(&self.store, &[]).await {
+                    tracing::error!("cannot record the holiday file's state: {e:#}");
+                }
+                self.reload_rules().await;
+            }
+            Err(e) => {
+                tracing::error!("holiday file not reloaded, the last good calendar stays in use: {e:#}");
+                let errors = [format!("{e:#}")];
+                if let Err(e) = service::status::record_calendar_errors(&self.store, &errors).await {
+                    tracing::error!("cannot record the holiday file's errors: {e:#}");
+                }
+            }
+        }
+    }
+
     async fn reload_rules(&self) {
-        let Some(dir) = &self.ctx.config.rules.path else {
-            return;
-        };
         let previous = self.rules.read().await.clone();
-        let next = RuleSet::load_dir(dir, self.calendar.clone(), Some(&previous));
+        let next = match &self.ctx.config.rules.path {
+            Some(dir) => RuleSet::load_dir(dir, self.calendar(), Some(&previous)),
+            None => RuleSet::builtin(self.calendar()),
+        };
         for e in &next.errors {
             tracing::error!("rule not loaded: {e}");
         }
@@ -267,10 +298,19 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals) -> Result<()> {
     let mut watch_every =
         tokio::time::interval(Duration::from_secs(schedule.watch_every_secs.max(1)));
     watch_every.tick().await;
-    let roster_path = daemon.ctx.config.roster.path.clone();
+    let roster_files: Vec<std::path::PathBuf> = [
+        daemon.ctx.config.roster.path.clone(),
+        daemon.ctx.config.roster.staff.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let roster_stamps = || roster_files.iter().map(|p| mtime(p)).collect::<Vec<_>>();
     let rules_path = daemon.ctx.config.rules.path.clone();
-    let mut roster_stamp = roster_path.as_deref().and_then(mtime);
+    let holidays_path = daemon.ctx.config.calendar.holidays.clone();
+    let mut roster_stamp = roster_stamps();
     let mut rules_stamp = rules_path.as_deref().and_then(folder_stamp);
+    let mut holidays_stamp = holidays_path.as_deref().and_then(mtime);
     let mut store_stamp = daemon.store.change_stamp().await.ok();
     let grace = Duration::from_secs(schedule.shutdown_grace_secs);
 
@@ -287,12 +327,18 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals) -> Result<()> {
             _ = watch_every.tick() => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 let mut replan = daemon.replan.swap(false, Ordering::Relaxed);
-                let r = roster_path.as_deref().and_then(mtime);
+                let r = roster_stamps();
                 if r != roster_stamp {
                     roster_stamp = r;
                     if let Err(e) = daemon.import_roster().await {
                         tracing::error!("roster import failed: {e:#}");
                     }
+                }
+                let h = holidays_path.as_deref().and_then(mtime);
+                if h != holidays_stamp {
+                    holidays_stamp = h;
+                    daemon.reload_calendar().await;
+                    replan = true;
                 }
                 let r = rules_path.as_deref().and_then(folder_stamp);
                 if r != rules_stamp {

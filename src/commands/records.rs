@@ -62,6 +62,12 @@ pub async fn status(ctx: &Context, args: StatusArgs) -> Result<i32> {
             println!("  {e}");
         }
     }
+    if !report.calendar_errors.is_empty() {
+        println!("holiday file errors (the last good calendar stays in use):");
+        for e in &report.calendar_errors {
+            println!("  {e}");
+        }
+    }
     Ok(0)
 }
 

@@ -47,7 +47,7 @@ pub struct Dispatcher {
     owner: String,
     channels: Vec<Arc<dyn Channel>>,
     schedule: ScheduleConfig,
-    calendar: Arc<WorkCalendar>,
+    calendar: std::sync::RwLock<Arc<WorkCalendar>>,
 }
 
 fn in_quiet_hours(t: NaiveTime, (start, end): (NaiveTime, NaiveTime)) -> bool {
@@ -82,8 +82,21 @@ impl Dispatcher {
             store,
             channels,
             schedule,
-            calendar,
+            calendar: std::sync::RwLock::new(calendar),
         }
+    }
+
+    /// The working-day calendar digests are sent by.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        self.calendar
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the calendar (the daemon re-read `calendar.holidays`).
+    pub fn set_calendar(&self, calendar: Arc<WorkCalendar>) {
+        *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = calendar;
     }
 
     fn channel(&self, name: &str) -> Option<&Arc<dyn Channel>> {
@@ -97,7 +110,7 @@ impl Dispatcher {
         if urgent {
             return !quiet || self.schedule.urgent_in_quiet_hours;
         }
-        !quiet && self.calendar.is_workday(now.date_naive()) && t >= self.schedule.send_time()
+        !quiet && self.calendar().is_workday(now.date_naive()) && t >= self.schedule.send_time()
     }
 
     fn may_send(&self, r: &StoredReminder, now: DateTime<FixedOffset>) -> bool {

@@ -98,8 +98,8 @@ pub async fn import_file(
 pub const ROSTER_ERRORS: &str = "roster_errors";
 const ROSTER_FILE: &str = "roster_file";
 
-/// Imports `roster.path` with the same checks as `qinqing import`, when the file
-/// changed since its last import (an unchanged file must not undo what a `qinqing
+/// Imports `roster.path` (with `roster.staff`) with the same checks as `qinqing
+/// import`, when either file changed since their last import (an unchanged file must not undo what a `qinqing
 /// import` of another file changed since). A file with errors is not applied; its
 /// errors are kept for `qinqing status`. Problems are logged, never returned: the
 /// daemon keeps the last good roster.
@@ -111,20 +111,27 @@ pub async fn import_if_changed(
     let Some(path) = &roster.path else {
         return Ok(());
     };
-    let fingerprint = match std::fs::read(path) {
-        Ok(bytes) => {
-            use sha2::Digest;
-            format!(
-                "{}|{}",
-                path.display(),
-                hex::encode(sha2::Sha256::digest(&bytes))
-            )
+    // The roster and, when it has its own file, the staff list: a change to either
+    // is imported.
+    let mut fingerprint = String::new();
+    for (file, key) in std::iter::once((path.as_path(), "roster.path"))
+        .chain(roster.staff.as_deref().map(|p| (p, "roster.staff")))
+    {
+        match std::fs::read(file) {
+            Ok(bytes) => {
+                use sha2::Digest;
+                fingerprint.push_str(&format!(
+                    "{}|{}|",
+                    file.display(),
+                    hex::encode(sha2::Sha256::digest(&bytes))
+                ));
+            }
+            Err(e) => {
+                tracing::error!(file = %file.display(), "cannot be read: {e} ({key})");
+                return Ok(());
+            }
         }
-        Err(e) => {
-            tracing::error!(file = %path.display(), "roster file cannot be read: {e} (roster.path)");
-            return Ok(());
-        }
-    };
+    }
     if store.get_meta(ROSTER_FILE).await?.as_deref() == Some(fingerprint.as_str()) {
         tracing::debug!(file = %path.display(), "roster file unchanged since its last import");
         return Ok(());

@@ -1,5 +1,6 @@
 //! What the daemon has done and what is stuck: the last tick, the outbox by status,
-//! failing deliveries and the roster file's errors (`qinqing status`, `/healthz`).
+//! failing deliveries and the errors of the roster, staff and holiday files the
+//! daemon follows (`qinqing status`, `/healthz`).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,13 @@ pub struct StatusReport {
     pub reminders: BTreeMap<String, i64>,
     pub failures: Vec<FailedDelivery>,
     pub roster_errors: Vec<String>,
+    /// Why the daemon's last re-read of `calendar.holidays` was refused (it keeps
+    /// the last good calendar).
+    pub calendar_errors: Vec<String>,
 }
+
+/// Store key of the holiday file's errors, written by the daemon.
+pub const CALENDAR_ERRORS: &str = "calendar_errors";
 
 pub async fn status(store: &Store) -> Result<StatusReport> {
     Ok(StatusReport {
@@ -27,10 +34,23 @@ pub async fn status(store: &Store) -> Result<StatusReport> {
         deliveries: store.outbox_counts().await?,
         reminders: store.reminder_counts().await?,
         failures: store.troubled_deliveries(50).await?,
-        roster_errors: store
-            .get_meta(ROSTER_ERRORS)
-            .await?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default(),
+        roster_errors: errors(store, ROSTER_ERRORS).await?,
+        calendar_errors: errors(store, CALENDAR_ERRORS).await?,
     })
+}
+
+async fn errors(store: &Store, key: &str) -> Result<Vec<String>> {
+    Ok(store
+        .get_meta(key)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+/// Records (or, with none, clears) the holiday file's errors for `status`.
+pub async fn record_calendar_errors(store: &Store, errors: &[String]) -> Result<()> {
+    store
+        .set_meta(CALENDAR_ERRORS, &serde_json::to_string(errors)?)
+        .await?;
+    Ok(())
 }
