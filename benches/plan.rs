@@ -83,6 +83,7 @@ fn occasion(rule: &Rule, date: NaiveDate, title: String, kind: &str) -> Occasion
         urgent: rule.urgent,
         satisfied_by: Vec::new(),
         window: None,
+        until: None,
     }
 }
 

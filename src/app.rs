@@ -121,9 +121,12 @@ impl Daemon {
                 self.reload_rules().await;
             }
             Err(e) => {
-                tracing::error!("holiday file not reloaded, the last good calendar stays in use: {e:#}");
+                tracing::error!(
+                    "holiday file not reloaded, the last good calendar stays in use: {e:#}"
+                );
                 let errors = [format!("{e:#}")];
-                if let Err(e) = service::status::record_calendar_errors(&self.store, &errors).await {
+                if let Err(e) = service::status::record_calendar_errors(&self.store, &errors).await
+                {
                     tracing::error!("cannot record the holiday file's errors: {e:#}");
                 }
             }

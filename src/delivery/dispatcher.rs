@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use futures::StreamExt;
 
 use super::channels::{Channel, Outgoing, SendError};
@@ -18,7 +18,7 @@ use super::router;
 use crate::calendar::WorkCalendar;
 use crate::config::ScheduleConfig;
 use crate::ledger::ClosingContacts;
-use crate::planner::Reminder;
+use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
 use crate::store::{NewDigest, SendOutcome, Store, StoreError, StoredReminder};
 
@@ -158,6 +158,64 @@ impl Dispatcher {
         Ok(report)
     }
 
+    /// Keeps the reminders that may go now. An escalation goes only when a reminder
+    /// of its occasion was delivered, and no earlier than that reminder's delay
+    /// after it went (a reminder sent late moves its escalation along); while a
+    /// reminder of it is still planned it waits; with none delivered or pending it is
+    /// recorded `unsent` (`not_reminded`) and the occasion stays open.
+    async fn escalations_due(
+        &self,
+        live: Vec<StoredReminder>,
+        today: NaiveDate,
+        report: &mut RoundReport,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<StoredReminder>, StoreError> {
+        let keys: Vec<String> = {
+            let set: HashSet<&str> = live
+                .iter()
+                .filter(|r| r.reminder.stage == StageKind::Escalate)
+                .map(|r| &*r.reminder.occasion_key)
+                .collect();
+            set.into_iter().map(str::to_string).collect()
+        };
+        if keys.is_empty() {
+            return Ok(live);
+        }
+        let reminded = self.store.occasion_reminders(&keys).await?;
+        let mut unsent = Vec::new();
+        let mut keep = Vec::with_capacity(live.len());
+        for r in live {
+            if r.reminder.stage != StageKind::Escalate {
+                keep.push(r);
+                continue;
+            }
+            let state = reminded
+                .get(&*r.reminder.occasion_key)
+                .copied()
+                .unwrap_or_default();
+            match state.first_sent {
+                Some((sent_on, planned_on)) => {
+                    let due = sent_on.max(planned_on) + (r.reminder.remind_on - planned_on);
+                    if due.max(r.reminder.remind_on) <= today {
+                        keep.push(r);
+                    } else {
+                        report.waiting += 1;
+                    }
+                }
+                None if state.pending => report.waiting += 1,
+                None => unsent.push(r.id),
+            }
+        }
+        if !unsent.is_empty() {
+            tracing::info!(
+                escalations = unsent.len(),
+                "escalations not sent: their occasion was never reminded (not_reminded)"
+            );
+            self.store.mark_unsent(&unsent, "not_reminded", now).await?;
+        }
+        Ok(keep)
+    }
+
     /// Turns a page of due reminders (ids above `after`) into stored digests.
     /// Returns how many digests were stored, and the cursor for the next page when
     /// this one was full.
@@ -240,6 +298,12 @@ impl Dispatcher {
             self.store
                 .cancel_reminders(&cancel, "acknowledged, satisfied or moot", now)
                 .await?;
+        }
+
+        // Escalate only what was reminded, counted from the day it was first sent.
+        let live = self.escalations_due(live, today, report, now).await?;
+        if live.is_empty() {
+            return Ok(0);
         }
 
         // Choose a channel per reminder.

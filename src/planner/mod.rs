@@ -20,7 +20,7 @@ mod stages;
 pub use evaluate::{PlannedOccasions, occasions, years_for};
 pub use reminder::{Reminder, ReminderStatus, StageKind, reference, sort, stable_hash, titled};
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
-pub use stages::{stages, stages_between};
+pub use stages::{TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between, tick_stages};
 
 #[cfg(test)]
 mod tests {

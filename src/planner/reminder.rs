@@ -42,10 +42,14 @@ pub enum ReminderStatus {
     Sent,
     /// Acknowledged, satisfied, made moot (a death, a reassignment) or replaced.
     Cancelled,
-    /// Its day passed while the daemon was down for longer than `catch_up_days`.
+    /// Its day passed while nothing could send it, and its rule's catch-up policy
+    /// says it is no longer worth sending.
     Missed,
     /// Every channel that could reach the recipient failed.
     Failed,
+    /// An escalation whose occasion was never reminded (reason `not_reminded` in
+    /// the note): not sent, and the occasion stays open.
+    Unsent,
 }
 
 impl ReminderStatus {
@@ -56,6 +60,7 @@ impl ReminderStatus {
             ReminderStatus::Cancelled => "cancelled",
             ReminderStatus::Missed => "missed",
             ReminderStatus::Failed => "failed",
+            ReminderStatus::Unsent => "unsent",
         }
     }
 
@@ -66,6 +71,7 @@ impl ReminderStatus {
             "cancelled" => ReminderStatus::Cancelled,
             "missed" => ReminderStatus::Missed,
             "failed" => ReminderStatus::Failed,
+            "unsent" => ReminderStatus::Unsent,
             _ => return None,
         })
     }

@@ -1,5 +1,6 @@
 //! Occasions into reminder stages: remind days moved to working days, escalations
-//! to supervisors, a death respected, unique keys.
+//! to supervisors, a death respected, unique keys; and which stages a planning tick
+//! plans, late, or records as missed ([`TickWindow`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::calendar::WorkCalendar;
 use crate::roster::Staff;
-use crate::rules::{Occasion, PersonData, Rule, RuleSet};
+use crate::rules::{CatchUp, Occasion, PersonData, Rule, RuleSet};
 
 use super::{PlanningRoster, Reminder, StageKind, reference, titled};
 
@@ -41,6 +42,7 @@ pub fn stages_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Vec<Reminder> {
+    let range = Range { from, to };
     occasions
         .par_chunks(256)
         .flat_map_iter(|chunk| {
@@ -49,7 +51,16 @@ pub fn stages_between(
                 let person = &roster.persons[*pi];
                 let rule = &rules.rules[*ri];
                 for occ in list.iter() {
-                    expand(rule, person, occ, &roster.staff, cal, (from, to), &mut out);
+                    expand(
+                        rule,
+                        *ri,
+                        person,
+                        occ,
+                        &roster.staff,
+                        cal,
+                        &range,
+                        &mut |_, r| out.push(r),
+                    );
                 }
             }
             out
@@ -57,14 +68,255 @@ pub fn stages_between(
         .collect()
 }
 
+/// What a planning tick does with a stage it built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Store as planned: due today, or late and still worth sending (marked late).
+    Plan,
+    /// Its day passed while nothing could send it and it is no longer worth sending:
+    /// recorded as missed, never sent.
+    Miss,
+}
+
+/// Which stages a planning tick builds, and for each its [`Verdict`]:
+///
+/// - on time (due today): planned;
+/// - an escalation: planned late from the first day after the last tick (downtime
+///   of any length) or the last `catch_up_days`; whether it goes out is the
+///   dispatcher's call (only what was reminded is escalated);
+/// - a late reminder: planned while the rule's catch-up policy ([`CatchUp`]) says
+///   so, within its catch-up days and while still useful (the occasion's `until`;
+///   for `after_death` rules within `after_death_days` of the death); else recorded
+///   missed when its day fell during downtime. A new store starts at its first
+///   tick, except for urgent rules: an event entered late is reminded now.
+#[derive(Debug, Clone)]
+pub struct TickWindow {
+    pub today: NaiveDate,
+    /// The store's first tick.
+    pub first_tick: NaiveDate,
+    /// The first day after the last tick, when ticks were missed.
+    pub downtime_from: Option<NaiveDate>,
+    /// `schedule.catch_up_days`.
+    pub catch_up_days: i64,
+    /// Per rule (by index): the earliest remind day built.
+    remind_from: Vec<NaiveDate>,
+    escalate_from: NaiveDate,
+}
+
+/// How late an urgent rule's reminder may still go out when the rule does not say.
+pub const URGENT_CATCH_UP_DAYS: i64 = 90;
+
+impl TickWindow {
+    pub fn new(
+        rules: &RuleSet,
+        today: NaiveDate,
+        first_tick: NaiveDate,
+        downtime_from: Option<NaiveDate>,
+        catch_up_days: i64,
+    ) -> TickWindow {
+        let days = chrono::Duration::days;
+        let normal_from = (today - days(catch_up_days)).max(first_tick).min(today);
+        let remind_from = rules
+            .rules
+            .iter()
+            .map(|r| {
+                let back = Self::days_late_allowed(r, catch_up_days).max(catch_up_days);
+                let from = today - days(back);
+                if r.urgent {
+                    from
+                } else {
+                    from.max(first_tick).min(today)
+                }
+            })
+            .collect();
+        let escalate_from = downtime_from.map_or(normal_from, |d| d.min(normal_from));
+        TickWindow {
+            today,
+            first_tick,
+            downtime_from,
+            catch_up_days,
+            remind_from,
+            escalate_from,
+        }
+    }
+
+    /// The earliest remind day of rule `ri` this tick looks at; planned reminders
+    /// before it are stale.
+    pub fn remind_from(&self, ri: usize) -> NaiveDate {
+        self.remind_from[ri]
+    }
+
+    /// How many days after its day a reminder of `rule` may still be planned: the
+    /// rule's `catch_up_days`, else for urgent rules [`URGENT_CATCH_UP_DAYS`] (or
+    /// `after_death_days` for a condolence), for rules whose occasions have a window
+    /// the window decides (a year at most), else `schedule.catch_up_days`.
+    fn days_late_allowed(rule: &Rule, default: i64) -> i64 {
+        rule.catch_up_days.unwrap_or(if rule.after_death {
+            rule.after_death_days
+        } else if rule.urgent {
+            URGENT_CATCH_UP_DAYS
+        } else if rule.catch_up == Some(CatchUp::Send) {
+            default
+        } else {
+            // A window (a month) bounds it; occasions without one are skipped by
+            // default once passed, and still bounded by `default` when not.
+            366
+        })
+    }
+
+    fn verdict(
+        &self,
+        rule: &Rule,
+        ri: usize,
+        person: &PersonData,
+        occ: &Occasion,
+        stage: StageKind,
+        day: NaiveDate,
+    ) -> Option<Verdict> {
+        let today = self.today;
+        if day > today {
+            return None;
+        }
+        if day == today {
+            return Some(Verdict::Plan);
+        }
+        if stage == StageKind::Escalate {
+            return (day >= self.escalate_from).then_some(Verdict::Plan);
+        }
+        if day < self.remind_from[ri] {
+            return None;
+        }
+        let late = (today - day).num_days();
+        let policy = CatchUp::of(rule, occ.urgent, occ.window.is_some());
+        let within = late
+            <= rule.catch_up_days.unwrap_or(match (policy, occ.window) {
+                // A window bounds a late reminder by itself.
+                (CatchUp::Send, Some(_)) => i64::MAX,
+                _ if rule.urgent || occ.urgent => Self::days_late_allowed(rule, self.catch_up_days),
+                _ => self.catch_up_days,
+            });
+        let open_until = occ.window.map_or(occ.date, |w| w.1);
+        let useful = occ.until.is_none_or(|u| today <= u)
+            && (!rule.after_death
+                || person
+                    .person
+                    .deceased_on
+                    .is_none_or(|d| (today - d).num_days() <= rule.after_death_days))
+            && match policy {
+                CatchUp::Send => occ.window.is_none_or(|w| today <= w.1),
+                CatchUp::Skip => today <= open_until,
+            };
+        if within && useful {
+            Some(Verdict::Plan)
+        } else if self.downtime_from.is_some_and(|d| day >= d) {
+            Some(Verdict::Miss)
+        } else {
+            None
+        }
+    }
+}
+
+/// The stages a planning tick stores: (planned, missed), each in the order of
+/// [`stages`].
+pub fn tick_stages(
+    rules: &RuleSet,
+    roster: &PlanningRoster,
+    occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
+    cal: &WorkCalendar,
+    window: &TickWindow,
+) -> (Vec<Reminder>, Vec<Reminder>) {
+    let parts: Vec<(Vec<Reminder>, Vec<Reminder>)> = occasions
+        .par_chunks(256)
+        .map(|chunk| {
+            let (mut plan, mut miss) = (Vec::new(), Vec::new());
+            for (pi, ri, list) in chunk {
+                let person = &roster.persons[*pi];
+                let rule = &rules.rules[*ri];
+                for occ in list.iter() {
+                    expand(
+                        rule,
+                        *ri,
+                        person,
+                        occ,
+                        &roster.staff,
+                        cal,
+                        window,
+                        &mut |v, r| match v {
+                            Verdict::Plan => plan.push(r),
+                            Verdict::Miss => miss.push(r),
+                        },
+                    );
+                }
+            }
+            (plan, miss)
+        })
+        .collect();
+    let (mut plan, mut miss) = (Vec::new(), Vec::new());
+    for (p, m) in parts {
+        plan.extend(p);
+        miss.extend(m);
+    }
+    (plan, miss)
+}
+
+/// Decides, per stage, whether it is built and what becomes of it.
+trait Select: Sync {
+    #[allow(clippy::too_many_arguments)]
+    fn select(
+        &self,
+        rule: &Rule,
+        ri: usize,
+        person: &PersonData,
+        occ: &Occasion,
+        stage: StageKind,
+        day: NaiveDate,
+    ) -> Option<Verdict>;
+}
+
+/// Every stage whose day is in [from, to].
+struct Range {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl Select for Range {
+    fn select(
+        &self,
+        _: &Rule,
+        _: usize,
+        _: &PersonData,
+        _: &Occasion,
+        _: StageKind,
+        day: NaiveDate,
+    ) -> Option<Verdict> {
+        (day >= self.from && day <= self.to).then_some(Verdict::Plan)
+    }
+}
+
+impl Select for TickWindow {
+    fn select(
+        &self,
+        rule: &Rule,
+        ri: usize,
+        person: &PersonData,
+        occ: &Occasion,
+        stage: StageKind,
+        day: NaiveDate,
+    ) -> Option<Verdict> {
+        self.verdict(rule, ri, person, occ, stage, day)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn expand(
     rule: &Rule,
+    ri: usize,
     person: &PersonData,
     occ: &Occasion,
     staff: &HashMap<String, Staff>,
     cal: &WorkCalendar,
-    (from, to): (NaiveDate, NaiveDate),
-    out: &mut Vec<Reminder>,
+    select: &impl Select,
+    out: &mut impl FnMut(Verdict, Reminder),
 ) {
     let died = person.person.deceased_on;
     let after_death_ok = rule.after_death;
@@ -76,7 +328,7 @@ fn expand(
     if recipients.is_empty() {
         return;
     }
-    let wanted = |d: NaiveDate| d >= from && d <= to;
+    let wanted = |stage: StageKind, d: NaiveDate| select.select(rule, ri, person, occ, stage, d);
     // The days first, without allocating; the strings only for stages that are wanted.
     let count = match &occ.remind_on {
         Some(days) => days.len(),
@@ -93,7 +345,7 @@ fn expand(
     };
     // The i-th remind day if it is the first with its lead, moved to a working day,
     // while the person lives, and in range.
-    let remind = |i: usize| -> Option<(i64, NaiveDate)> {
+    let remind = |i: usize| -> Option<(i64, NaiveDate, Verdict)> {
         let (lead, day) = raw(i);
         if (0..i).any(|j| raw(j).0 == lead) {
             return None;
@@ -103,7 +355,10 @@ fn expand(
         } else {
             cal.workday_on_or_before(day)
         };
-        (alive_on(day) && wanted(day)).then_some((lead, day))
+        if !alive_on(day) {
+            return None;
+        }
+        wanted(StageKind::Remind, day).map(|v| (lead, day, v))
     };
     let escalation = rule.escalate_after.and_then(|after| {
         let day = occ.date + chrono::Duration::days(after);
@@ -112,7 +367,10 @@ fn expand(
         } else {
             cal.workday_on_or_after(day)
         };
-        (alive_on(day) && wanted(day)).then_some(day)
+        if !alive_on(day) {
+            return None;
+        }
+        wanted(StageKind::Escalate, day).map(|v| (day, v))
     });
     if escalation.is_none() && !(0..count).any(|i| remind(i).is_some()) {
         return;
@@ -163,12 +421,12 @@ fn expand(
             after_death: rule.after_death,
         }
     };
-    for (lead, day) in (0..count).filter_map(remind) {
+    for (lead, day, v) in (0..count).filter_map(remind) {
         for r in recipients {
-            out.push(base(StageKind::Remind, Some(lead), day, r));
+            out(v, base(StageKind::Remind, Some(lead), day, r));
         }
     }
-    if let Some(day) = escalation {
+    if let Some((day, v)) = escalation {
         let mut bosses: Vec<&str> = Vec::new();
         for r in recipients {
             let boss = staff
@@ -181,7 +439,7 @@ fn expand(
             }
         }
         for b in bosses {
-            out.push(base(StageKind::Escalate, None, day, b));
+            out(v, base(StageKind::Escalate, None, day, b));
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use rhai::{Engine, Map, Scope};
 
 use super::engine::{Diagnoser, build_engine, explain, innermost_position, pos_of};
-use super::{BUILTIN_CASES, BUILTIN_RULES, LoadError, PersonData, Rule, RuleSet, cases};
+use super::{BUILTIN_CASES, BUILTIN_RULES, CatchUp, LoadError, PersonData, Rule, RuleSet, cases};
 use crate::calendar::WorkCalendar;
 
 impl RuleSet {
@@ -266,8 +266,44 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
             .as_bool()
             .map_err(|_| fail(None, None, "RULE.after_death must be true or false".into()))?,
     };
+    let days = |k: &str| -> Result<Option<i64>, LoadError> {
+        match map.get(k) {
+            None => Ok(None),
+            Some(v) => match v.as_int() {
+                Ok(n) if n >= 0 => Ok(Some(n)),
+                _ => Err(fail(
+                    None,
+                    None,
+                    format!(
+                        "RULE.{k} 必须是不小于0的天数, 例如 {k}: 7 (must be a whole number of days ≥ 0)"
+                    ),
+                )),
+            },
+        }
+    };
+    let catch_up = match map.get("catch_up") {
+        None => None,
+        Some(v) => match v.clone().into_string().ok().as_deref() {
+            Some("send") => Some(CatchUp::Send),
+            Some("skip") => Some(CatchUp::Skip),
+            _ => {
+                return Err(fail(
+                    None,
+                    None,
+                    "RULE.catch_up 只能是 \"send\"(过期仍补发)或 \"skip\"(事项已过则不补发) \
+                     (must be \"send\" or \"skip\")"
+                        .into(),
+                ));
+            }
+        },
+    };
+    let catch_up_days = days("catch_up_days")?;
+    let after_death_days = days("after_death_days")?.unwrap_or(30);
     Ok(Rule {
         after_death,
+        catch_up,
+        catch_up_days,
+        after_death_days,
         shared_id: id.as_str().into(),
         shared_channels: channels.as_slice().into(),
         id,

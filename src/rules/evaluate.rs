@@ -181,5 +181,6 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         urgent,
         satisfied_by,
         window,
+        until: get_date(m, "until")?,
     })
 }

@@ -138,6 +138,16 @@ pub struct Rule {
     pub channels: Vec<String>,
     /// Occasions and stages after the person's death are kept (the condolence).
     pub after_death: bool,
+    /// What to do with a reminder whose day passed before it could be planned (an
+    /// event entered late, downtime): None = the default, `send` for urgent rules and
+    /// occasions with a window, `skip` for the others.
+    pub catch_up: Option<CatchUp>,
+    /// How many days late a reminder may still go out; None = the default
+    /// (`schedule.catch_up_days`; an urgent rule: as long as it is useful).
+    pub catch_up_days: Option<i64>,
+    /// For `after_death` rules: a late reminder goes out only within this many days
+    /// of the death (RULE `after_death_days`, default 30).
+    pub after_death_days: i64,
     /// Hash of the script text, part of the occasion cache key.
     #[serde(skip)]
     pub hash: u64,
@@ -148,6 +158,30 @@ pub struct Rule {
     pub shared_channels: Arc<[String]>,
     #[serde(skip)]
     ast: Arc<AST>,
+}
+
+/// RULE `catch_up`: a reminder planned after its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Sent late (marked late) while within the catch-up days and still useful.
+    Send,
+    /// Sent late only while its occasion is still ahead; skipped (recorded missed)
+    /// once the occasion has passed.
+    Skip,
+}
+
+impl CatchUp {
+    /// The policy for one occasion of `rule`: the rule's own, else `send` for urgent
+    /// rules and occasions with a window, `skip` for the rest.
+    pub fn of(rule: &Rule, occ_urgent: bool, has_window: bool) -> CatchUp {
+        rule.catch_up
+            .unwrap_or(if rule.urgent || occ_urgent || has_window {
+                CatchUp::Send
+            } else {
+                CatchUp::Skip
+            })
+    }
 }
 
 /// One occasion produced by a rule.
@@ -164,6 +198,9 @@ pub struct Occasion {
     /// Contact kinds (call, visit) that satisfy the occasion within `window`.
     pub satisfied_by: Vec<String>,
     pub window: Option<(NaiveDate, NaiveDate)>,
+    /// The last day a late reminder is still worth sending (occasion field `until`),
+    /// e.g. the discharge from hospital.
+    pub until: Option<NaiveDate>,
 }
 
 /// The loaded rules, their load errors and their test cases.

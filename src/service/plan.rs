@@ -2,10 +2,12 @@
 //! the reminder stages due up to today, and writes them to the outbox under their
 //! unique keys. The daemon and `run --once` call it; `now` comes from their clock.
 //!
-//! Catch-up: the last completed tick is stored. Days missed since then are planned,
-//! at most `catch_up_days` back (sent late, saying so); older stages are recorded as
-//! missed. A new store plans from its first tick on. Planned stages that no longer
-//! apply (a death, a reassignment, an inactive person) are cancelled.
+//! Catch-up: the last completed tick is stored. What fell due since then, or was
+//! dated in the past by an event entered late, is planned late (marked late) when
+//! the rule's catch-up policy says it is still worth sending, else recorded as
+//! missed (see `planner::TickWindow`). A new store plans from its first tick on,
+//! except urgent rules. Planned stages that no longer apply (a death, a
+//! reassignment, an inactive person) are cancelled.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -74,15 +76,23 @@ impl Planning {
                     today
                 }
             };
-            // Plan [from, today]; days after the last tick but before `from` are missed.
+            // On time and normal catch-up: [from, today]. Late events, windows and
+            // escalations reach further back (see planner::TickWindow).
             let from = (today - chrono::Duration::days(catch_up_days))
                 .max(first)
                 .min(today);
-            let missed_from = last
+            let downtime_from = last
                 .map(|l| l + chrono::Duration::days(1))
-                .filter(|d| *d < from);
+                .filter(|d| *d < today);
+            let window =
+                planner::TickWindow::new(&rules, today, first, downtime_from, catch_up_days);
             let roster = self.roster(store, today).await?;
-            let lo = missed_from.unwrap_or(from);
+            let lo = (0..rules.rules.len())
+                .map(|ri| window.remind_from(ri))
+                .chain(downtime_from)
+                .min()
+                .unwrap_or(from)
+                .min(from);
             // Last year's occasions matter only while their escalations can still fall
             // due (early in the year); next year's for reminders sent ahead of it.
             let reach_back = rules
@@ -95,16 +105,16 @@ impl Planning {
             let first_year = (lo - chrono::Duration::days(reach_back)).year();
             let years = first_year..=today.year() + 1;
             let cache = self.cache.clone();
-            let (stages, errors) = {
+            let (planned, missed, errors) = {
                 let rules = rules.clone();
+                let window = window.clone();
                 tokio::task::spawn_blocking(move || {
                     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
                     cache.retain_from(*years.start());
                     let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
-                    // Only the stages that can be stored now: [missed-from or from, today].
-                    let stages =
-                        planner::stages_between(&rules, &roster, &occ, rules.calendar(), lo, today);
-                    (stages, errors)
+                    let (planned, missed) =
+                        planner::tick_stages(&rules, &roster, &occ, rules.calendar(), &window);
+                    (planned, missed, errors)
                 })
                 .await
                 .expect("planning task panicked")
@@ -119,18 +129,10 @@ impl Planning {
                     "more rule errors; `qinqing preview` lists them"
                 );
             }
-            // Each stage becomes its row (and is dropped) as it goes.
-            let mut planned = Vec::with_capacity(stages.len());
-            let mut missed = Vec::new();
-            let mut valid = HashSet::new();
-            for s in stages {
-                if s.remind_on >= from && s.remind_on <= today {
-                    valid.insert(s.key.clone());
-                    planned.push(s);
-                } else if missed_from.is_some_and(|m| s.remind_on >= m && s.remind_on < from) {
-                    missed.push(s);
-                }
-            }
+            let late = planned.iter().filter(|s| s.remind_on < today).count();
+            let mut valid: HashSet<String> = planned.iter().map(|s| s.key.clone()).collect();
+            valid.extend(missed.iter().map(|s| s.key.clone()));
+            let missed_keys: Vec<String> = missed.iter().map(|s| s.key.clone()).collect();
             let new_missed = store
                 .insert_reminders(&missed, ReminderStatus::Missed, today, now)
                 .await?;
@@ -147,9 +149,27 @@ impl Planning {
             let cancelled = store
                 .cancel_stale(from, today, &rule_ids, &valid, &keep, now)
                 .await?;
-            let stale = store.mark_missed_before(from, now).await?;
+            // Planned but unsent reminders no longer worth sending: those the window
+            // judged missed, and those older than their rule's window.
+            let mut stale = store.mark_missed(&missed_keys, now).await?;
+            let before: Vec<(String, NaiveDate)> = rules
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(ri, r)| (r.id.clone(), window.remind_from(ri)))
+                .collect();
+            stale += store.mark_missed_before(&before, now).await?;
             if stale > 0 {
-                tracing::warn!(stale, before = %from, "planned reminders older than catch_up_days recorded as missed");
+                tracing::warn!(
+                    stale,
+                    "planned reminders no longer worth sending recorded as missed"
+                );
+            }
+            if late > 0 {
+                tracing::info!(
+                    late,
+                    "reminders planned late (an event entered late, or downtime)"
+                );
             }
             if last.is_none_or(|l| l < today) {
                 store.set_meta(LAST_TICK, &today.to_string()).await?;

@@ -20,7 +20,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use outbox::{
-    ClaimedDigest, FailedDelivery, NewDigest, OutboxCounts, SendOutcome, StoredReminder,
+    ClaimedDigest, FailedDelivery, NewDigest, OccasionReminded, OutboxCounts, SendOutcome,
+    StoredReminder,
 };
 pub use roster::PersonBrief;
 

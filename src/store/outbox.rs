@@ -138,6 +138,15 @@ pub struct FailedDelivery {
     pub last_error: Option<String>,
 }
 
+/// How an occasion's reminders stand, for its escalation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OccasionReminded {
+    /// (day first sent, that reminder's planned day): the earliest delivered.
+    pub first_sent: Option<(NaiveDate, NaiveDate)>,
+    /// A reminder of it is still planned (it may yet go out).
+    pub pending: bool,
+}
+
 fn ts(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
@@ -251,23 +260,114 @@ impl Store {
         Ok(stale.len())
     }
 
-    /// Planned stages older than the catch-up window that never got a delivery
-    /// under way are recorded as missed: after long downtime nothing stale floods out.
+    /// Planned reminders (not escalations) of each rule dated before that rule's
+    /// catch-up window, that never got a delivery under way, are recorded as missed:
+    /// after long downtime nothing stale floods out. Escalations go while their
+    /// occasion is open; the dispatcher decides.
     pub async fn mark_missed_before(
         &self,
-        day: NaiveDate,
+        before: &[(String, NaiveDate)],
         now: DateTime<FixedOffset>,
     ) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE reminders SET status = 'missed', note = 'older than catch_up_days', updated_at = $1 \
-             WHERE status = 'planned' AND remind_on < $2 AND NOT EXISTS \
-             (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
-        )
-        .bind(ts(now))
-        .bind(date_str(day))
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected())
+        let mut n = 0;
+        for (rule, day) in before {
+            let r = sqlx::query(
+                "UPDATE reminders SET status = 'missed', note = 'older than catch_up_days', updated_at = $1 \
+                 WHERE status = 'planned' AND stage = 'remind' AND rule = $2 AND remind_on < $3 AND NOT EXISTS \
+                 (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
+            )
+            .bind(ts(now))
+            .bind(rule.clone())
+            .bind(date_str(*day))
+            .execute(self.pool())
+            .await?;
+            n += r.rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// Planned reminders with these keys, not yet under way, are recorded as missed
+    /// (their day passed and the rule's catch-up policy says they are no longer
+    /// worth sending).
+    pub async fn mark_missed(&self, keys: &[String], now: DateTime<FixedOffset>) -> Result<u64> {
+        let mut n = 0;
+        for chunk in keys.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE reminders SET status = 'missed', note = 'past its catch-up', updated_at = $1 \
+                 WHERE status = 'planned' AND stage_key IN ({}) AND NOT EXISTS \
+                 (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
+                placeholders(chunk.len(), 2)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(ts(now));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            n += q.execute(self.pool()).await?.rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// For each occasion key: how its reminders (not escalations) stand, so the
+    /// dispatcher escalates only what was reminded.
+    pub async fn occasion_reminders(
+        &self,
+        occasion_keys: &[String],
+    ) -> Result<std::collections::HashMap<String, OccasionReminded>> {
+        let mut out: std::collections::HashMap<String, OccasionReminded> = Default::default();
+        for chunk in occasion_keys.chunks(BATCH) {
+            let sql = format!(
+                "SELECT occasion_key, status, remind_on, updated_at FROM reminders \
+                 WHERE stage = 'remind' AND occasion_key IN ({})",
+                placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                let key: String = row.try_get(0)?;
+                let status: String = row.try_get(1)?;
+                let remind_on = parse_date(&row.try_get::<String, _>(2)?)?;
+                let updated: String = row.try_get(3)?;
+                let e = out.entry(key).or_default();
+                match status.as_str() {
+                    "sent" => {
+                        let on = parse_date(updated.get(..10).unwrap_or(""))?;
+                        let first = e
+                            .first_sent
+                            .map_or((on, remind_on), |f| f.min((on, remind_on)));
+                        e.first_sent = Some(first);
+                    }
+                    "planned" => e.pending = true,
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Escalations that are not sent, with the reason (`not_reminded`).
+    pub async fn mark_unsent(
+        &self,
+        ids: &[i64],
+        reason: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        for chunk in ids.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE reminders SET status = 'unsent', note = $1, updated_at = $2 \
+                 WHERE status = 'planned' AND id IN ({})",
+                placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql))
+                .bind(reason.to_string())
+                .bind(ts(now));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(())
     }
 
     /// Cancels stages (and their deliveries not yet sent).
