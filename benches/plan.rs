@@ -175,6 +175,12 @@ fn native(
                         let mut o = occasion(rule, d, "住院看望".to_string(), "visit");
                         o.remind_on = Some(vec![*date]);
                         o.key = date.to_string();
+                        o.until = p
+                            .events
+                            .iter()
+                            .filter(|(k, x)| k == "discharged" && x >= date)
+                            .map(|(_, x)| *x)
+                            .min();
                         out.push(o);
                     }
                 }

@@ -89,3 +89,34 @@ fn a_death_entered_late_is_reminded_within_after_death_days() {
         );
     }
 }
+
+/// A late hospital stay of a person already discharged is not reminded.
+#[test]
+fn a_late_hospital_stay_after_discharge_is_not_reminded() {
+    for db in backends() {
+        let mut r = Roster::synthetic(4);
+        import(&db, &r.save(&db, "v1.xlsx"), &[]).ok();
+        run_once(&db, "2026-09-01T08:30:00+08:00");
+        r.persons.set(1, "住院日期", t("2026-09-04"));
+        qinqing(&db)
+            .now("2026-09-10T08:30:00+08:00")
+            .arg("import")
+            .arg(r.save(&db, "v2.xlsx"))
+            .run()
+            .ok();
+        // Discharged (住院日期 emptied) before anyone ran the daemon again.
+        r.persons.set(1, "住院日期", X::Empty);
+        qinqing(&db)
+            .now("2026-09-12T08:30:00+08:00")
+            .arg("import")
+            .arg(r.save(&db, "v3.xlsx"))
+            .run()
+            .ok();
+        let out = run_once(&db, AT);
+        assert!(
+            !out.contains("住院看望"),
+            "[{}] reminded after discharge: {out}",
+            db.name()
+        );
+    }
+}
