@@ -43,29 +43,50 @@ pub fn stages_between(
     to: NaiveDate,
 ) -> Vec<Reminder> {
     let range = Range { from, to };
-    occasions
-        .par_chunks(256)
-        .flat_map_iter(|chunk| {
-            let mut out = Vec::new();
-            for (pi, ri, list) in chunk {
-                let person = &roster.persons[*pi];
-                let rule = &rules.rules[*ri];
-                for occ in list.iter() {
-                    expand(
-                        rule,
-                        *ri,
-                        person,
-                        occ,
-                        &roster.staff,
-                        cal,
-                        &range,
-                        &mut |_, r| out.push(r),
-                    );
-                }
+    chunks(
+        rules,
+        roster,
+        occasions,
+        cal,
+        &range,
+        Vec::new,
+        |out, _, r| out.push(r),
+    )
+    .flat_map_iter(|out| out)
+    .collect()
+}
+
+/// Expands the occasions in parallel chunks: each chunk starts from `new()` and
+/// `push`es its selected stages into it.
+fn chunks<'a, S: Select, T: Send + 'a>(
+    rules: &'a RuleSet,
+    roster: &'a PlanningRoster,
+    occasions: &'a [(usize, usize, Arc<Vec<Occasion>>)],
+    cal: &'a WorkCalendar,
+    select: &'a S,
+    new: impl Fn() -> T + Sync + Send + 'a,
+    push: impl Fn(&mut T, Verdict, Reminder) + Sync + Send + 'a,
+) -> impl ParallelIterator<Item = T> + 'a {
+    occasions.par_chunks(256).map(move |chunk| {
+        let mut out = new();
+        for (pi, ri, list) in chunk {
+            let person = &roster.persons[*pi];
+            let rule = &rules.rules[*ri];
+            for occ in list.iter() {
+                expand(
+                    rule,
+                    *ri,
+                    person,
+                    occ,
+                    &roster.staff,
+                    cal,
+                    select,
+                    &mut |v, r| push(&mut out, v, r),
+                );
             }
-            out
-        })
-        .collect()
+        }
+        out
+    })
 }
 
 /// What a planning tick does with a stage it built.
@@ -225,32 +246,19 @@ pub fn tick_stages(
     cal: &WorkCalendar,
     window: &TickWindow,
 ) -> (Vec<Reminder>, Vec<Reminder>) {
-    let parts: Vec<(Vec<Reminder>, Vec<Reminder>)> = occasions
-        .par_chunks(256)
-        .map(|chunk| {
-            let (mut plan, mut miss) = (Vec::new(), Vec::new());
-            for (pi, ri, list) in chunk {
-                let person = &roster.persons[*pi];
-                let rule = &rules.rules[*ri];
-                for occ in list.iter() {
-                    expand(
-                        rule,
-                        *ri,
-                        person,
-                        occ,
-                        &roster.staff,
-                        cal,
-                        window,
-                        &mut |v, r| match v {
-                            Verdict::Plan => plan.push(r),
-                            Verdict::Miss => miss.push(r),
-                        },
-                    );
-                }
-            }
-            (plan, miss)
-        })
-        .collect();
+    let parts: Vec<(Vec<Reminder>, Vec<Reminder>)> = chunks(
+        rules,
+        roster,
+        occasions,
+        cal,
+        window,
+        || (Vec::new(), Vec::new()),
+        |(plan, miss), v, r| match v {
+            Verdict::Plan => plan.push(r),
+            Verdict::Miss => miss.push(r),
+        },
+    )
+    .collect();
     let (mut plan, mut miss) = (Vec::new(), Vec::new());
     for (p, m) in parts {
         plan.extend(p);
