@@ -33,25 +33,16 @@ impl ConsoleChannel {
 
 /// The JSON line (without the newline) written for `msg`.
 pub fn line(msg: &Outgoing) -> String {
-    let sections: Vec<_> = msg
-        .sections
-        .iter()
-        .map(|s| {
-            json!({
-                "staff_no": s.addressee.staff_no,
-                "name": s.addressee.name,
-                "lines": s.lines.iter().map(|l| mask::text(l)).collect::<Vec<_>>(),
-            })
+    let mut v = msg.to_json(|s| {
+        json!({
+            "staff_no": s.addressee.staff_no,
+            "name": s.addressee.name,
+            "lines": s.lines.iter().map(|l| mask::text(l)).collect::<Vec<_>>(),
         })
-        .collect();
-    json!({
-        "channel": "console",
-        "idempotency_key": msg.idempotency_key,
-        "kind": msg.kind.as_str(),
-        "subject": mask::text(&msg.subject),
-        "sections": sections,
-    })
-    .to_string()
+    });
+    v["channel"] = json!("console");
+    v["subject"] = json!(mask::text(&msg.subject));
+    v.to_string()
 }
 
 #[async_trait]

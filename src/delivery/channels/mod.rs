@@ -136,6 +136,22 @@ pub struct Outgoing {
     pub kind: MessageKind,
 }
 
+impl Outgoing {
+    /// `{"idempotency_key","kind","subject","sections":[…]}`, each section as
+    /// `section` writes it: the shape the JSON channels (webhook, console) share.
+    pub(crate) fn to_json(
+        &self,
+        section: impl Fn(&Section) -> serde_json::Value,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "idempotency_key": self.idempotency_key,
+            "kind": self.kind.as_str(),
+            "subject": self.subject,
+            "sections": self.sections.iter().map(section).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// What the provider said when it accepted the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipt {

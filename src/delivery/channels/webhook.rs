@@ -47,24 +47,14 @@ impl WebhookChannel {
 
 /// The exact body bytes sent (and signed).
 pub fn body(msg: &Outgoing) -> Vec<u8> {
-    let sections: Vec<_> = msg
-        .sections
-        .iter()
-        .map(|s| {
-            json!({
-                "staff_no": s.addressee.staff_no,
-                "name": s.addressee.name,
-                "mobile": s.addressee.mobile,
-                "greeting": s.greeting,
-                "lines": s.lines,
-            })
+    let v = msg.to_json(|s| {
+        json!({
+            "staff_no": s.addressee.staff_no,
+            "name": s.addressee.name,
+            "mobile": s.addressee.mobile,
+            "greeting": s.greeting,
+            "lines": s.lines,
         })
-        .collect();
-    let v = json!({
-        "idempotency_key": msg.idempotency_key,
-        "kind": msg.kind.as_str(),
-        "subject": msg.subject,
-        "sections": sections,
     });
     serde_json::to_vec(&v).expect("JSON values always serialise")
 }
