@@ -120,3 +120,31 @@ fn a_late_hospital_stay_after_discharge_is_not_reminded() {
         );
     }
 }
+
+/// On a new store, an escalation falling due for an occasion that was never reminded
+/// (the 9月1日 monthly call, before the store existed) is not sent: recorded `unsent`.
+#[test]
+fn a_new_store_escalates_nothing_it_never_reminded() {
+    for db in backends() {
+        let r = Roster::synthetic(4);
+        import(&db, &r.save(&db, "v1.xlsx"), &[]).ok();
+        let at = "2026-09-21T08:30:00+08:00";
+        let out = run_once(&db, at);
+        assert!(
+            !out.contains("【督办】"),
+            "[{}] escalated: {out}",
+            db.name()
+        );
+        let st = qinqing(&db)
+            .now(at)
+            .args(["status", "--format", "json"])
+            .run()
+            .ok()
+            .json();
+        assert!(
+            st["reminders"]["unsent"].as_i64().unwrap_or(0) >= 4,
+            "[{}] {st:#}",
+            db.name()
+        );
+    }
+}
