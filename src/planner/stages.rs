@@ -184,57 +184,6 @@ impl TickWindow {
             366
         })
     }
-
-    fn verdict(
-        &self,
-        rule: &Rule,
-        ri: usize,
-        person: &PersonData,
-        occ: &Occasion,
-        stage: StageKind,
-        day: NaiveDate,
-    ) -> Option<Verdict> {
-        let today = self.today;
-        if day > today {
-            return None;
-        }
-        if day == today {
-            return Some(Verdict::Plan);
-        }
-        if stage == StageKind::Escalate {
-            return (day >= self.escalate_from).then_some(Verdict::Plan);
-        }
-        if day < self.remind_from[ri] {
-            return None;
-        }
-        let late = (today - day).num_days();
-        let policy = CatchUp::of(rule, occ.urgent, occ.window.is_some());
-        let within = late
-            <= rule.catch_up_days.unwrap_or(match (policy, occ.window) {
-                // A window bounds a late reminder by itself.
-                (CatchUp::Send, Some(_)) => i64::MAX,
-                _ if rule.urgent || occ.urgent => Self::days_late_allowed(rule, self.catch_up_days),
-                _ => self.catch_up_days,
-            });
-        let open_until = occ.window.map_or(occ.date, |w| w.1);
-        let useful = occ.until.is_none_or(|u| today <= u)
-            && (!rule.after_death
-                || person
-                    .person
-                    .deceased_on
-                    .is_none_or(|d| (today - d).num_days() <= rule.after_death_days))
-            && match policy {
-                CatchUp::Send => occ.window.is_none_or(|w| today <= w.1),
-                CatchUp::Skip => today <= open_until,
-            };
-        if within && useful {
-            Some(Verdict::Plan)
-        } else if self.downtime_from.is_some_and(|d| day >= d) {
-            Some(Verdict::Miss)
-        } else {
-            None
-        }
-    }
 }
 
 /// The stages a planning tick stores: (planned, missed), each in the order of
@@ -311,7 +260,46 @@ impl Select for TickWindow {
         stage: StageKind,
         day: NaiveDate,
     ) -> Option<Verdict> {
-        self.verdict(rule, ri, person, occ, stage, day)
+        let today = self.today;
+        if day > today {
+            return None;
+        }
+        if day == today {
+            return Some(Verdict::Plan);
+        }
+        if stage == StageKind::Escalate {
+            return (day >= self.escalate_from).then_some(Verdict::Plan);
+        }
+        if day < self.remind_from[ri] {
+            return None;
+        }
+        let late = (today - day).num_days();
+        let policy = CatchUp::of(rule, occ.urgent, occ.window.is_some());
+        let within = late
+            <= rule.catch_up_days.unwrap_or(match (policy, occ.window) {
+                // A window bounds a late reminder by itself.
+                (CatchUp::Send, Some(_)) => i64::MAX,
+                _ if rule.urgent || occ.urgent => Self::days_late_allowed(rule, self.catch_up_days),
+                _ => self.catch_up_days,
+            });
+        let open_until = occ.window.map_or(occ.date, |w| w.1);
+        let useful = occ.until.is_none_or(|u| today <= u)
+            && (!rule.after_death
+                || person
+                    .person
+                    .deceased_on
+                    .is_none_or(|d| (today - d).num_days() <= rule.after_death_days))
+            && match policy {
+                CatchUp::Send => occ.window.is_none_or(|w| today <= w.1),
+                CatchUp::Skip => today <= open_until,
+            };
+        if within && useful {
+            Some(Verdict::Plan)
+        } else if self.downtime_from.is_some_and(|d| day >= d) {
+            Some(Verdict::Miss)
+        } else {
+            None
+        }
     }
 }
 
