@@ -8,7 +8,7 @@
 //! re-armed after each tick from the clock), so `QINQING_NOW=T qinqing run` starts
 //! at T and runs at real speed from there.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -42,6 +42,48 @@ fn folder_stamp(dir: &Path) -> Option<SystemTime> {
         }
     }
     newest
+}
+
+/// The files the daemon follows, with the stamps it last saw. The stamps are taken
+/// before the files are first read, so an edit made while the daemon starts is
+/// seen by the first watch.
+struct Watched {
+    roster: Vec<PathBuf>,
+    rules: Option<PathBuf>,
+    holidays: Option<PathBuf>,
+    stamps: [Vec<Option<SystemTime>>; 3],
+}
+
+impl Watched {
+    fn new(config: &crate::config::Config) -> Watched {
+        let mut w = Watched {
+            roster: [config.roster.path.clone(), config.roster.staff.clone()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            rules: config.rules.path.clone(),
+            holidays: config.calendar.holidays.clone(),
+            stamps: Default::default(),
+        };
+        w.stamps = w.read();
+        w
+    }
+
+    fn read(&self) -> [Vec<Option<SystemTime>>; 3] {
+        [
+            self.roster.iter().map(|p| mtime(p)).collect(),
+            vec![self.rules.as_deref().and_then(folder_stamp)],
+            vec![self.holidays.as_deref().and_then(mtime)],
+        ]
+    }
+
+    /// Which of (roster, rules, holidays) changed since the last call.
+    fn changes(&mut self) -> [bool; 3] {
+        let now = self.read();
+        let changed = std::array::from_fn(|i| now[i] != self.stamps[i]);
+        self.stamps = now;
+        changed
+    }
 }
 
 /// Everything the daemon works with.
@@ -195,9 +237,10 @@ pub async fn run_daemon(ctx: Context) -> Result<i32> {
     // Registered before start-up work, so a stop request during a long first import
     // or tick is honoured (exit 0) instead of killing the process.
     let signals = Signals::new()?;
+    let watched = Watched::new(&ctx.config);
     let daemon = Arc::new(Daemon::build(ctx).await?);
     daemon.import_roster().await?;
-    serve(daemon, signals).await?;
+    serve(daemon, signals, watched).await?;
     Ok(0)
 }
 
@@ -264,7 +307,7 @@ async fn arm_daily_tick(
     Ok(())
 }
 
-async fn serve(daemon: Arc<Daemon>, mut signals: Signals) -> Result<()> {
+async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) -> Result<()> {
     let (tx, mut rx) = mpsc::channel::<Work>(8);
     let scheduler = tokio_cron_scheduler::JobScheduler::new().await?;
     arm_daily_tick(&scheduler, &daemon, &tx).await?;
@@ -301,19 +344,6 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals) -> Result<()> {
     let mut watch_every =
         tokio::time::interval(Duration::from_secs(schedule.watch_every_secs.max(1)));
     watch_every.tick().await;
-    let roster_files: Vec<std::path::PathBuf> = [
-        daemon.ctx.config.roster.path.clone(),
-        daemon.ctx.config.roster.staff.clone(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let roster_stamps = || roster_files.iter().map(|p| mtime(p)).collect::<Vec<_>>();
-    let rules_path = daemon.ctx.config.rules.path.clone();
-    let holidays_path = daemon.ctx.config.calendar.holidays.clone();
-    let mut roster_stamp = roster_stamps();
-    let mut rules_stamp = rules_path.as_deref().and_then(folder_stamp);
-    let mut holidays_stamp = holidays_path.as_deref().and_then(mtime);
     let mut store_stamp = daemon.store.change_stamp().await.ok();
     let grace = Duration::from_secs(schedule.shutdown_grace_secs);
 
@@ -330,22 +360,15 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals) -> Result<()> {
             _ = watch_every.tick() => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 let mut replan = daemon.replan.swap(false, Ordering::Relaxed);
-                let r = roster_stamps();
-                if r != roster_stamp {
-                    roster_stamp = r;
-                    if let Err(e) = daemon.import_roster().await {
-                        tracing::error!("roster import failed: {e:#}");
-                    }
+                let [roster, rules, holidays] = watched.changes();
+                if roster && let Err(e) = daemon.import_roster().await {
+                    tracing::error!("roster import failed: {e:#}");
                 }
-                let h = holidays_path.as_deref().and_then(mtime);
-                if h != holidays_stamp {
-                    holidays_stamp = h;
+                if holidays {
                     daemon.reload_calendar().await;
                     replan = true;
                 }
-                let r = rules_path.as_deref().and_then(folder_stamp);
-                if r != rules_stamp {
-                    rules_stamp = r;
+                if rules && !holidays {
                     daemon.reload_rules().await;
                     replan = true;
                 }

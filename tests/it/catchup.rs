@@ -148,3 +148,107 @@ fn a_new_store_escalates_nothing_it_never_reminded() {
         );
     }
 }
+
+/// A store down ten days (2026-06-26 to 07-05, `catch_up_days = 2`): at the restart
+/// the escalation that fell due meanwhile for a reminded, unanswered birthday goes
+/// out once; a birthday that passed unreminded is skipped (and never escalated);
+/// July's monthly calls go out late, marked.
+#[test]
+fn after_ten_days_down_open_escalations_go_once_past_birthdays_skip_calls_go_late() {
+    use crate::daemon_support::*;
+    use std::collections::BTreeMap;
+    for db in backends() {
+        let mut r = roster(3, "");
+        // T0100 turns 80 on 06-24 (reminded 06-17 and 06-23, escalated after 06-27);
+        // T0101 turns 80 on 07-03, while the store is down.
+        for (no, name, birth, seq) in [
+            ("T0100", "钱学礼", ymd(1946, 6, 24), 301),
+            ("T0101", "孙志远", ymd(1946, 7, 3), 303),
+        ] {
+            r.persons.push(BTreeMap::from([
+                ("编号", t(no)),
+                ("姓名", t(name)),
+                ("身份证号", t(id_number("370102", birth, seq))),
+                ("出生日期", t(birth.format("%Y-%m-%d").to_string())),
+                ("类别", t("退休")),
+                ("职级", t("科级")),
+                ("独居", t("否")),
+                ("联系人", t("S002")),
+            ]));
+        }
+        let out = db.path("out.jsonl");
+        let s = Setup::new(db, &r, "catch_up_days = 2", &console(&out));
+        s.import("2026-06-01T08:00:00+08:00");
+        let plan = s.preview("2026-06-01", "2026-07-31");
+        let escalation = plan
+            .iter()
+            .find(|r| {
+                r["rule"] == "birthday-milestone"
+                    && r["title"].as_str().unwrap_or("").contains("钱学礼")
+                    && r["stage"] == "escalate"
+            })
+            .unwrap_or_else(|| panic!("[{}] no escalation for T0100: {plan:#?}", s.label()))
+            .clone();
+        let escalate_on = escalation["remind_on"].as_str().unwrap().to_string();
+        assert!(
+            ("2026-06-26".."2026-07-06").contains(&escalate_on.as_str()),
+            "[{}] the escalation must fall in the downtime: {escalate_on}",
+            s.label()
+        );
+        let calls: Vec<&serde_json::Value> = plan
+            .iter()
+            .filter(|r| r["rule"] == "monthly-call" && r["remind_on"] == "2026-07-01")
+            .collect();
+        assert_eq!(calls.len(), 5, "[{}] {plan:#?}", s.label());
+
+        for day in ["06-01", "06-17", "06-22", "06-23", "06-25"] {
+            s.once(&format!("2026-{day}T08:40:00+08:00"));
+        }
+        let before = console_lines(&out).len();
+        s.once("2026-07-06T08:40:00+08:00");
+        let lines: Vec<String> = console_lines(&out)[before..]
+            .iter()
+            .flat_map(message_lines)
+            .collect();
+        let reference = escalation["reference"].as_str().unwrap();
+        let escalated: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("【督办】") && l.contains(reference))
+            .collect();
+        assert_eq!(escalated.len(), 1, "[{}] {lines:#?}", s.label());
+        let past = plan
+            .iter()
+            .find(|r| {
+                r["rule"] == "birthday-milestone"
+                    && r["title"].as_str().unwrap_or("").contains("孙志远")
+            })
+            .unwrap();
+        let past_ref = past["reference"].as_str().unwrap();
+        assert!(
+            !lines.iter().any(|l| l.contains(past_ref)),
+            "[{}] a birthday past during the downtime was sent: {lines:#?}",
+            s.label()
+        );
+        for call in &calls {
+            let want = format!(
+                "〔迟发:原定7月1日提醒〕 编号{}",
+                call["reference"].as_str().unwrap()
+            );
+            assert_eq!(
+                lines.iter().filter(|l| l.ends_with(&want)).count(),
+                1,
+                "[{}] {want} in {lines:#?}",
+                s.label()
+            );
+        }
+        // Once: a second run the same day sends nothing more.
+        let sent = console_lines(&out).len();
+        s.once("2026-07-06T11:00:00+08:00");
+        assert_eq!(
+            console_lines(&out).len(),
+            sent,
+            "[{}] sent twice",
+            s.label()
+        );
+    }
+}

@@ -19,25 +19,6 @@ const EARLY: &str = "2026-06-01T07:10:00+08:00";
 const AT: &str = "2026-06-01T08:40:00+08:00";
 /// Two hours later: past any first backoff (at most 36 s).
 const LATER: &str = "2026-06-01T10:40:00+08:00";
-const FROM: &str = "老干部局亲情服务 <qinqing@bureau.example>";
-
-fn webhook(url: &str, extra: &str) -> String {
-    format!("[channels.webhook]\nurl = {url:?}\n{extra}\n")
-}
-
-fn email(srv: &SmtpServer) -> String {
-    format!(
-        "[channels.email]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = {FROM:?}\n",
-        srv.addr.port()
-    )
-}
-
-fn console(path: &std::path::Path) -> String {
-    format!(
-        "[channels.console]\npath = {:?}\n",
-        path.display().to_string()
-    )
-}
 
 /// "6月1日" for "2026-06-01".
 fn md(date: &str) -> String {

@@ -262,6 +262,29 @@ pub fn big_roster(n: usize) -> Roster {
 
 // ------------------------------------------------------------------ config and runs
 
+pub const FROM: &str = "老干部局亲情服务 <qinqing@bureau.example>";
+
+/// `[channels.webhook]` posting to `url`, plus `extra` keys.
+pub fn webhook(url: &str, extra: &str) -> String {
+    format!("[channels.webhook]\nurl = {url:?}\n{extra}\n")
+}
+
+/// `[channels.email]` to the loopback SMTP server `srv`.
+pub fn email(srv: &SmtpServer) -> String {
+    format!(
+        "[channels.email]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nfrom = {FROM:?}\n",
+        srv.addr.port()
+    )
+}
+
+/// `[channels.console]` writing JSON lines to `path`.
+pub fn console(path: &std::path::Path) -> String {
+    format!(
+        "[channels.console]\npath = {:?}\n",
+        path.display().to_string()
+    )
+}
+
 /// One daemon set-up: a fresh database, a roster file and a config file.
 pub struct Setup {
     pub db: TestDb,
@@ -286,6 +309,33 @@ impl Setup {
             config,
             roster: roster_path,
         }
+    }
+
+    /// Like `new`, with the persons in `persons.csv` and the staff in a file of its
+    /// own, `staff.csv`, named by `[roster] staff`.
+    pub fn with_staff_file(db: TestDb, roster: &Roster, schedule: &str, channels: &str) -> Setup {
+        let persons = db.path("persons.csv");
+        let staff = db.path("staff.csv");
+        std::fs::write(&persons, roster.persons.to_csv()).unwrap();
+        std::fs::write(&staff, roster.staff.to_csv()).unwrap();
+        let config = db.path("qinqing.toml");
+        let text = format!(
+            "[database]\nurl = {:?}\n\n[roster]\npath = {:?}\nstaff = {:?}\n\n[schedule]\n{schedule}\n\n{channels}\n",
+            db.url(),
+            persons.display().to_string(),
+            staff.display().to_string(),
+        );
+        std::fs::write(&config, text).unwrap();
+        Setup {
+            db,
+            config,
+            roster: persons,
+        }
+    }
+
+    /// Rewrites `staff.csv` of a `with_staff_file` set-up.
+    pub fn rewrite_staff(&self, roster: &Roster) {
+        std::fs::write(self.path("staff.csv"), roster.staff.to_csv()).unwrap();
     }
 
     /// Rewrites the roster file (the daemon imports it again at its next start).

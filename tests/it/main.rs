@@ -12,3 +12,4 @@ mod roster;
 mod rules;
 mod store;
 mod support;
+mod watch;
