@@ -224,6 +224,7 @@ async fn dispatcher(store: &Store, url: String, digest: bool) -> Dispatcher {
         channels,
         schedule,
         Arc::new(WorkCalendar::builtin()),
+        None,
     )
 }
 

@@ -122,6 +122,7 @@ impl Daemon {
             chans,
             ctx.config.schedule.clone(),
             Arc::new(calendar.clone()),
+            service::links::settings(&ctx.config),
         );
         Ok(Daemon {
             ctx,

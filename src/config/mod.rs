@@ -164,11 +164,40 @@ impl Default for LimitsConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Health endpoint for the daemon, e.g. "127.0.0.1:8080". Empty: no HTTP server.
+    /// Where `qinqing run` serves its pages and `/healthz`, e.g. "127.0.0.1:8080".
+    /// Empty: no HTTP server.
     pub listen: Option<String>,
+    /// The public address of those pages as staff phones reach them, e.g.
+    /// "https://qinqing.example.gov.cn". Unset: messages carry no links.
+    pub base_url: Option<String>,
+    /// Days an acknowledgement link works.
+    pub ack_link_days: i64,
+    /// Days a worklist link works.
+    pub worklist_link_days: i64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            base_url: None,
+            ack_link_days: 45,
+            worklist_link_days: 180,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// `base_url` without a trailing slash, when links are on.
+    pub fn links_base(&self) -> Option<&str> {
+        self.base_url
+            .as_deref()
+            .map(|u| u.trim().trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+    }
 }
 
 fn parse_hhmm(s: &str) -> Option<NaiveTime> {
@@ -249,6 +278,21 @@ impl Config {
         }
         if self.schedule.max_attempts == 0 {
             problems.push("schedule.max_attempts must be at least 1".into());
+        }
+        if let Some(base) = self.http.links_base()
+            && !(base.starts_with("https://") || base.starts_with("http://"))
+        {
+            problems.push(format!(
+                "http.base_url = {base:?} must start with https:// (or http:// on a closed network)"
+            ));
+        }
+        for (key, days) in [
+            ("http.ack_link_days", self.http.ack_link_days),
+            ("http.worklist_link_days", self.http.worklist_link_days),
+        ] {
+            if !(1..=3650).contains(&days) {
+                problems.push(format!("{key} = {days} must be from 1 to 3650"));
+            }
         }
         problems.extend(self.channels.validate());
         problems

@@ -1,15 +1,55 @@
 //! Digests: all of a recipient's reminders due in one send window become one short
-//! message in Chinese, listing person, occasion date, reason and the reference to
-//! acknowledge. Pure: no I/O.
+//! message in Chinese, listing person, occasion date, what to do by when, the
+//! reference (提醒编号) and, when `http.base_url` is set, a link to answer each line
+//! and the recipient's worklist link. No I/O: the links minted are returned for the
+//! caller to store with the digest.
+
+use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::channels::{Addressee, MessageKind, Outgoing, Section, SmsFields};
+use super::channels::{Addressee, Item, MessageKind, Outgoing, Section, SmsFields};
+use crate::calendar::WorkCalendar;
+use crate::links::{self, LinkKind, NewLink};
 use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
+use crate::store::PersonBrief;
 
-/// One reminder line: what, for whom, when, and the reference.
-pub fn line(r: &Reminder, today: NaiveDate) -> String {
+/// Where links point and how long they work (from `[http]`).
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// `http.base_url` without a trailing slash.
+    pub base: String,
+    pub ack_days: i64,
+    pub worklist_days: i64,
+}
+
+/// What rendering a digest needs besides the reminders.
+pub struct Render<'a> {
+    pub today: NaiveDate,
+    pub calendar: &'a WorkCalendar,
+    /// The persons of the reminders, by id (for 编号).
+    pub persons: &'a HashMap<i64, PersonBrief>,
+    pub links: Option<&'a LinkSettings>,
+}
+
+/// "9月24日".
+pub fn month_day(d: NaiveDate) -> String {
+    format!("{}月{}日", d.month(), d.day())
+}
+
+/// What the staff member does for a reminder of this kind: 走访, 电话联系, 送达.
+pub fn verb(kind: &str) -> &'static str {
+    match kind {
+        "call" => "电话联系",
+        "deliver" => "送达",
+        "visit" => "走访",
+        _ => "办理",
+    }
+}
+
+/// One reminder line: what, for whom, when, what to do by when, and the reference.
+pub fn line(r: &Reminder, due_on: NaiveDate, today: NaiveDate) -> String {
     let mut s = String::new();
     if r.stage == StageKind::Escalate {
         s.push_str("【督办】");
@@ -18,22 +58,16 @@ pub fn line(r: &Reminder, today: NaiveDate) -> String {
         s.push_str("【紧急】");
     }
     s.push_str(&r.title);
-    s.push_str(&format!(
-        "({}月{}日)",
-        r.occasion_on.month(),
-        r.occasion_on.day()
-    ));
+    s.push_str(&format!("({})", month_day(r.occasion_on)));
     if r.stage == StageKind::Escalate {
         s.push_str(",至今未确认,请督促落实");
+    } else {
+        s.push_str(&format!(",请于{}前{}", month_day(due_on), verb(&r.kind)));
     }
     if r.remind_on < today {
-        s.push_str(&format!(
-            "〔迟发:原定{}月{}日提醒〕",
-            r.remind_on.month(),
-            r.remind_on.day()
-        ));
+        s.push_str(&format!("〔迟发:原定{}提醒〕", month_day(r.remind_on)));
     }
-    s.push_str(&format!(" 编号{}", r.reference));
+    s.push_str(&format!(" 提醒编号{}", r.reference));
     s
 }
 
@@ -49,8 +83,13 @@ pub fn addressee(staff: &Staff) -> Addressee {
     }
 }
 
-/// The section for one staff member.
-pub fn section(staff: &Staff, reminders: &[&Reminder], today: NaiveDate) -> Section {
+/// The section for one staff member; links minted for it are pushed to `minted`.
+pub fn section(
+    staff: &Staff,
+    reminders: &[&Reminder],
+    r: &Render<'_>,
+    minted: &mut Vec<NewLink>,
+) -> Section {
     let visits = reminders
         .iter()
         .filter(|r| r.stage == StageKind::Remind)
@@ -61,16 +100,58 @@ pub fn section(staff: &Staff, reminders: &[&Reminder], today: NaiveDate) -> Sect
         greeting.push_str(&format!("(其中督办{escalations}项)"));
     }
     greeting.push(':');
-    let mut lines: Vec<String> = reminders
-        .iter()
-        .enumerate()
-        .map(|(i, r)| format!("{}. {}", i + 1, line(r, today)))
-        .collect();
-    lines.push("办结后请回复编号确认(qinqing ack 编号)。".into());
+    let mut mint = |kind: LinkKind, key: Option<&str>, days: i64| {
+        r.links.map(|l| {
+            let (url, row) = links::mint(
+                &l.base,
+                kind,
+                &staff.number,
+                key,
+                r.today + chrono::Duration::days(days),
+            );
+            minted.push(row);
+            url
+        })
+    };
+    let mut lines = Vec::with_capacity(reminders.len() + 1);
+    let mut items = Vec::with_capacity(reminders.len());
+    for (i, rem) in reminders.iter().enumerate() {
+        let due_on = rem.due_on(r.calendar);
+        lines.push(format!("{}. {}", i + 1, line(rem, due_on, r.today)));
+        let person = r.persons.get(&rem.person_id);
+        items.push(Item {
+            person: person.map(PersonBrief::label).unwrap_or_default(),
+            name: person
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| rem.person_name.to_string()),
+            rule: rem.rule.to_string(),
+            title: rem.title.to_string(),
+            occasion_on: rem.occasion_on.to_string(),
+            due_on: due_on.to_string(),
+            reference: rem.reference.to_string(),
+            ack_url: mint(
+                LinkKind::Ack,
+                Some(&rem.occasion_key),
+                r.links.map_or(0, |l| l.ack_days),
+            ),
+        });
+    }
+    let worklist_url = mint(
+        LinkKind::Worklist,
+        None,
+        r.links.map_or(0, |l| l.worklist_days),
+    );
+    lines.push(if worklist_url.is_some() {
+        "办结后请点击链接确认,或回复提醒编号确认(qinqing ack 提醒编号)。".into()
+    } else {
+        "办结后请回复提醒编号确认(qinqing ack 提醒编号)。".into()
+    });
     Section {
         addressee: addressee(staff),
         lines,
         greeting,
+        items,
+        worklist_url,
     }
 }
 
@@ -99,7 +180,10 @@ pub fn outgoing(
                 .first()
                 .map(|r| r.reference.to_string())
                 .unwrap_or_default(),
-            date: format!("{}月{}日", today.month(), today.day()),
+            date: month_day(today),
+            link: first
+                .and_then(|s| s.worklist_url.clone())
+                .unwrap_or_default(),
         },
         kind: if urgent {
             MessageKind::Urgent
@@ -156,21 +240,21 @@ mod tests {
     #[test]
     fn line_names_person_date_and_reference() {
         let today = "2026-01-30".parse().unwrap();
-        let l = line(&rem("remind", "2026-01-30"), today);
-        assert_eq!(l, "李某某 90岁寿辰(2月6日) 编号ABC234");
+        let l = line(&rem("remind", "2026-01-30"), "2026-02-06".parse().unwrap(), today);
+        assert_eq!(l, "李某某 90岁寿辰(2月6日),请于2月6日前走访 提醒编号ABC234");
     }
 
     #[test]
     fn late_line_says_so() {
         let today = "2026-02-02".parse().unwrap();
-        let l = line(&rem("remind", "2026-01-30"), today);
+        let l = line(&rem("remind", "2026-01-30"), "2026-02-06".parse().unwrap(), today);
         assert!(l.contains("迟发:原定1月30日提醒"), "{l}");
     }
 
     #[test]
     fn escalation_is_marked() {
         let today = "2026-02-09".parse().unwrap();
-        assert!(line(&rem("escalate", "2026-02-09"), today).starts_with("【督办】"));
+        assert!(line(&rem("escalate", "2026-02-09"), "2026-02-06".parse().unwrap(), today).starts_with("【督办】"));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Dispatcher {
     channels: Vec<Arc<dyn Channel>>,
     schedule: ScheduleConfig,
     calendar: std::sync::RwLock<Arc<WorkCalendar>>,
+    /// Links in messages; None while `http.base_url` is unset.
+    links: Option<digest::LinkSettings>,
 }
 
 fn in_quiet_hours(t: NaiveTime, (start, end): (NaiveTime, NaiveTime)) -> bool {
@@ -76,8 +78,10 @@ impl Dispatcher {
         channels: Vec<Arc<dyn Channel>>,
         schedule: ScheduleConfig,
         calendar: Arc<WorkCalendar>,
+        links: Option<digest::LinkSettings>,
     ) -> Dispatcher {
         Dispatcher {
+            links,
             owner: owner_id(),
             store,
             channels,
@@ -370,7 +374,14 @@ impl Dispatcher {
             self.store.fail_reminders(&ids, now).await?;
         }
 
-        // Build and store the digests before sending anything.
+        // Build and store the digests (and the links they carry) before sending anything.
+        let calendar = self.calendar();
+        let render = digest::Render {
+            today,
+            calendar: &calendar,
+            persons: &persons,
+            links: self.links.as_ref(),
+        };
         let mut digests = Vec::new();
         for ((channel, who), rems) in &groups {
             let batches: Vec<Vec<&StoredReminder>> = if self.schedule.digest {
@@ -386,9 +397,12 @@ impl Dispatcher {
                         .or_default()
                         .push(&r.reminder);
                 }
+                let mut links = Vec::new();
                 let sections = by_staff
                     .iter()
-                    .map(|(no, rs)| digest::section(staff.get(*no).unwrap_or(&unknown), rs, today))
+                    .map(|(no, rs)| {
+                        digest::section(staff.get(*no).unwrap_or(&unknown), rs, &render, &mut links)
+                    })
                     .collect();
                 let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
                 let recipient = if who.is_empty() {
@@ -406,6 +420,7 @@ impl Dispatcher {
                     payload: serde_json::to_string(&msg).expect("serialisable message"),
                     reminder_ids: ids,
                     urgent: batch.iter().any(|r| r.reminder.urgent),
+                    links,
                 });
             }
         }

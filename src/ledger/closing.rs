@@ -32,7 +32,11 @@ impl ClosingContacts {
     pub fn new(contacts: &[Contact]) -> ClosingContacts {
         let mut by_person: HashMap<i64, Vec<(String, NaiveDate)>> = HashMap::new();
         let mut acks: HashMap<String, NaiveDate> = HashMap::new();
-        for c in contacts.iter().map(|c| &c.entry) {
+        for c in contacts
+            .iter()
+            .map(|c| &c.entry)
+            .filter(|c| c.outcome == super::Outcome::Done)
+        {
             by_person
                 .entry(c.person_id)
                 .or_default()
@@ -80,7 +84,9 @@ mod tests {
                 kind: kind.into(),
                 note: None,
                 reference: reference.map(str::to_string),
+                outcome: super::super::Outcome::Done,
             },
+            recorded_at: String::new(),
         }
     }
 
@@ -96,6 +102,22 @@ mod tests {
         };
         assert!(!c.closes(o, d("2026-09-19")));
         assert!(c.closes(o, d("2026-09-20")));
+    }
+
+    #[test]
+    fn an_attempt_not_done_closes_nothing() {
+        let mut tried = contact("visit", "2026-09-20", Some("k"));
+        tried.entry.outcome = super::super::Outcome::NotDone;
+        let c = ClosingContacts::new(&[tried]);
+        let kinds = ["visit".to_string()];
+        let o = OccasionTerms {
+            occasion_key: "k",
+            person_id: 7,
+            occasion_on: d("2026-09-20"),
+            satisfied_by: &kinds,
+            window: None,
+        };
+        assert!(!c.closes(o, d("2026-09-21")));
     }
 
     #[test]

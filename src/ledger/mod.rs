@@ -8,4 +8,4 @@ mod closing;
 mod contact;
 
 pub use closing::{ClosingContacts, OccasionTerms};
-pub use contact::{Contact, NewContact};
+pub use contact::{Contact, NewContact, Outcome};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::calendar::WorkCalendar;
 use crate::ledger::OccasionTerms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -116,6 +117,22 @@ pub struct Reminder {
 }
 
 impl Reminder {
+    /// The end of the occasion's window when it has one (the monthly call: the
+    /// month's last day), else the occasion's date.
+    pub fn deadline(&self) -> NaiveDate {
+        self.window.map(|(_, end)| end).unwrap_or(self.occasion_on)
+    }
+
+    /// The day the work is due: the deadline for urgent rules, else the last working
+    /// day on or before it (中秋 9月25日 is a holiday: due 9月24日).
+    pub fn due_on(&self, calendar: &WorkCalendar) -> NaiveDate {
+        if self.urgent {
+            self.deadline()
+        } else {
+            calendar.workday_on_or_before(self.deadline())
+        }
+    }
+
     /// What decides whether recorded work closed this reminder's occasion.
     pub fn terms(&self) -> OccasionTerms<'_> {
         OccasionTerms {

@@ -64,6 +64,7 @@ pub async fn ack(
                 kind: contact_kind.into(),
                 note: req.note.clone(),
                 reference: Some(key.clone()),
+                outcome: crate::ledger::Outcome::Done,
             },
             now,
         )

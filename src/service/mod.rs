@@ -11,6 +11,7 @@ pub mod ack;
 pub mod check;
 pub mod dispatch;
 pub mod import;
+pub mod links;
 pub mod plan;
 pub mod preview;
 pub mod records;

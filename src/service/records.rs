@@ -64,6 +64,7 @@ pub async fn add_contact(
                 kind: c.kind.into(),
                 note: c.note.clone(),
                 reference: None,
+                outcome: crate::ledger::Outcome::Done,
             },
             now,
         )

@@ -46,12 +46,14 @@ pub async fn test_send(
             addressee,
             lines: vec!["这是一条测试消息,收到即说明提醒渠道工作正常。".into()],
             greeting: format!("{}同志:", staff.name),
+            ..Default::default()
         }],
         sms: SmsFields {
             name: staff.name.clone(),
             count: 0,
             reference: "TEST".into(),
             date: now.format("%m月%d日").to_string(),
+            ..Default::default()
         },
         kind: MessageKind::Test,
     };

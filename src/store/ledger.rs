@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use sqlx::Row;
 
 use super::{Result, Store, date_str, parse_date};
-use crate::ledger::{Contact, NewContact};
+use crate::ledger::{Contact, NewContact, Outcome};
 use crate::roster::{Category, Document, NewDocument, Rank};
 
 impl Store {
@@ -49,8 +49,8 @@ impl Store {
 
     pub async fn add_contact(&self, c: &NewContact, now: DateTime<FixedOffset>) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO contacts (person_id, staff_number, on_date, kind, note, reference, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO contacts (person_id, staff_number, on_date, kind, note, reference, recorded_at, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(c.person_id)
         .bind(c.staff_number.clone())
@@ -59,6 +59,7 @@ impl Store {
         .bind(c.note.clone())
         .bind(c.reference.clone())
         .bind(now.to_rfc3339())
+        .bind(c.outcome.as_str())
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get(0)?)
@@ -101,7 +102,7 @@ impl Store {
 
 /// The columns a [`Contact`] is read from.
 const CONTACT_SELECT: &str =
-    "SELECT id, person_id, staff_number, on_date, kind, note, reference FROM contacts";
+    "SELECT id, person_id, staff_number, on_date, kind, note, reference, outcome, recorded_at FROM contacts";
 
 fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<Contact> {
     Ok(Contact {
@@ -113,6 +114,8 @@ fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<Contact> {
             kind: r.try_get(4)?,
             note: r.try_get(5)?,
             reference: r.try_get(6)?,
+            outcome: Outcome::parse(&r.try_get::<String, _>(7)?).unwrap_or_default(),
         },
+        recorded_at: r.try_get(8)?,
     })
 }

@@ -89,6 +89,8 @@ pub struct NewDigest {
     pub payload: String,
     pub reminder_ids: Vec<i64>,
     pub urgent: bool,
+    /// The links the payload carries, stored with it.
+    pub links: Vec<crate::links::NewLink>,
 }
 
 #[derive(Debug, Clone)]
@@ -530,6 +532,7 @@ impl Store {
                     inserted += q.execute(&mut *tx).await?.rows_affected() as usize;
                 }
                 if inserted == d.reminder_ids.len() {
+                    super::links::insert_links(&mut tx, &d.links, now).await?;
                     tx.commit().await?;
                     stored += 1;
                 } else {

@@ -544,9 +544,27 @@ async fn reassign(
 #[derive(Debug, Clone)]
 pub struct PersonBrief {
     pub id: i64,
+    /// 编号
+    pub number: Option<String>,
+    pub id_number: Option<String>,
     pub name: String,
+    /// 联系电话
+    pub phone: Option<String>,
+    /// 住址
+    pub address: Option<String>,
     pub deceased_on: Option<NaiveDate>,
     pub active: bool,
+}
+
+impl PersonBrief {
+    /// How staff-facing output names the person: 编号, else the masked ID number.
+    pub fn label(&self) -> String {
+        match (&self.number, &self.id_number) {
+            (Some(n), _) if !n.is_empty() => n.clone(),
+            (_, Some(id)) => crate::mask::id_number(id),
+            _ => String::new(),
+        }
+    }
 }
 
 impl Store {
@@ -591,7 +609,8 @@ impl Store {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
-                "SELECT id, name, deceased_on, active FROM persons WHERE id IN ({})",
+                "SELECT id, name, deceased_on, active, number, id_number, phone, address \
+                 FROM persons WHERE id IN ({})",
                 (1..=chunk.len())
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()
@@ -610,6 +629,10 @@ impl Store {
                         name: row.try_get(1)?,
                         deceased_on: opt_date(&row, "deceased_on")?,
                         active: flag(&row, "active")?,
+                        number: row.try_get(4)?,
+                        id_number: row.try_get(5)?,
+                        phone: row.try_get(6)?,
+                        address: row.try_get(7)?,
                     },
                 );
             }

@@ -34,6 +34,13 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         "planner",
         &["store", "delivery", "service", "http", "commands", "app"],
     ),
+    (
+        "links",
+        &[
+            "store", "delivery", "service", "http", "commands", "app", "planner", "rules",
+            "roster", "ledger", "config",
+        ],
+    ),
     ("store", &["delivery", "service", "http", "commands", "app"]),
     (
         "config",

@@ -14,7 +14,7 @@ pub const TEMPLATE_KINDS: [&str; 3] = ["digest", "urgent", "test"];
 
 /// The fields a template's `params` may name. They never hold ID numbers or health
 /// details; `delivery::channels::SmsFields` carries exactly these.
-pub const TEMPLATE_FIELDS: &[&str] = &["name", "count", "reference", "date"];
+pub const TEMPLATE_FIELDS: &[&str] = &["name", "count", "reference", "date", "link"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

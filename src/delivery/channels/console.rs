@@ -38,6 +38,8 @@ pub fn line(msg: &Outgoing) -> String {
             "staff_no": s.addressee.staff_no,
             "name": s.addressee.name,
             "lines": s.lines.iter().map(|l| mask::text(l)).collect::<Vec<_>>(),
+            "items": s.items,
+            "worklist_url": s.worklist_url,
         })
     });
     v["channel"] = json!("console");

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
@@ -159,15 +159,44 @@ pub fn message_id(idempotency_key: &str, staff_no: &str) -> String {
     format!("<qinqing.{}@qinqing.local>", &h[..32])
 }
 
-/// The plain-text body of one section.
+/// The plain-text body of one section, each line followed by its link.
 pub fn body_text(section: &super::Section) -> String {
     let mut s = String::new();
     s.push_str(&section.greeting);
     s.push_str("\n\n");
-    for l in &section.lines {
-        s.push_str(l);
+    for l in section.lines_with_links() {
+        s.push_str(&l);
         s.push('\n');
     }
+    s
+}
+
+/// The HTML body of one section: the lines, a 确认办结 button under each that has a
+/// link, and the worklist button. Inline styles only (mail clients drop the rest).
+pub fn body_html(section: &super::Section) -> String {
+    use crate::html::escape;
+    const BUTTON: &str = "display:inline-block;margin:4px 0 12px;padding:8px 16px;\
+        background:#b71c1c;color:#fff;border-radius:6px;text-decoration:none;font-size:16px";
+    let mut s = String::from(
+        "<!doctype html><html><body style=\"font-family:sans-serif;font-size:16px;line-height:1.6\">",
+    );
+    s.push_str(&format!("<p>{}</p>", escape(&section.greeting)));
+    for (i, l) in section.lines.iter().enumerate() {
+        s.push_str(&format!("<p style=\"margin:8px 0 0\">{}</p>", escape(l)));
+        if let Some(url) = section.items.get(i).and_then(|it| it.ack_url.as_deref()) {
+            s.push_str(&format!(
+                "<a href=\"{}\" style=\"{BUTTON}\">确认办结</a>",
+                escape(url)
+            ));
+        }
+    }
+    if let Some(url) = &section.worklist_url {
+        s.push_str(&format!(
+            "<p><a href=\"{}\" style=\"{BUTTON};background:#37474f\">我的工作清单</a></p>",
+            escape(url)
+        ));
+    }
+    s.push_str("</body></html>");
     s
 }
 
@@ -204,8 +233,10 @@ impl Channel for EmailChannel {
                     &s.addressee.staff_no,
                 )))
                 .header(IdempotencyKey(msg.idempotency_key.clone()))
-                .header(ContentType::TEXT_PLAIN)
-                .body(body_text(s))
+                .multipart(lettre::message::MultiPart::alternative_plain_html(
+                    body_text(s),
+                    body_html(s),
+                ))
                 .map_err(|e| SendError::permanent(format!("email: cannot build message: {e}")))?;
             mails.push((addr.to_string(), m));
         }

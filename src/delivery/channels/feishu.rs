@@ -52,6 +52,10 @@ impl Robot for FeishuChannel {
     fn titles(subject: &str) -> (String, String) {
         (format!("【{subject}】"), format!("【{subject}(续)】"))
     }
+    /// Feishu text messages show a bare URL as a link.
+    fn link(label: &str, url: &str) -> String {
+        format!("{label}:{url}")
+    }
     fn head(s: &Section) -> Block {
         match s.addressee.feishu.as_deref().filter(|u| !u.is_empty()) {
             Some(uid) => Block::plain(format!(

@@ -71,6 +71,44 @@ pub struct Section {
     pub lines: Vec<String>,
     /// E.g. "张三同志:本周需走访3位老同志:".
     pub greeting: String,
+    /// One per reminder line, in the same order (the first `items.len()` lines).
+    #[serde(default)]
+    pub items: Vec<Item>,
+    /// The recipient's worklist link (`{base_url}/s/{token}`), when links are on.
+    #[serde(default)]
+    pub worklist_url: Option<String>,
+}
+
+/// One reminder line as data: what the JSON channels carry as `items`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// 编号, or the masked ID number when there is none.
+    pub person: String,
+    pub name: String,
+    pub rule: String,
+    pub title: String,
+    pub occasion_on: String,
+    pub due_on: String,
+    pub reference: String,
+    /// `{base_url}/a/{token}`, when links are on.
+    pub ack_url: Option<String>,
+}
+
+impl Section {
+    /// The lines with their acknowledgement links after them (plain text).
+    pub fn lines_with_links(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.lines.len() * 2 + 1);
+        for (i, l) in self.lines.iter().enumerate() {
+            out.push(l.clone());
+            if let Some(url) = self.items.get(i).and_then(|it| it.ack_url.as_deref()) {
+                out.push(format!("   确认办结:{url}"));
+            }
+        }
+        if let Some(url) = &self.worklist_url {
+            out.push(format!("我的工作清单:{url}"));
+        }
+        out
+    }
 }
 
 /// What an SMS template may carry: never ID numbers or health details.
@@ -80,17 +118,21 @@ pub struct SmsFields {
     pub count: u32,
     pub reference: String,
     pub date: String,
+    /// The worklist link, when links are on ("" otherwise).
+    #[serde(default)]
+    pub link: String,
 }
 
 impl SmsFields {
     /// The value of a template parameter by its field name (`name`, `count`,
-    /// `reference`, `date`).
+    /// `reference`, `date`, `link`).
     pub fn get(&self, field: &str) -> Option<String> {
         match field {
             "name" => Some(self.name.clone()),
             "count" => Some(self.count.to_string()),
             "reference" => Some(self.reference.clone()),
             "date" => Some(self.date.clone()),
+            "link" => Some(self.link.clone()),
             _ => None,
         }
     }

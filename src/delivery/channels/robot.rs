@@ -24,6 +24,10 @@ pub(crate) trait Robot: Send + Sync {
     fn titles(subject: &str) -> (String, String);
     /// The first block of a section: the greeting, with the mention if any.
     fn head(section: &Section) -> Block;
+    /// A link in the robot's text: markdown by default.
+    fn link(label: &str, url: &str) -> String {
+        format!("[{label}]({url})")
+    }
     /// The limiter and the configured per-minute rate it enforces.
     fn limit(&self) -> (&RateLimiter, u32);
     /// Posts one part and checks the robot's reply.
@@ -35,8 +39,15 @@ pub(crate) fn render<R: Robot>(msg: &Outgoing) -> Vec<Part> {
     let mut blocks = Vec::new();
     for s in &msg.sections {
         blocks.push(R::head(s));
-        for l in &s.lines {
-            blocks.push(Block::plain(format!("{}{l}", R::BULLET)));
+        for (i, l) in s.lines.iter().enumerate() {
+            let link = s.items.get(i).and_then(|it| it.ack_url.as_deref());
+            blocks.push(Block::plain(match link {
+                Some(url) => format!("{}{l} {}", R::BULLET, R::link("确认办结", url)),
+                None => format!("{}{l}", R::BULLET),
+            }));
+        }
+        if let Some(url) = &s.worklist_url {
+            blocks.push(Block::plain(R::link("我的工作清单", url)));
         }
     }
     let (header, continued) = R::titles(&msg.subject);

@@ -10,8 +10,15 @@
 //!   "subject": "亲情服务提醒(2026年9月18日)",
 //!   "sections": [
 //!     { "staff_no": "S001", "name": "张三", "mobile": "13800000000",   // mobile may be null
-//!       "greeting": "张三同志:本周需走访3位老同志:",
-//!       "lines": ["9月20日 李老(90岁寿辰)走访", "…"] }
+//!       "greeting": "张三同志:今日亲情服务提醒2项:",
+//!       "lines": ["1. 李四 90岁寿辰(9月25日),请于9月24日前走访 提醒编号WYME4P", "…"],
+//!       // one per reminder line, in order (the last line of `lines` is the closing text)
+//!       "items": [ { "person": "LX0001",          // 编号, or the masked ID number
+//!                    "name": "李四", "rule": "birthday-milestone", "title": "李四 90岁寿辰",
+//!                    "occasion_on": "2026-09-25", "due_on": "2026-09-24",
+//!                    "reference": "WYME4P",
+//!                    "ack_url": "https://qinqing.example.gov.cn/a/…" } ],  // null while http.base_url is unset
+//!       "worklist_url": "https://qinqing.example.gov.cn/s/…" }              // null likewise
 //!   ]
 //! }
 //! ```
@@ -54,6 +61,8 @@ pub fn body(msg: &Outgoing) -> Vec<u8> {
             "mobile": s.addressee.mobile,
             "greeting": s.greeting,
             "lines": s.lines,
+            "items": s.items,
+            "worklist_url": s.worklist_url,
         })
     });
     serde_json::to_vec(&v).expect("JSON values always serialise")

@@ -49,6 +49,7 @@ pub fn section(c: Addressee, lines: &[&str]) -> Section {
         greeting: format!("{}同志:本周需走访{}位老同志:", c.name, lines.len()),
         addressee: c,
         lines: lines.iter().map(|l| l.to_string()).collect(),
+        ..Default::default()
     }
 }
 
@@ -62,6 +63,7 @@ pub fn outgoing(key: &str, sections: Vec<Section>) -> Outgoing {
             count: 3,
             reference: "R20260918".into(),
             date: "9月18日".into(),
+            ..Default::default()
         },
         kind: MessageKind::Digest,
     }

@@ -109,6 +109,7 @@ mod tests {
             count: 3,
             reference: "a\\b".into(),
             date: "9月18日".into(),
+            ..Default::default()
         };
         let body = fill_template(
             r#"{"to":"{mobile}","tpl":"{template}","n":"{name}","c":{count},"r":"{reference}","d":"{date}"}"#,
