@@ -49,21 +49,72 @@ pub async fn ack(
         .find(|s| *s.reminder.occasion_key == *key)
         .expect("a stage of the chosen occasion")
         .reminder;
-    let contact_kind = if &*first.kind == "call" {
-        "call"
-    } else {
-        "visit"
-    };
+    let contact_kind = contact_kind(&first.kind);
     let today = now.date_naive();
+    let by = req.by.clone().unwrap_or_else(|| first.recipient.clone());
+    let cancelled = record_done(
+        store,
+        &stages,
+        &key,
+        Done {
+            by: &by,
+            on: today,
+            kind: contact_kind,
+            note: req.note.clone(),
+        },
+        now,
+    )
+    .await?;
+    Ok(AckOutcome {
+        reference,
+        title: first.title.to_string(),
+        contact_kind,
+        on: today,
+        cancelled,
+    })
+}
+
+/// The contact kind that does a reminder of `kind`'s work: call, deliver or visit.
+pub fn contact_kind(kind: &str) -> &'static str {
+    match kind {
+        "call" => "call",
+        "deliver" => "deliver",
+        _ => "visit",
+    }
+}
+
+/// Work done for an occasion: by whom, on which day, of which kind.
+pub struct Done<'a> {
+    pub by: &'a str,
+    pub on: chrono::NaiveDate,
+    pub kind: &'static str,
+    pub note: Option<String>,
+}
+
+/// Records `done` as the acknowledgement of occasion `key` (whose stored stages are
+/// `stages`) and cancels its stages still planned; returns how many it cancelled.
+/// `qinqing ack` and the acknowledgement page both record through here.
+pub async fn record_done(
+    store: &Store,
+    stages: &[StoredReminder],
+    key: &str,
+    done: Done<'_>,
+    now: DateTime<FixedOffset>,
+) -> Result<usize> {
+    let first = &stages
+        .iter()
+        .find(|s| *s.reminder.occasion_key == *key)
+        .expect("a stage of the occasion")
+        .reminder;
     store
         .add_contact(
             &NewContact {
                 person_id: first.person_id,
-                staff_number: Some(req.by.clone().unwrap_or_else(|| first.recipient.clone())),
-                on: today,
-                kind: contact_kind.into(),
-                note: req.note.clone(),
-                reference: Some(key.clone()),
+                staff_number: Some(done.by.to_string()),
+                on: done.on,
+                kind: done.kind.into(),
+                note: done.note,
+                reference: Some(key.to_string()),
                 outcome: crate::ledger::Outcome::Done,
             },
             now,
@@ -77,13 +128,7 @@ pub async fn ack(
         .map(|s| s.id)
         .collect();
     store.cancel_reminders(&open, "acknowledged", now).await?;
-    Ok(AckOutcome {
-        reference,
-        title: first.title.to_string(),
-        contact_kind,
-        on: today,
-        cancelled: open.len(),
-    })
+    Ok(open.len())
 }
 
 /// A 6-character reference can, rarely, name two occasions: prefer the one sent to

@@ -8,6 +8,7 @@
 //! never reads the wall clock (the context's clock says what "now" is).
 
 pub mod ack;
+pub mod answer;
 pub mod check;
 pub mod dispatch;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod preview;
 pub mod records;
 pub mod status;
 pub mod test_send;
+pub mod worklist;
 
 use std::sync::Arc;
 

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use super::Context;
 use crate::ledger::ClosingContacts;
 use crate::planner::{self, PlanningRosterBuilder, Reminder};
-use crate::rules::OccasionCache;
+use crate::rules::{OccasionCache, RuleSet};
+use std::sync::Arc;
 
 /// What to preview.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
         anyhow::bail!("--to {} is before --from {}", req.to, req.from);
     }
     let cal = super::work_calendar(&ctx.config)?;
-    let rules = super::load_rules(&ctx.config, cal.clone());
+    let rules = Arc::new(super::load_rules(&ctx.config, cal));
     let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
     if let Some(id) = &req.rule
         && rules.get(id).is_none()
@@ -44,43 +45,82 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
         anyhow::bail!("--rule: no loaded rule with id {id:?}");
     }
     let store = ctx.store().await?;
+    let only = match &req.person {
+        Some(p) => Persons::Key(p.trim().to_uppercase()),
+        None => Persons::All,
+    };
+    let (mut reminders, rule_errors) =
+        stages(&store, rules, req.from, req.to, only, |s| s.remind_on).await?;
+    if let Some(rule) = &req.rule {
+        reminders.retain(|s| *s.rule == **rule);
+    }
+    Ok(Preview {
+        reminders,
+        load_errors,
+        rule_errors,
+    })
+}
+
+/// Whose stages [`stages`] computes.
+#[derive(Debug, Clone)]
+pub enum Persons {
+    All,
+    /// One person, by 身份证号 or 编号 (upper case).
+    Key(String),
+    /// The persons these staff members (工号) are assigned to.
+    Staff(Vec<String>),
+}
+
+/// Every stage of `persons` whose remind day is in [from, to], as if the daemon had
+/// run each day, in output order, leaving out what recorded work closed as of the
+/// day `closed_as_of` gives for the stage; and the per-person rule errors. The
+/// roster is streamed from the store and cut down as it comes.
+pub async fn stages(
+    store: &crate::store::Store,
+    rules: Arc<RuleSet>,
+    from: NaiveDate,
+    to: NaiveDate,
+    persons: Persons,
+    closed_as_of: impl Fn(&Reminder) -> NaiveDate + Send + 'static,
+) -> Result<(Vec<Reminder>, Vec<String>)> {
     let contacts = store
-        .contacts_between(req.from - chrono::Duration::days(400), req.to)
+        .contacts_between(from - chrono::Duration::days(400), to)
         .await?;
-    // The roster as the daemon's tick reads it (streamed, cut down as it comes);
-    // --person (身份证号 or 编号) is matched on the rows before that.
-    let want = req.person.as_ref().map(|p| p.trim().to_uppercase());
-    let mut only = std::collections::HashSet::new();
     let mut builder = PlanningRosterBuilder::new(store.documents().await?);
+    let mut only = std::collections::HashSet::new();
     store
-        .plan_rows(1 << 16, |batch| {
-            if let Some(want) = &want {
+        .plan_rows(1 << 16, |batch| match &persons {
+            Persons::All => builder.add(batch.into_par_iter()),
+            Persons::Key(want) => {
                 for row in &batch {
                     let number = row.person.number.as_deref().map(str::to_uppercase);
                     if row.person.key().to_uppercase() == *want || number.as_ref() == Some(want) {
                         only.insert(row.id);
                     }
                 }
+                builder.add(batch.into_par_iter());
             }
-            builder.add(batch.into_par_iter());
+            Persons::Staff(numbers) => {
+                let mine: Vec<_> = batch
+                    .into_iter()
+                    .filter(|r| r.person.staff.iter().any(|s| numbers.contains(s)))
+                    .collect();
+                builder.add(mine.into_par_iter());
+            }
         })
         .await?;
     let roster = builder.finish(&store.load_staff().await?);
-    let only = want.map(|_| only);
-    let (reminders, rule_errors) = tokio::task::spawn_blocking(move || {
+    let only = matches!(persons, Persons::Key(_)).then_some(only);
+    let out = tokio::task::spawn_blocking(move || {
         let mut cache = OccasionCache::default();
-        let (occ, errors) = planner::occasions(
-            &rules,
-            &roster,
-            planner::years_for(req.from, req.to),
-            &mut cache,
-        );
+        let (occ, errors) =
+            planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
         let closing = ClosingContacts::new(&contacts);
+        let cal = rules.calendar().clone();
         let mut stages: Vec<Reminder> =
-            planner::stages_between(&rules, &roster, &occ, &cal, req.from, req.to)
+            planner::stages_between(&rules, &roster, &occ, &cal, from, to)
                 .into_iter()
-                .filter(|s| req.rule.as_ref().is_none_or(|r| *s.rule == **r))
-                .filter(|s| !closing.closes(s.terms(), s.remind_on))
+                .filter(|s| !closing.closes(s.terms(), closed_as_of(s)))
                 .collect();
         if let Some(ids) = &only {
             stages.retain(|s| ids.contains(&s.person_id));
@@ -89,9 +129,5 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
         (stages, errors.iter().map(|e| e.to_string()).collect())
     })
     .await?;
-    Ok(Preview {
-        reminders,
-        load_errors,
-        rule_errors,
-    })
+    Ok(out)
 }

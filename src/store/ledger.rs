@@ -77,6 +77,32 @@ impl Store {
         rows.iter().map(contact_from_row).collect()
     }
 
+    /// The day of each person's last call or visit that was done, by anyone.
+    pub async fn last_contacts(
+        &self,
+        person_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, NaiveDate>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in person_ids.chunks(400) {
+            let sql = format!(
+                "SELECT person_id, MAX(on_date) FROM contacts WHERE outcome = 'done' \
+                 AND kind IN ('call', 'visit') AND person_id IN ({}) GROUP BY person_id",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.insert(r.try_get(0)?, parse_date(&r.try_get::<String, _>(1)?)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Acknowledgements of these occasions, whatever their date.
     pub async fn acknowledgements(&self, occasion_keys: &[String]) -> Result<Vec<Contact>> {
         let mut out = Vec::new();

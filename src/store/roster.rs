@@ -604,6 +604,19 @@ impl Store {
             .collect()
     }
 
+    /// The ids of the living, active persons currently assigned to `staff_number`.
+    pub async fn persons_of_staff(&self, staff_number: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT p.id FROM assignments a JOIN persons p ON p.id = a.person_id \
+             WHERE a.staff_number = $1 AND a.until IS NULL AND p.active = 1 AND p.deceased_on IS NULL \
+             ORDER BY p.id",
+        )
+        .bind(staff_number.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Names and death dates of the given persons, in batches.
     pub async fn persons_brief(&self, ids: &[i64]) -> Result<HashMap<i64, PersonBrief>> {
         let mut out = HashMap::with_capacity(ids.len());
