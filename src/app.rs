@@ -92,7 +92,7 @@ struct Daemon {
     store: Store,
     /// The working days: built in, plus `calendar.holidays` as last read well.
     calendar: std::sync::RwLock<WorkCalendar>,
-    rules: RwLock<Arc<RuleSet>>,
+    rules: Arc<RwLock<Arc<RuleSet>>>,
     planning: Planning,
     dispatcher: Dispatcher,
     /// A tick was skipped while another daemon planned: plan again at the next watch.
@@ -128,7 +128,7 @@ impl Daemon {
             ctx,
             store,
             calendar: std::sync::RwLock::new(calendar),
-            rules: RwLock::new(Arc::new(rules)),
+            rules: Arc::new(RwLock::new(Arc::new(rules))),
             planning: Planning::default(),
             dispatcher,
             replan: AtomicBool::new(false),
@@ -320,9 +320,12 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("http.listen = {addr}"))?;
-            let state = crate::http::HttpState {
-                store: daemon.store.clone(),
-            };
+            let state = crate::http::HttpState::new(
+                daemon.store.clone(),
+                daemon.ctx.clock.clone(),
+                daemon.rules.clone(),
+                daemon.ctx.config.http.links_base().map(str::to_string),
+            );
             let mut stopped = http_stopped;
             Some(tokio::spawn(crate::http::serve(
                 listener,

@@ -52,6 +52,31 @@ pub enum Command {
     Ack(AckArgs),
     /// Send one test message to a staff member on one channel.
     TestSend(TestSendArgs),
+    /// Print a staff member's worklist link (--staff) or an occasion's link (--ref);
+    /// `link revoke --staff` ends all of a staff member's links.
+    Link(LinkArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LinkArgs {
+    #[command(subcommand)]
+    pub revoke: Option<LinkCommand>,
+    /// 工号: print a new worklist link for this staff member.
+    #[arg(long, value_name = "工号", conflicts_with = "reference")]
+    pub staff: Option<String>,
+    /// 提醒编号: print a new acknowledgement link for this occasion.
+    #[arg(long = "ref", value_name = "REFERENCE")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// End every link of a staff member (worklist and acknowledgement links).
+    Revoke {
+        #[arg(long, value_name = "工号")]
+        staff: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -63,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Status(args) => records::status(&ctx, args).await,
         Command::Ack(args) => records::ack(&ctx, args).await,
         Command::TestSend(args) => records::test_send(&ctx, args).await,
+        Command::Link(args) => records::link(&ctx, args).await,
     }
 }
 

@@ -98,3 +98,23 @@ pub async fn test_send(ctx: &Context, args: TestSendArgs) -> Result<i32> {
     );
     Ok(0)
 }
+
+pub async fn link(ctx: &Context, args: crate::cli::LinkArgs) -> Result<i32> {
+    use crate::service::links;
+    let store = ctx.store().await?;
+    let now = ctx.clock.now();
+    match (args.revoke, args.staff, args.reference) {
+        (Some(crate::cli::LinkCommand::Revoke { staff }), _, _) => {
+            let n = links::revoke(&store, &staff, now).await?;
+            println!("{n} link(s) of {staff} revoked");
+        }
+        (None, Some(staff), None) => {
+            println!("{}", links::worklist_link(&store, &ctx.config, &staff, now).await?)
+        }
+        (None, None, Some(reference)) => {
+            println!("{}", links::ack_link(&store, &ctx.config, &reference, now).await?)
+        }
+        _ => anyhow::bail!("give --staff 工号 or --ref 提醒编号 (or: link revoke --staff 工号)"),
+    }
+    Ok(0)
+}

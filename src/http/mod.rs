@@ -3,30 +3,129 @@
 //! port 0), so no port is guessed and the server stops gracefully. Handlers call
 //! `service`; none holds business logic or SQL.
 //!
-//! Routes: `GET /healthz` (200 `ok last_tick=YYYY-MM-DD`, or 503 when the store
-//! cannot be read).
+//! Routes:
+//! - `GET /healthz`: 200 `ok last_tick=YYYY-MM-DD`, or 503 when the store cannot be read.
+//! - `GET|POST /a/{token}`: the acknowledgement page of one occasion; POST takes the
+//!   form fields `outcome` (`visited`, `called`, `delivered`, `not_done`), `on`
+//!   (YYYY-MM-DD, default today, never in the future, up to 30 days back) and `note`
+//!   (required with `not_done`). It answers 200 with a page saying what was recorded.
+//! - `GET /s/{token}`: the staff member's worklist (and team section for a 上级);
+//!   `GET|POST /s/{token}/o/{reference}`: an occasion on that list, answered like
+//!   `/a/`; `GET /s/{token}/worklist.json`; `GET /s/{token}/calendar.ics`.
+//! - `GET /static/qinqing.css`.
+//!
+//! Every response carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store`,
+//! a strict `Content-Security-Policy` (nothing but this server's stylesheet, forms
+//! posting to this server) and `X-Content-Type-Options: nosniff`. Bodies are limited
+//! to 16 KiB, requests to 15 s, and a client address that presents more than 20
+//! unknown tokens a minute is answered 429 for the rest of that minute. An unknown
+//! or tampered token gets a plain 404 page with no data.
 
+mod ics;
+mod pages;
+
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use chrono::NaiveDate;
+use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::RwLock;
 
-use crate::service::plan;
+use crate::clock::Clock;
+use crate::links::{Link, LinkKind};
+use crate::rules::RuleSet;
+use crate::service::answer::{self, Answer, Target};
+use crate::service::links::{Resolved, resolve};
+use crate::service::{plan, worklist};
 use crate::store::Store;
+
+/// Unknown tokens one client address may present per minute.
+const FAILED_LOOKUPS_PER_MINUTE: u32 = 20;
+const BODY_LIMIT: usize = 16 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+    base-uri 'none'; frame-ancestors 'none'";
 
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpState {
     pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// The rules as the daemon last loaded them well (their calendar included).
+    pub rules: Arc<RwLock<Arc<RuleSet>>>,
+    /// `http.base_url`, for the links in the JSON and the feed (else the request's host).
+    pub base_url: Option<String>,
+    failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+}
+
+impl HttpState {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        rules: Arc<RwLock<Arc<RuleSet>>>,
+        base_url: Option<String>,
+    ) -> HttpState {
+        HttpState {
+            store,
+            clock,
+            rules,
+            base_url,
+            failures: Arc::default(),
+        }
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    async fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().await.clone()
+    }
+
+    /// Whether `ip` is over its budget of unknown tokens this minute.
+    fn limited(&self, ip: IpAddr) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&ip).is_some_and(|(since, n)| {
+            since.elapsed() < Duration::from_secs(60) && *n >= FAILED_LOOKUPS_PER_MINUTE
+        })
+    }
+
+    fn count_failure(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(60));
+        }
+        let e = map.entry(ip).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= Duration::from_secs(60) {
+            *e = (Instant::now(), 0);
+        }
+        e.1 += 1;
+    }
 }
 
 /// The routes.
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/static/qinqing.css", get(css))
+        .route("/a/{token}", get(ack_get).post(ack_post))
+        .route("/s/{token}", get(worklist_get))
+        .route("/s/{token}/o/{reference}", get(item_get).post(item_post))
+        .route("/s/{token}/worklist.json", get(worklist_json))
+        .route("/s/{token}/calendar.ics", get(calendar_ics))
+        .fallback(|| async { not_found() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(guard))
         .with_state(state)
 }
 
@@ -37,9 +136,40 @@ pub async fn serve(
     state: HttpState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// The headers every response carries, and the request timeout.
+async fn guard(req: Request, next: Next) -> Response {
+    let mut resp = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout").into_response(),
+    };
+    let h = resp.headers_mut();
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(pages::not_found_page())).into_response()
+}
+
+fn server_error(e: anyhow::Error) -> Response {
+    tracing::error!("http: {e:#}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html("<!doctype html><meta charset=\"utf-8\"><p>服务暂时不可用,请稍后再试。</p>"),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<HttpState>) -> (StatusCode, String) {
@@ -50,6 +180,335 @@ async fn healthz(State(state): State<HttpState>) -> (StatusCode, String) {
         ),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")),
     }
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        pages::CSS,
+    )
+        .into_response()
+}
+
+/// A link that works, or the response to give instead (expired page, 404, 429).
+async fn link_or_page(
+    state: &HttpState,
+    ip: IpAddr,
+    kind: LinkKind,
+    token: &str,
+) -> Result<Link, Response> {
+    if state.limited(ip) {
+        return Err((StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response());
+    }
+    match resolve(&state.store, kind, token, state.today()).await {
+        Ok(Resolved::Works(l)) => Ok(l),
+        Ok(Resolved::Expired(_)) => Err((
+            StatusCode::GONE,
+            Html(pages::expired_page(kind == LinkKind::Ack)),
+        )
+            .into_response()),
+        Ok(Resolved::Unknown) => {
+            state.count_failure(ip);
+            Err(not_found())
+        }
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AnswerForm {
+    outcome: String,
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The ack page for `target`, with `message` on top.
+async fn show(
+    state: &HttpState,
+    target: &Target,
+    action: &str,
+    message: Option<(bool, String)>,
+    status: StatusCode,
+) -> Response {
+    let rules = state.rules().await;
+    match answer::page(&state.store, rules.calendar(), target).await {
+        Ok(Some(p)) => (
+            status,
+            Html(pages::ack_page(&p, action, state.today(), message)),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Html(pages::gone_page())).into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// Records a POSTed answer and shows the page with what was done.
+async fn answer_post(state: &HttpState, target: &Target, action: &str, form: AnswerForm) -> Response {
+    let Some(outcome) = Answer::parse(form.outcome.trim()) else {
+        return show(
+            state,
+            target,
+            action,
+            Some((false, "请选择办理结果。".into())),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let today = state.today();
+    let on = if form.on.trim().is_empty() {
+        today
+    } else {
+        match NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                return show(
+                    state,
+                    target,
+                    action,
+                    Some((false, "日期格式应为 2026-09-18。".into())),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+        }
+    };
+    let note = Some(form.note).filter(|n| !n.trim().is_empty());
+    match answer::record(&state.store, target, outcome, on, note, state.clock.now()).await {
+        Ok(Ok(r)) => {
+            let msg = pages::recorded_text(&r);
+            show(state, target, action, Some(msg), StatusCode::OK).await
+        }
+        Ok(Err(refused)) => {
+            show(
+                state,
+                target,
+                action,
+                Some((false, refused.to_string())),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+async fn ack_get(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let Some(target) = Target::of_link(&link) else {
+        return not_found();
+    };
+    show(&state, &target, &format!("/a/{token}"), None, StatusCode::OK).await
+}
+
+async fn ack_post(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let Some(target) = Target::of_link(&link) else {
+        return not_found();
+    };
+    answer_post(&state, &target, &format!("/a/{token}"), form).await
+}
+
+/// The target of `/s/{token}/o/{reference}`: an occasion reminded to the link's staff member.
+async fn item_target(state: &HttpState, link: &Link, reference: &str) -> Result<Target, Response> {
+    let reference = reference.trim().to_uppercase();
+    if reference.len() != 6 || !reference.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(not_found());
+    }
+    match Target::by_reference(&state.store, &link.link.staff_number, &reference).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err((StatusCode::NOT_FOUND, Html(pages::gone_page())).into_response()),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+async fn item_get(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((token, reference)): Path<(String, String)>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match item_target(&state, &link, &reference).await {
+        Ok(t) => {
+            show(
+                &state,
+                &t,
+                &format!("/s/{token}/o/{reference}"),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(r) => r,
+    }
+}
+
+async fn item_post(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((token, reference)): Path<(String, String)>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let target = match item_target(&state, &link, &reference).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    // From the worklist's inline buttons: record, then show the list again.
+    let base = format!("/s/{token}");
+    let outcome = form.outcome.clone();
+    let done = Answer::parse(outcome.trim()).is_some_and(|a| a != Answer::NotDone);
+    if done {
+        let on = NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d").unwrap_or(state.today());
+        let note = Some(form.note).filter(|n| !n.trim().is_empty());
+        let answer = Answer::parse(outcome.trim()).expect("checked");
+        return match answer::record(&state.store, &target, answer, on, note, state.clock.now()).await {
+            Ok(Ok(r)) => worklist_page(&state, &link, &base, Some(pages::recorded_text(&r))).await,
+            Ok(Err(refused)) => {
+                worklist_page(&state, &link, &base, Some((false, refused.to_string()))).await
+            }
+            Err(e) => server_error(e),
+        };
+    }
+    // 未能完成 needs a reason: the occasion's own page asks for it.
+    answer_post(&state, &target, &format!("{base}/o/{reference}"), form).await
+}
+
+async fn worklist_page(
+    state: &HttpState,
+    link: &Link,
+    base: &str,
+    message: Option<(bool, String)>,
+) -> Response {
+    match worklist::worklist(
+        &state.store,
+        state.rules().await,
+        &link.link.staff_number,
+        state.today(),
+    )
+    .await
+    {
+        Ok(Some(w)) => Html(pages::worklist_page(&w, base, message)).into_response(),
+        Ok(None) => not_found(),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn worklist_get(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
+        Ok(link) => worklist_page(&state, &link, &format!("/s/{token}"), None).await,
+        Err(r) => r,
+    }
+}
+
+async fn worklist_json(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let today = state.today();
+    let origin = origin(&state, &headers);
+    match worklist::worklist(&state.store, state.rules().await, &link.link.staff_number, today).await {
+        Ok(Some(w)) => {
+            let items: Vec<serde_json::Value> = w
+                .items
+                .iter()
+                .map(|i| {
+                    let o = &i.occasion;
+                    serde_json::json!({
+                        "person": o.person.label(),
+                        "name": o.person.name,
+                        "rule": o.rule,
+                        "occasion_on": o.occasion_on.to_string(),
+                        "due_on": o.due_on.to_string(),
+                        "title": o.title,
+                        "overdue": i.overdue,
+                        "ack_url": format!("{origin}/s/{token}/o/{}", o.reference),
+                    })
+                })
+                .collect();
+            axum::Json(serde_json::json!({
+                "staff": w.staff.number,
+                "as_of": today.to_string(),
+                "items": items,
+            }))
+            .into_response()
+        }
+        Ok(None) => not_found(),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn calendar_ics(
+    State(state): State<HttpState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let today = state.today();
+    let base = format!("{}/s/{token}", origin(&state, &headers));
+    match worklist::feed_items(&state.store, state.rules().await, &link.link.staff_number, today).await {
+        Ok(items) => (
+            [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+            ics::calendar(&items, &base, state.clock.now()),
+        )
+            .into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// `scheme://host` of the request as the client reached it (for links in JSON and
+/// the feed; the digest's links use `http.base_url`).
+fn origin(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(base) = &state.base_url {
+        return base.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
 }
 
 #[cfg(test)]
@@ -65,7 +524,12 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, HttpState { store }, async {
+        let rules = Arc::new(RwLock::new(Arc::new(RuleSet::builtin(
+            crate::calendar::WorkCalendar::builtin(),
+        ))));
+        let clock: Arc<dyn Clock> = Arc::new(crate::clock::FixedClock::parse("2026-09-18").unwrap());
+        let state = HttpState::new(store, clock, rules, None);
+        let server = tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
         }));
         crate::delivery::channels::install_crypto_provider();

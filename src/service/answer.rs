@@ -149,11 +149,39 @@ async fn occasion_stages(store: &Store, key: &str) -> Result<Vec<StoredReminder>
     Ok(stages)
 }
 
-/// The page for an acknowledgement link; None when its occasion is gone.
-pub async fn page(store: &Store, calendar: &WorkCalendar, link: &Link) -> Result<Option<AckPage>> {
-    let Some(key) = link.link.occasion_key.as_deref() else {
-        return Ok(None);
-    };
+/// Whose answer for which occasion: from an acknowledgement link, or from a
+/// worklist link and a reference on that list.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// 工号 of the staff member answering.
+    pub staff: String,
+    pub occasion_key: String,
+}
+
+impl Target {
+    pub fn of_link(link: &Link) -> Option<Target> {
+        Some(Target {
+            staff: link.link.staff_number.clone(),
+            occasion_key: link.link.occasion_key.clone()?,
+        })
+    }
+
+    /// The occasion with this reference (提醒编号) reminded to `staff`, if any.
+    pub async fn by_reference(store: &Store, staff: &str, reference: &str) -> Result<Option<Target>> {
+        let stages = store.reminders_by_reference(reference).await?;
+        Ok(stages
+            .iter()
+            .find(|s| s.reminder.recipient == staff)
+            .map(|s| Target {
+                staff: staff.to_string(),
+                occasion_key: s.reminder.occasion_key.to_string(),
+            }))
+    }
+}
+
+/// The page for an occasion; None when it is gone.
+pub async fn page(store: &Store, calendar: &WorkCalendar, target: &Target) -> Result<Option<AckPage>> {
+    let key = target.occasion_key.as_str();
     let stages = occasion_stages(store, key).await?;
     let Some(first) = stages
         .iter()
@@ -168,7 +196,7 @@ pub async fn page(store: &Store, calendar: &WorkCalendar, link: &Link) -> Result
         return Ok(None);
     };
     let mut view = OccasionView::from_reminder(r, person, calendar);
-    view.staff = link.link.staff_number.clone();
+    view.staff = target.staff.clone();
     let contacts = store.acknowledgements(&[key.to_string()]).await?;
     let (done, attempts): (Vec<Contact>, Vec<Contact>) = contacts
         .into_iter()
@@ -183,7 +211,7 @@ pub async fn page(store: &Store, calendar: &WorkCalendar, link: &Link) -> Result
 /// Records `answer` for the link's occasion, done on `on`, at `now`.
 pub async fn record(
     store: &Store,
-    link: &Link,
+    target: &Target,
     answer: Answer,
     on: NaiveDate,
     note: Option<String>,
@@ -203,9 +231,7 @@ pub async fn record(
     if answer == Answer::NotDone && note.is_none() {
         return Ok(Err(Refused::ReasonMissing));
     }
-    let Some(key) = link.link.occasion_key.as_deref() else {
-        return Ok(Err(Refused::Gone));
-    };
+    let key = target.occasion_key.as_str();
     let stages = occasion_stages(store, key).await?;
     let Some(first) = stages.first().map(|s| s.reminder.clone()) else {
         return Ok(Err(Refused::Gone));
@@ -218,7 +244,7 @@ pub async fn record(
     {
         return Ok(Ok(Recorded::Already(done)));
     }
-    let by = link.link.staff_number.as_str();
+    let by = target.staff.as_str();
     let kind = answer.contact_kind(&first.kind);
     if answer == Answer::NotDone {
         store

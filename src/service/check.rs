@@ -81,6 +81,18 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
             o.staff, o.persons
         ));
     }
+    if ctx.config.http.links_base().is_none() {
+        warnings.push(
+            "links are off: [http] base_url is unset, so messages carry no acknowledgement or \
+             worklist links (staff answer with qinqing ack 提醒编号)"
+                .into(),
+        );
+    } else if ctx.config.http.listen.is_none() {
+        warnings.push(
+            "[http] base_url is set but [http] listen is not: the links in messages lead nowhere"
+                .into(),
+        );
+    }
     let ok = errors.is_empty();
     Ok(CheckReport {
         roster,
