@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
     match args.format {
         Format::Json => {
             for s in &stages {
-                println!("{}", json_line(s));
+                println!("{}", json_line(s, &out.calendar));
             }
         }
         Format::Csv => print_csv(&stages),
@@ -43,10 +43,12 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn json_line(s: &Reminder) -> serde_json::Value {
+fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_json::Value {
     json!({
         "remind_on": s.remind_on.to_string(),
         "occasion_on": s.occasion_on.to_string(),
+        "due_on": s.due_on(calendar).to_string(),
+        "kind": s.kind,
         "rule": s.rule,
         "person": s.person,
         "recipient": s.recipient,

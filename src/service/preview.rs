@@ -26,6 +26,8 @@ pub struct PreviewRequest {
 /// The stages in output order, and what went wrong on the way.
 pub struct Preview {
     pub reminders: Vec<Reminder>,
+    /// The working days the stages were planned by (for their due_on).
+    pub calendar: Arc<crate::calendar::WorkCalendar>,
     /// Rule files that did not load.
     pub load_errors: Vec<String>,
     /// Script errors for single persons.
@@ -38,6 +40,7 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
     }
     let cal = super::work_calendar(&ctx.config)?;
     let rules = Arc::new(super::load_rules(&ctx.config, cal));
+    let calendar = rules.calendar().clone();
     let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
     if let Some(id) = &req.rule
         && rules.get(id).is_none()
@@ -56,6 +59,7 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
     }
     Ok(Preview {
         reminders,
+        calendar,
         load_errors,
         rule_errors,
     })

@@ -231,7 +231,7 @@ fn after_ten_days_down_open_escalations_go_once_past_birthdays_skip_calls_go_lat
         );
         for call in &calls {
             let want = format!(
-                "〔迟发:原定7月1日提醒〕 编号{}",
+                "〔迟发:原定7月1日提醒〕 提醒编号{}",
                 call["reference"].as_str().unwrap()
             );
             assert_eq!(

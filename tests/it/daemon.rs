@@ -32,8 +32,18 @@ fn md(date: &str) -> String {
 
 /// The digest line a preview row becomes (without the number in front).
 fn expected_line(row: &Value) -> String {
+    let verb = match row["kind"].as_str().unwrap() {
+        "call" => "电话联系",
+        "deliver" => "送达",
+        _ => "走访",
+    };
+    let todo = if row["stage"] == "escalate" {
+        ",至今未确认,请督促落实".to_string()
+    } else {
+        format!(",请于{}前{verb}", md(row["due_on"].as_str().unwrap()))
+    };
     format!(
-        "{}({}) 编号{}",
+        "{}({}){todo} 提醒编号{}",
         row["title"].as_str().unwrap(),
         md(row["occasion_on"].as_str().unwrap()),
         row["reference"].as_str().unwrap()
@@ -44,7 +54,7 @@ fn reference(row: &Value) -> String {
     row["reference"].as_str().unwrap().to_string()
 }
 
-/// "3. 王建国 6月电话联系(6月1日) 编号H5QNJC", not the greeting or the closing note.
+/// "3. 王建国 6月电话联系(6月1日),请于6月30日前电话联系 提醒编号H5QNJC", not the greeting or the closing note.
 fn is_reminder_line(l: &str) -> bool {
     l.split_once(". ")
         .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
@@ -406,7 +416,7 @@ fn sigkill_mid_dispatch_resends_only_what_was_in_flight() {
             .iter()
             .flat_map(|h| message_lines(&h.json()))
             .filter(|l| is_reminder_line(l))
-            .filter_map(|l| l.rsplit(" 编号").next().map(String::from))
+            .filter_map(|l| l.rsplit(" 提醒编号").next().map(String::from))
             .collect();
         let want: BTreeSet<String> = due.iter().map(reference).collect();
         let lost: Vec<&String> = want.difference(&got).collect();
@@ -492,7 +502,7 @@ fn after_three_days_down_missed_reminders_go_out_once_marked_late() {
         let lines: Vec<String> = sent[before..].iter().flat_map(message_lines).collect();
         for row in &late {
             let want = format!(
-                "〔迟发:原定{}提醒〕 编号{}",
+                "〔迟发:原定{}提醒〕 提醒编号{}",
                 md(row["remind_on"].as_str().unwrap()),
                 reference(row)
             );

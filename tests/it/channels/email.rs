@@ -48,14 +48,21 @@ fn assert_delivered(mail: &ReceivedMail) {
         m.header_raw("X-Qinqing-Idempotency-Key").map(str::trim),
         Some("2026-09-18/S001/email")
     );
+    // A plain-text part and an HTML part, both UTF-8.
     let ct = m.content_type().unwrap();
-    assert_eq!(ct.ctype(), "text");
-    assert_eq!(
-        ct.attribute("charset")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("utf-8")
-    );
+    assert_eq!(ct.ctype(), "multipart");
+    assert_eq!(ct.subtype(), Some("alternative"));
+    let html = m.body_html(0).expect("an HTML part");
+    assert!(html.contains("9月20日 李老(90岁寿辰)走访"), "{html}");
+    for part in [m.text_part(0).unwrap(), m.html_part(0).unwrap()] {
+        let ct = part.content_type().unwrap();
+        assert_eq!(
+            ct.attribute("charset")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("utf-8")
+        );
+    }
     assert!(m.message_id().unwrap().starts_with("qinqing."));
 }
 
