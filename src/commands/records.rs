@@ -109,10 +109,16 @@ pub async fn link(ctx: &Context, args: crate::cli::LinkArgs) -> Result<i32> {
             println!("{n} link(s) of {staff} revoked");
         }
         (None, Some(staff), None) => {
-            println!("{}", links::worklist_link(&store, &ctx.config, &staff, now).await?)
+            println!(
+                "{}",
+                links::worklist_link(&store, &ctx.config, &staff, now).await?
+            )
         }
         (None, None, Some(reference)) => {
-            println!("{}", links::ack_link(&store, &ctx.config, &reference, now).await?)
+            println!(
+                "{}",
+                links::ack_link(&store, &ctx.config, &reference, now).await?
+            )
         }
         _ => anyhow::bail!("give --staff 工号 or --ref 提醒编号 (or: link revoke --staff 工号)"),
     }

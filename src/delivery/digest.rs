@@ -240,21 +240,36 @@ mod tests {
     #[test]
     fn line_names_person_date_and_reference() {
         let today = "2026-01-30".parse().unwrap();
-        let l = line(&rem("remind", "2026-01-30"), "2026-02-06".parse().unwrap(), today);
+        let l = line(
+            &rem("remind", "2026-01-30"),
+            "2026-02-06".parse().unwrap(),
+            today,
+        );
         assert_eq!(l, "李某某 90岁寿辰(2月6日),请于2月6日前走访 提醒编号ABC234");
     }
 
     #[test]
     fn late_line_says_so() {
         let today = "2026-02-02".parse().unwrap();
-        let l = line(&rem("remind", "2026-01-30"), "2026-02-06".parse().unwrap(), today);
+        let l = line(
+            &rem("remind", "2026-01-30"),
+            "2026-02-06".parse().unwrap(),
+            today,
+        );
         assert!(l.contains("迟发:原定1月30日提醒"), "{l}");
     }
 
     #[test]
     fn escalation_is_marked() {
         let today = "2026-02-09".parse().unwrap();
-        assert!(line(&rem("escalate", "2026-02-09"), "2026-02-06".parse().unwrap(), today).starts_with("【督办】"));
+        assert!(
+            line(
+                &rem("escalate", "2026-02-09"),
+                "2026-02-06".parse().unwrap(),
+                today
+            )
+            .starts_with("【督办】")
+        );
     }
 
     #[test]

@@ -151,10 +151,19 @@ async fn guard(req: Request, next: Next) -> Response {
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout").into_response(),
     };
     let h = resp.headers_mut();
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
 }
@@ -245,7 +254,12 @@ async fn show(
 }
 
 /// Records a POSTed answer and shows the page with what was done.
-async fn answer_post(state: &HttpState, target: &Target, action: &str, form: AnswerForm) -> Response {
+async fn answer_post(
+    state: &HttpState,
+    target: &Target,
+    action: &str,
+    form: AnswerForm,
+) -> Response {
     let Some(outcome) = Answer::parse(form.outcome.trim()) else {
         return show(
             state,
@@ -306,7 +320,14 @@ async fn ack_get(
     let Some(target) = Target::of_link(&link) else {
         return not_found();
     };
-    show(&state, &target, &format!("/a/{token}"), None, StatusCode::OK).await
+    show(
+        &state,
+        &target,
+        &format!("/a/{token}"),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn ack_post(
@@ -384,7 +405,9 @@ async fn item_post(
         let on = NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d").unwrap_or(state.today());
         let note = Some(form.note).filter(|n| !n.trim().is_empty());
         let answer = Answer::parse(outcome.trim()).expect("checked");
-        return match answer::record(&state.store, &target, answer, on, note, state.clock.now()).await {
+        return match answer::record(&state.store, &target, answer, on, note, state.clock.now())
+            .await
+        {
             Ok(Ok(r)) => worklist_page(&state, &link, &base, Some(pages::recorded_text(&r))).await,
             Ok(Err(refused)) => {
                 worklist_page(&state, &link, &base, Some((false, refused.to_string()))).await
@@ -439,7 +462,14 @@ async fn worklist_json(
     };
     let today = state.today();
     let origin = origin(&state, &headers);
-    match worklist::worklist(&state.store, state.rules().await, &link.link.staff_number, today).await {
+    match worklist::worklist(
+        &state.store,
+        state.rules().await,
+        &link.link.staff_number,
+        today,
+    )
+    .await
+    {
         Ok(Some(w)) => {
             let items: Vec<serde_json::Value> = w
                 .items
@@ -482,7 +512,14 @@ async fn calendar_ics(
     };
     let today = state.today();
     let base = format!("{}/s/{token}", origin(&state, &headers));
-    match worklist::feed_items(&state.store, state.rules().await, &link.link.staff_number, today).await {
+    match worklist::feed_items(
+        &state.store,
+        state.rules().await,
+        &link.link.staff_number,
+        today,
+    )
+    .await
+    {
         Ok(items) => (
             [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
             ics::calendar(&items, &base, state.clock.now()),
@@ -501,7 +538,10 @@ fn origin(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
         .unwrap_or("localhost");
     let scheme = headers
         .get("x-forwarded-proto")
@@ -527,7 +567,8 @@ mod tests {
         let rules = Arc::new(RwLock::new(Arc::new(RuleSet::builtin(
             crate::calendar::WorkCalendar::builtin(),
         ))));
-        let clock: Arc<dyn Clock> = Arc::new(crate::clock::FixedClock::parse("2026-09-18").unwrap());
+        let clock: Arc<dyn Clock> =
+            Arc::new(crate::clock::FixedClock::parse("2026-09-18").unwrap());
         let state = HttpState::new(store, clock, rules, None);
         let server = tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;

@@ -135,7 +135,12 @@ fn occasion_head(o: &OccasionView, today: NaiveDate) -> String {
 }
 
 /// The acknowledgement page. `message`: what a POST did or why it was refused.
-pub fn ack_page(p: &AckPage, action: &str, today: NaiveDate, message: Option<(bool, String)>) -> String {
+pub fn ack_page(
+    p: &AckPage,
+    action: &str,
+    today: NaiveDate,
+    message: Option<(bool, String)>,
+) -> String {
     let o = &p.occasion;
     let mut body = String::new();
     if let Some((ok, text)) = &message {
@@ -180,7 +185,10 @@ pub fn recorded_text(r: &Recorded) -> (bool, String) {
             true,
             format!("已记录未能完成的原因,此项仍待办:{}", contact_text(c)),
         ),
-        Recorded::Already(c) => (true, format!("此项此前已办结,未重复记录:{}", contact_text(c))),
+        Recorded::Already(c) => (
+            true,
+            format!("此项此前已办结,未重复记录:{}", contact_text(c)),
+        ),
     }
 }
 
@@ -277,7 +285,9 @@ pub fn worklist_page(w: &Worklist, base: &str, message: Option<(bool, String)>) 
         body.push_str(&item_card(i, base, today, false));
     }
     if let Some(team) = &w.team {
-        body.push_str("<h2>团队</h2><table><tr><th>姓名</th><th>待办</th><th>逾期</th><th>本月联系</th></tr>");
+        body.push_str(
+            "<h2>团队</h2><table><tr><th>姓名</th><th>待办</th><th>逾期</th><th>本月联系</th></tr>",
+        );
         for m in &team.members {
             body.push_str(&format!(
                 "<tr><td>{}({})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -301,11 +311,7 @@ pub fn worklist_page(w: &Worklist, base: &str, message: Option<(bool, String)>) 
         body.push_str("<p class=\"muted\">暂无记录。</p>");
     }
     for (c, name) in &w.recent {
-        body.push_str(&format!(
-            "<p>{}:{}</p>",
-            escape(name),
-            contact_text(c)
-        ));
+        body.push_str(&format!("<p>{}:{}</p>", escape(name), contact_text(c)));
     }
     body.push_str("<h2>联系的老同志</h2><table><tr><th>姓名</th><th>上次联系</th></tr>");
     for e in &w.elders {

@@ -90,7 +90,11 @@ pub struct OccasionView {
 }
 
 impl OccasionView {
-    pub fn from_reminder(r: &Reminder, person: PersonBrief, calendar: &WorkCalendar) -> OccasionView {
+    pub fn from_reminder(
+        r: &Reminder,
+        person: PersonBrief,
+        calendar: &WorkCalendar,
+    ) -> OccasionView {
         OccasionView {
             key: r.occasion_key.to_string(),
             reference: r.reference.to_string(),
@@ -167,7 +171,11 @@ impl Target {
     }
 
     /// The occasion with this reference (提醒编号) reminded to `staff`, if any.
-    pub async fn by_reference(store: &Store, staff: &str, reference: &str) -> Result<Option<Target>> {
+    pub async fn by_reference(
+        store: &Store,
+        staff: &str,
+        reference: &str,
+    ) -> Result<Option<Target>> {
         let stages = store.reminders_by_reference(reference).await?;
         Ok(stages
             .iter()
@@ -180,7 +188,11 @@ impl Target {
 }
 
 /// The page for an occasion; None when it is gone.
-pub async fn page(store: &Store, calendar: &WorkCalendar, target: &Target) -> Result<Option<AckPage>> {
+pub async fn page(
+    store: &Store,
+    calendar: &WorkCalendar,
+    target: &Target,
+) -> Result<Option<AckPage>> {
     let key = target.occasion_key.as_str();
     let stages = occasion_stages(store, key).await?;
     let Some(first) = stages
@@ -262,19 +274,7 @@ pub async fn record(
             )
             .await?;
     } else {
-        ack::record_done(
-            store,
-            &stages,
-            key,
-            Done {
-                by,
-                on,
-                kind,
-                note,
-            },
-            now,
-        )
-        .await?;
+        ack::record_done(store, &stages, key, Done { by, on, kind, note }, now).await?;
     }
     let recorded = store
         .acknowledgements(&[key.to_string()])

@@ -30,7 +30,12 @@ pub enum Resolved {
 }
 
 /// Looks `token` up as a link of `kind` on `today`.
-pub async fn resolve(store: &Store, kind: LinkKind, token: &str, today: NaiveDate) -> Result<Resolved> {
+pub async fn resolve(
+    store: &Store,
+    kind: LinkKind,
+    token: &str,
+    today: NaiveDate,
+) -> Result<Resolved> {
     if !links::plausible_token(token) {
         return Ok(Resolved::Unknown);
     }
@@ -45,7 +50,9 @@ pub async fn resolve(store: &Store, kind: LinkKind, token: &str, today: NaiveDat
 fn require(config: &Config) -> Result<LinkSettings> {
     match settings(config) {
         Some(s) => Ok(s),
-        None => bail!("links are off: set [http] base_url (e.g. \"https://qinqing.example.gov.cn\") in the config"),
+        None => bail!(
+            "links are off: set [http] base_url (e.g. \"https://qinqing.example.gov.cn\") in the config"
+        ),
     }
 }
 

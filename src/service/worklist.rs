@@ -174,7 +174,9 @@ pub async fn worklist(
 
     let month_start = today.with_day(1).expect("day 1");
     let since = today - chrono::Duration::days(STALE_DAYS.max(30));
-    let contacts = store.contacts_between(since.min(month_start), today).await?;
+    let contacts = store
+        .contacts_between(since.min(month_start), today)
+        .await?;
     let elder_ids = store.persons_of_staff(&me.number).await?;
     let mut ids = elder_ids.clone();
     ids.extend(contacts.iter().map(|c| c.entry.person_id));
@@ -204,8 +206,7 @@ pub async fn worklist(
         .map(|p| {
             let last_contact = last.get(&p.id).copied();
             Elder {
-                stale: last_contact
-                    .is_none_or(|d| d < today - chrono::Duration::days(STALE_DAYS)),
+                stale: last_contact.is_none_or(|d| d < today - chrono::Duration::days(STALE_DAYS)),
                 last_contact,
                 person: p.clone(),
             }
@@ -226,7 +227,10 @@ pub async fn worklist(
             members: members
                 .iter()
                 .map(|m| {
-                    let (open, overdue) = by_member.get(m.number.as_str()).copied().unwrap_or_default();
+                    let (open, overdue) = by_member
+                        .get(m.number.as_str())
+                        .copied()
+                        .unwrap_or_default();
                     Member {
                         open,
                         overdue,

@@ -127,8 +127,7 @@ impl Store {
 }
 
 /// The columns a [`Contact`] is read from.
-const CONTACT_SELECT: &str =
-    "SELECT id, person_id, staff_number, on_date, kind, note, reference, outcome, recorded_at FROM contacts";
+const CONTACT_SELECT: &str = "SELECT id, person_id, staff_number, on_date, kind, note, reference, outcome, recorded_at FROM contacts";
 
 fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<Contact> {
     Ok(Contact {

@@ -7,6 +7,7 @@ mod daemon;
 mod daemon_support;
 mod identity;
 mod layers;
+mod links;
 mod preview;
 mod roster;
 mod rules;
