@@ -196,7 +196,7 @@ pub async fn worklist(
             (c.clone(), name)
         })
         .collect();
-    recent.sort_by(|a, b| (b.0.entry.on, b.0.id).cmp(&(a.0.entry.on, a.0.id)));
+    recent.sort_by_key(|c| std::cmp::Reverse((c.0.entry.on, c.0.id)));
 
     // The last call or visit of each elder, by anyone, from the ledger.
     let last = store.last_contacts(&elder_ids).await?;
