@@ -18,7 +18,8 @@
 //! a strict `Content-Security-Policy` (nothing but this server's stylesheet, forms
 //! posting to this server) and `X-Content-Type-Options: nosniff`. Bodies are limited
 //! to 16 KiB, requests to 15 s, and a client address that presents more than 20
-//! unknown tokens a minute is answered 429 for the rest of that minute. An unknown
+//! unknown tokens a minute is answered 429 for the rest of that minute. Answers are
+//! recorded one at a time per process, so a double tap records once. An unknown
 //! or tampered token gets a plain 404 page with no data.
 
 mod ics;
@@ -65,6 +66,8 @@ pub struct HttpState {
     pub rules: Arc<RwLock<Arc<RuleSet>>>,
     /// `http.base_url`, for the links in the JSON and the feed (else the request's host).
     pub base_url: Option<String>,
+    /// Answers are recorded one at a time, so two taps on one button record once.
+    answering: Arc<tokio::sync::Mutex<()>>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -80,6 +83,7 @@ impl HttpState {
             clock,
             rules,
             base_url,
+            answering: Arc::default(),
             failures: Arc::default(),
         }
     }
@@ -289,7 +293,11 @@ async fn answer_post(
         }
     };
     let note = Some(form.note).filter(|n| !n.trim().is_empty());
-    match answer::record(&state.store, target, outcome, on, note, state.clock.now()).await {
+    let recorded = {
+        let _one = state.answering.lock().await;
+        answer::record(&state.store, target, outcome, on, note, state.clock.now()).await
+    };
+    match recorded {
         Ok(Ok(r)) => {
             let msg = pages::recorded_text(&r);
             show(state, target, action, Some(msg), StatusCode::OK).await
@@ -405,9 +413,11 @@ async fn item_post(
         let on = NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d").unwrap_or(state.today());
         let note = Some(form.note).filter(|n| !n.trim().is_empty());
         let answer = Answer::parse(outcome.trim()).expect("checked");
-        return match answer::record(&state.store, &target, answer, on, note, state.clock.now())
-            .await
-        {
+        let recorded = {
+            let _one = state.answering.lock().await;
+            answer::record(&state.store, &target, answer, on, note, state.clock.now()).await
+        };
+        return match recorded {
             Ok(Ok(r)) => worklist_page(&state, &link, &base, Some(pages::recorded_text(&r))).await,
             Ok(Err(refused)) => {
                 worklist_page(&state, &link, &base, Some((false, refused.to_string()))).await
