@@ -87,10 +87,7 @@ impl Store {
             let sql = format!(
                 "SELECT person_id, MAX(on_date) FROM contacts WHERE outcome = 'done' \
                  AND kind IN ('call', 'visit') AND person_id IN ({}) GROUP BY person_id",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::in_list(chunk.len())
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for id in chunk {
@@ -109,10 +106,7 @@ impl Store {
         for chunk in occasion_keys.chunks(400) {
             let sql = format!(
                 "{CONTACT_SELECT} WHERE reference IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::in_list(chunk.len())
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for k in chunk {

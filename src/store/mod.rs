@@ -348,6 +348,14 @@ pub(crate) fn sql_for(backend: Backend, text: String) -> sqlx::AssertSqlSafe<Str
     sqlx::AssertSqlSafe(out)
 }
 
+/// `$1, $2, …, $n`: the placeholders of an `IN (…)` list.
+pub(crate) fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `$1, $2, …` groups for a multi-row VALUES list.
 pub(crate) fn values_groups(rows: usize, cols: usize, first: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);

@@ -624,10 +624,7 @@ impl Store {
             let sql = format!(
                 "SELECT id, name, deceased_on, active, number, id_number, phone, address \
                  FROM persons WHERE id IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::in_list(chunk.len())
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for id in chunk {
