@@ -45,7 +45,7 @@ use tokio::sync::RwLock;
 use crate::clock::Clock;
 use crate::links::{Link, LinkKind};
 use crate::rules::RuleSet;
-use crate::service::answer::{self, Answer, Target};
+use crate::service::answer::{self, Answer, Recorded, Target};
 use crate::service::links::{Resolved, resolve};
 use crate::service::{plan, worklist};
 use crate::store::Store;
@@ -257,85 +257,61 @@ async fn show(
     }
 }
 
-/// Records a POSTed answer and shows the page with what was done.
+/// Parses a POSTed answer and records it (one at a time per process): what was
+/// recorded, or why not, in Chinese; Err only when the store fails.
+async fn record_form(
+    state: &HttpState,
+    target: &Target,
+    form: AnswerForm,
+) -> Result<Result<Recorded, String>, Response> {
+    let Some(outcome) = Answer::parse(form.outcome.trim()) else {
+        return Ok(Err("请选择办理结果。".into()));
+    };
+    let on = match form.on.trim() {
+        "" => state.today(),
+        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => return Ok(Err("日期格式应为 2026-09-18。".into())),
+        },
+    };
+    let note = Some(form.note).filter(|n| !n.trim().is_empty());
+    let _one = state.answering.lock().await;
+    match answer::record(&state.store, target, outcome, on, note, state.clock.now()).await {
+        Ok(r) => Ok(r.map_err(|refused| refused.to_string())),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+/// Records a POSTed answer and shows the occasion's page with what was done.
 async fn answer_post(
     state: &HttpState,
     target: &Target,
     action: &str,
     form: AnswerForm,
 ) -> Response {
-    let Some(outcome) = Answer::parse(form.outcome.trim()) else {
-        return show(
-            state,
-            target,
-            action,
-            Some((false, "请选择办理结果。".into())),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    let (message, status) = match record_form(state, target, form).await {
+        Ok(Ok(r)) => (pages::recorded_text(&r), StatusCode::OK),
+        Ok(Err(why)) => ((false, why), StatusCode::BAD_REQUEST),
+        Err(resp) => return resp,
     };
-    let today = state.today();
-    let on = if form.on.trim().is_empty() {
-        today
-    } else {
-        match NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => {
-                return show(
-                    state,
-                    target,
-                    action,
-                    Some((false, "日期格式应为 2026-09-18。".into())),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
-            }
-        }
-    };
-    let note = Some(form.note).filter(|n| !n.trim().is_empty());
-    let recorded = {
-        let _one = state.answering.lock().await;
-        answer::record(&state.store, target, outcome, on, note, state.clock.now()).await
-    };
-    match recorded {
-        Ok(Ok(r)) => {
-            let msg = pages::recorded_text(&r);
-            show(state, target, action, Some(msg), StatusCode::OK).await
-        }
-        Ok(Err(refused)) => {
-            show(
-                state,
-                target,
-                action,
-                Some((false, refused.to_string())),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
-        Err(e) => server_error(e),
-    }
+    show(state, target, action, Some(message), status).await
 }
 
 async fn ack_get(
     State(state): State<HttpState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let Some(target) = Target::of_link(&link) else {
-        return not_found();
-    };
-    show(
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await?;
+    let target = Target::of_link(&link).ok_or_else(not_found)?;
+    Ok(show(
         &state,
         &target,
         &format!("/a/{token}"),
         None,
         StatusCode::OK,
     )
-    .await
+    .await)
 }
 
 async fn ack_post(
@@ -343,15 +319,10 @@ async fn ack_post(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     Form(form): Form<AnswerForm>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let Some(target) = Target::of_link(&link) else {
-        return not_found();
-    };
-    answer_post(&state, &target, &format!("/a/{token}"), form).await
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await?;
+    let target = Target::of_link(&link).ok_or_else(not_found)?;
+    Ok(answer_post(&state, &target, &format!("/a/{token}"), form).await)
 }
 
 /// The target of `/s/{token}/o/{reference}`: an occasion reminded to the link's staff member.
@@ -371,62 +342,32 @@ async fn item_get(
     State(state): State<HttpState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((token, reference)): Path<(String, String)>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    match item_target(&state, &link, &reference).await {
-        Ok(t) => {
-            show(
-                &state,
-                &t,
-                &format!("/s/{token}/o/{reference}"),
-                None,
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(r) => r,
-    }
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
+    let target = item_target(&state, &link, &reference).await?;
+    let action = format!("/s/{token}/o/{reference}");
+    Ok(show(&state, &target, &action, None, StatusCode::OK).await)
 }
 
+/// From the worklist's inline buttons: a done answer is recorded and the list shown
+/// again; 未能完成 needs a reason, so the occasion's own page asks for it.
 async fn item_post(
     State(state): State<HttpState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((token, reference)): Path<(String, String)>,
     Form(form): Form<AnswerForm>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let target = match item_target(&state, &link, &reference).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    // From the worklist's inline buttons: record, then show the list again.
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
+    let target = item_target(&state, &link, &reference).await?;
     let base = format!("/s/{token}");
-    let outcome = form.outcome.clone();
-    let done = Answer::parse(outcome.trim()).is_some_and(|a| a != Answer::NotDone);
-    if done {
-        let on = NaiveDate::parse_from_str(form.on.trim(), "%Y-%m-%d").unwrap_or(state.today());
-        let note = Some(form.note).filter(|n| !n.trim().is_empty());
-        let answer = Answer::parse(outcome.trim()).expect("checked");
-        let recorded = {
-            let _one = state.answering.lock().await;
-            answer::record(&state.store, &target, answer, on, note, state.clock.now()).await
-        };
-        return match recorded {
-            Ok(Ok(r)) => worklist_page(&state, &link, &base, Some(pages::recorded_text(&r))).await,
-            Ok(Err(refused)) => {
-                worklist_page(&state, &link, &base, Some((false, refused.to_string()))).await
-            }
-            Err(e) => server_error(e),
-        };
+    if Answer::parse(form.outcome.trim()) == Some(Answer::NotDone) {
+        return Ok(answer_post(&state, &target, &format!("{base}/o/{reference}"), form).await);
     }
-    // 未能完成 needs a reason: the occasion's own page asks for it.
-    answer_post(&state, &target, &format!("{base}/o/{reference}"), form).await
+    let message = match record_form(&state, &target, form).await? {
+        Ok(r) => pages::recorded_text(&r),
+        Err(why) => (false, why),
+    };
+    Ok(worklist_page(&state, &link, &base, Some(message)).await)
 }
 
 async fn worklist_page(
@@ -435,14 +376,8 @@ async fn worklist_page(
     base: &str,
     message: Option<(bool, String)>,
 ) -> Response {
-    match worklist::worklist(
-        &state.store,
-        state.rules().await,
-        &link.link.staff_number,
-        state.today(),
-    )
-    .await
-    {
+    let rules = state.rules().await;
+    match worklist::worklist(&state.store, rules, &link.link.staff_number, state.today()).await {
         Ok(Some(w)) => Html(pages::worklist_page(&w, base, message)).into_response(),
         Ok(None) => not_found(),
         Err(e) => server_error(e),
@@ -453,11 +388,9 @@ async fn worklist_get(
     State(state): State<HttpState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
-) -> Response {
-    match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
-        Ok(link) => worklist_page(&state, &link, &format!("/s/{token}"), None).await,
-        Err(r) => r,
-    }
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
+    Ok(worklist_page(&state, &link, &format!("/s/{token}"), None).await)
 }
 
 async fn worklist_json(
@@ -465,49 +398,38 @@ async fn worklist_json(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
     let today = state.today();
     let origin = origin(&state, &headers);
-    match worklist::worklist(
-        &state.store,
-        state.rules().await,
-        &link.link.staff_number,
-        today,
-    )
-    .await
-    {
-        Ok(Some(w)) => {
-            let items: Vec<serde_json::Value> = w
-                .items
-                .iter()
-                .map(|i| {
-                    let o = &i.occasion;
-                    serde_json::json!({
-                        "person": o.person.label(),
-                        "name": o.person.name,
-                        "rule": o.rule,
-                        "occasion_on": o.occasion_on.to_string(),
-                        "due_on": o.due_on.to_string(),
-                        "title": o.title,
-                        "overdue": i.overdue,
-                        "ack_url": format!("{origin}/s/{token}/o/{}", o.reference),
-                    })
-                })
-                .collect();
-            axum::Json(serde_json::json!({
-                "staff": w.staff.number,
-                "as_of": today.to_string(),
-                "items": items,
-            }))
-            .into_response()
-        }
-        Ok(None) => not_found(),
-        Err(e) => server_error(e),
-    }
+    let rules = state.rules().await;
+    let w = worklist::worklist(&state.store, rules, &link.link.staff_number, today)
+        .await
+        .map_err(server_error)?
+        .ok_or_else(not_found)?;
+    let items: Vec<serde_json::Value> = w
+        .items
+        .iter()
+        .map(|i| {
+            let o = &i.occasion;
+            serde_json::json!({
+                "person": o.person.label(),
+                "name": o.person.name,
+                "rule": o.rule,
+                "occasion_on": o.occasion_on.to_string(),
+                "due_on": o.due_on.to_string(),
+                "title": o.title,
+                "overdue": i.overdue,
+                "ack_url": format!("{origin}/s/{token}/o/{}", o.reference),
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "staff": w.staff.number,
+        "as_of": today.to_string(),
+        "items": items,
+    }))
+    .into_response())
 }
 
 async fn calendar_ics(
@@ -515,28 +437,18 @@ async fn calendar_ics(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
     Path(token): Path<String>,
-) -> Response {
-    let link = match link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let today = state.today();
+) -> Result<Response, Response> {
+    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
     let base = format!("{}/s/{token}", origin(&state, &headers));
-    match worklist::feed_items(
-        &state.store,
-        state.rules().await,
-        &link.link.staff_number,
-        today,
+    let rules = state.rules().await;
+    let items = worklist::feed_items(&state.store, rules, &link.link.staff_number, state.today())
+        .await
+        .map_err(server_error)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        ics::calendar(&items, &base, state.clock.now()),
     )
-    .await
-    {
-        Ok(items) => (
-            [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-            ics::calendar(&items, &base, state.clock.now()),
-        )
-            .into_response(),
-        Err(e) => server_error(e),
-    }
+        .into_response())
 }
 
 /// `scheme://host` of the request as the client reached it (for links in JSON and
