@@ -77,17 +77,29 @@ pub struct Worklist {
     pub team: Option<Team>,
 }
 
-/// The open occasions of these staff members whose deadline lies in
-/// [today - PAST_DAYS, today + ahead], reminded or not yet, by due_on.
+/// Which open occasions a list holds.
+#[derive(Debug, Clone, Copy)]
+enum Horizon {
+    /// First reminded on or before today (the worklist), whatever the deadline.
+    RemindedBy,
+    /// Deadline up to this many days ahead, reminded or not yet (the feed).
+    DeadlineWithin(i64),
+}
+
+/// The open occasions of these staff members whose deadline is at most
+/// `PAST_DAYS` past and that `horizon` admits, by due_on.
 async fn open_items(
     store: &Store,
     rules: Arc<RuleSet>,
     staff: &[String],
     today: NaiveDate,
-    ahead: i64,
+    horizon: Horizon,
 ) -> Result<Vec<WorkItem>> {
     let from = today - chrono::Duration::days(PAST_DAYS + 100);
-    let to = today + chrono::Duration::days(ahead.max(0) + 1);
+    let to = match horizon {
+        Horizon::RemindedBy => today,
+        Horizon::DeadlineWithin(days) => today + chrono::Duration::days(days.max(0) + 1),
+    };
     let calendar = rules.calendar().clone();
     let (all, _) = stages(
         store,
@@ -119,9 +131,11 @@ async fn open_items(
     for rs in by_occasion.values() {
         let first = rs.iter().min_by_key(|r| r.remind_on).expect("one stage");
         let deadline = first.deadline();
-        if deadline < today - chrono::Duration::days(PAST_DAYS)
-            || deadline > today + chrono::Duration::days(ahead)
-        {
+        let admitted = match horizon {
+            Horizon::RemindedBy => first.remind_on <= today,
+            Horizon::DeadlineWithin(days) => deadline <= today + chrono::Duration::days(days),
+        };
+        if !admitted || deadline < today - chrono::Duration::days(PAST_DAYS) {
             continue;
         }
         let Some(person) = persons.get(&first.person_id) else {
@@ -166,10 +180,9 @@ pub async fn worklist(
         .collect();
     let mut numbers = vec![me.number.clone()];
     numbers.extend(members.iter().map(|m| m.number.clone()));
-    let open = open_items(store, rules, &numbers, today, 0).await?;
+    let open = open_items(store, rules, &numbers, today, Horizon::RemindedBy).await?;
     let (mine, theirs): (Vec<WorkItem>, Vec<WorkItem>) = open
         .into_iter()
-        .filter(|i| i.first_remind_on <= today)
         .partition(|i| i.occasion.staff == me.number);
 
     let month_start = today.with_day(1).expect("day 1");
@@ -267,12 +280,6 @@ pub async fn feed_items(
     staff_no: &str,
     today: NaiveDate,
 ) -> Result<Vec<WorkItem>> {
-    open_items(
-        store,
-        rules,
-        &[staff_no.to_string()],
-        today,
-        FEED_AHEAD_DAYS,
-    )
-    .await
+    let horizon = Horizon::DeadlineWithin(FEED_AHEAD_DAYS);
+    open_items(store, rules, &[staff_no.to_string()], today, horizon).await
 }

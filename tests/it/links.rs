@@ -74,11 +74,11 @@ fn persons() -> Roster {
     r
 }
 
-struct Running {
-    s: Setup,
-    child: std::process::Child,
-    base: String,
-    out: std::path::PathBuf,
+pub(crate) struct Running {
+    pub s: Setup,
+    pub child: std::process::Child,
+    pub base: String,
+    pub out: std::path::PathBuf,
 }
 
 impl Drop for Running {
@@ -88,7 +88,7 @@ impl Drop for Running {
     }
 }
 
-fn start(db: TestDb) -> Running {
+pub(crate) fn start(db: TestDb) -> Running {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let out = db.path("out.jsonl");
@@ -120,7 +120,7 @@ fn start(db: TestDb) -> Running {
 }
 
 /// S002's section of the console digests.
-fn s002_section(out: &std::path::Path) -> Value {
+pub(crate) fn s002_section(out: &std::path::Path) -> Value {
     console_lines(out)
         .iter()
         .flat_map(|m| m["sections"].as_array().cloned().unwrap_or_default())
@@ -128,7 +128,7 @@ fn s002_section(out: &std::path::Path) -> Value {
         .expect("a digest for S002")
 }
 
-fn item<'a>(section: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn item<'a>(section: &'a Value, name: &str) -> &'a Value {
     section["items"]
         .as_array()
         .unwrap()
@@ -152,6 +152,34 @@ fn a_digest_link_answered_over_http_records_the_visit_and_stops_the_later_remind
         let token = ack.rsplit('/').next().unwrap();
         assert!(token.len() >= 22 && 30 + 3 + token.len() <= 60, "{ack}");
         assert!(worklist.starts_with(&format!("{}/s/", r.base)));
+
+        // Before any answer the worklist holds the birthday (due 06-24, not
+        // overdue) and the month's call (due 06-30).
+        let (_, json) = get(&format!("{worklist}/worklist.json"));
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let open: Vec<(String, String, bool)> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["name"] == "钱学礼")
+            .map(|i| {
+                (
+                    i["rule"].as_str().unwrap().to_string(),
+                    i["due_on"].as_str().unwrap().to_string(),
+                    i["overdue"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        for want in [
+            ("birthday-milestone", "2026-06-24", false),
+            ("monthly-call", "2026-06-30", false),
+        ] {
+            assert!(
+                open.iter()
+                    .any(|o| (o.0.as_str(), o.1.as_str(), o.2) == want),
+                "[{label}] {want:?} in {open:?}"
+            );
+        }
 
         // The page: name, occasion, phone as tel:, address, the four buttons.
         let (code, page) = get(&ack);
