@@ -6,6 +6,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use icalendar::{Calendar, Component, Event, EventLike};
 
+use super::pages::without_name;
 use crate::delivery::digest::verb;
 use crate::planner::stable_hash;
 use crate::service::worklist::WorkItem;
@@ -18,7 +19,11 @@ pub fn calendar(items: &[WorkItem], base: &str, now: DateTime<FixedOffset>) -> S
     for i in items {
         let o = &i.occasion;
         let uid = format!("{:016x}@qinqing", stable_hash(o.key.as_bytes()));
-        let summary = format!("{} {}", o.person.name, strip_name(&o.title, &o.person.name));
+        let summary = format!(
+            "{} {}",
+            o.person.name,
+            without_name(&o.title, &o.person.name)
+        );
         let description = format!(
             "{}({}),请于{}前{}。提醒编号 {}。确认办结:{base}/o/{}",
             o.title,
@@ -39,12 +44,4 @@ pub fn calendar(items: &[WorkItem], base: &str, now: DateTime<FixedOffset>) -> S
         );
     }
     cal.done().to_string()
-}
-
-/// The title without the person's name in front (the summary puts it there once).
-fn strip_name<'a>(title: &'a str, name: &str) -> &'a str {
-    title
-        .strip_prefix(name)
-        .map(str::trim_start)
-        .unwrap_or(title)
 }

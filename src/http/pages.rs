@@ -218,6 +218,14 @@ pub fn gone_page() -> String {
     )
 }
 
+/// The title without the person's name in front (the page shows the name once).
+pub(super) fn without_name<'a>(title: &'a str, name: &str) -> &'a str {
+    title
+        .strip_prefix(name)
+        .map(str::trim_start)
+        .unwrap_or(title)
+}
+
 fn item_card(i: &WorkItem, base: &str, today: NaiveDate, with_staff: bool) -> String {
     let o = &i.occasion;
     let class = if i.overdue { "card overdue" } else { "card" };
@@ -225,7 +233,7 @@ fn item_card(i: &WorkItem, base: &str, today: NaiveDate, with_staff: bool) -> St
     s.push_str(&format!(
         "<strong>{}</strong> {}({})<br>请于{}前{}",
         escape(&o.person.name),
-        escape(&o.title),
+        escape(without_name(&o.title, &o.person.name)),
         md(o.occasion_on),
         md(o.due_on),
         verb(&o.kind)
