@@ -79,10 +79,16 @@ pub async fn ack(ctx: &Context, args: AckArgs) -> Result<i32> {
         note: args.note,
     };
     let out = ack_reference(&store, &req, ctx.clock.now()).await?;
-    println!(
-        "{} acknowledged on {} ({}): recorded as a {}; {} pending reminder(s) cancelled",
-        out.reference, out.on, out.title, out.contact_kind, out.cancelled
-    );
+    match out.cancelled {
+        Some(n) => println!(
+            "{} acknowledged on {} ({}): recorded as a {}; {n} pending reminder(s) cancelled",
+            out.reference, out.on, out.title, out.contact_kind
+        ),
+        None => println!(
+            "{} ({}) was already acknowledged; nothing recorded",
+            out.reference, out.title
+        ),
+    }
     Ok(0)
 }
 

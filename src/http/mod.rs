@@ -18,8 +18,8 @@
 //! a strict `Content-Security-Policy` (nothing but this server's stylesheet, forms
 //! posting to this server) and `X-Content-Type-Options: nosniff`. Bodies are limited
 //! to 16 KiB, requests to 15 s, and a client address that presents more than 20
-//! unknown tokens a minute is answered 429 for the rest of that minute. Answers are
-//! recorded one at a time per process, so a double tap records once. An unknown
+//! unknown tokens a minute is answered 429 for the rest of that minute. The store
+//! keeps one acknowledgement per occasion, so a double tap records once. An unknown
 //! or tampered token gets a plain 404 page with no data.
 
 mod ics;
@@ -66,8 +66,6 @@ pub struct HttpState {
     pub rules: Arc<RwLock<Arc<RuleSet>>>,
     /// `http.base_url`, for the links in the JSON and the feed (else the request's host).
     pub base_url: Option<String>,
-    /// Answers are recorded one at a time, so two taps on one button record once.
-    answering: Arc<tokio::sync::Mutex<()>>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -83,7 +81,6 @@ impl HttpState {
             clock,
             rules,
             base_url,
-            answering: Arc::default(),
             failures: Arc::default(),
         }
     }
@@ -257,7 +254,7 @@ async fn show(
     }
 }
 
-/// Parses a POSTed answer and records it (one at a time per process): what was
+/// Parses a POSTed answer and records it: what was
 /// recorded, or why not, in Chinese; Err only when the store fails.
 async fn record_form(
     state: &HttpState,
@@ -275,7 +272,6 @@ async fn record_form(
         },
     };
     let note = Some(form.note).filter(|n| !n.trim().is_empty());
-    let _one = state.answering.lock().await;
     match answer::record(&state.store, target, outcome, on, note, state.clock.now()).await {
         Ok(r) => Ok(r.map_err(|refused| refused.to_string())),
         Err(e) => Err(server_error(e)),

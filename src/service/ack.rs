@@ -24,7 +24,8 @@ pub struct AckOutcome {
     /// The contact kind recorded: call or visit.
     pub contact_kind: &'static str,
     pub on: chrono::NaiveDate,
-    pub cancelled: usize,
+    /// None: the occasion was already acknowledged, and nothing was recorded.
+    pub cancelled: Option<usize>,
 }
 
 /// Records the acknowledgement at `now` and cancels the occasion's planned stages.
@@ -92,7 +93,9 @@ pub struct Done<'a> {
 }
 
 /// Records `done` as the acknowledgement of occasion `key` (whose stored stages are
-/// `stages`) and cancels its stages still planned; returns how many it cancelled.
+/// `stages`) and cancels its stages still planned; returns how many it cancelled,
+/// or None when the occasion was already acknowledged (nothing is recorded: the
+/// store keeps one acknowledgement per occasion, whoever answers at the same time).
 /// `qinqing ack` and the acknowledgement page both record through here.
 pub async fn record_done(
     store: &Store,
@@ -100,13 +103,13 @@ pub async fn record_done(
     key: &str,
     done: Done<'_>,
     now: DateTime<FixedOffset>,
-) -> Result<usize> {
+) -> Result<Option<usize>> {
     let first = &stages
         .iter()
         .find(|s| *s.reminder.occasion_key == *key)
         .expect("a stage of the occasion")
         .reminder;
-    store
+    let recorded = store
         .add_contact(
             &NewContact {
                 person_id: first.person_id,
@@ -120,6 +123,9 @@ pub async fn record_done(
             now,
         )
         .await?;
+    if recorded.is_none() {
+        return Ok(None);
+    }
     let open: Vec<i64> = stages
         .iter()
         .filter(|s| {
@@ -128,7 +134,7 @@ pub async fn record_done(
         .map(|s| s.id)
         .collect();
     store.cancel_reminders(&open, "acknowledged", now).await?;
-    Ok(open.len())
+    Ok(Some(open.len()))
 }
 
 /// A 6-character reference can, rarely, name two occasions: prefer the one sent to

@@ -273,8 +273,19 @@ pub async fn record(
                 now,
             )
             .await?;
-    } else {
-        ack::record_done(store, &stages, key, Done { by, on, kind, note }, now).await?;
+    } else if ack::record_done(store, &stages, key, Done { by, on, kind, note }, now)
+        .await?
+        .is_none()
+    {
+        // Another answer won the race: show that one.
+        let done = store
+            .acknowledgements(&[key.to_string()])
+            .await?
+            .into_iter()
+            .filter(|c| c.entry.outcome == Outcome::Done)
+            .min_by_key(|c| c.id)
+            .expect("the acknowledgement that was first");
+        return Ok(Ok(Recorded::Already(done)));
     }
     let recorded = store
         .acknowledgements(&[key.to_string()])

@@ -47,10 +47,18 @@ impl Store {
             .collect()
     }
 
-    pub async fn add_contact(&self, c: &NewContact, now: DateTime<FixedOffset>) -> Result<i64> {
+    /// Records a contact; returns its id, or None when it is an acknowledgement of
+    /// an occasion already acknowledged (nothing is recorded then).
+    pub async fn add_contact(
+        &self,
+        c: &NewContact,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Option<i64>> {
         let row = sqlx::query(
             "INSERT INTO contacts (person_id, staff_number, on_date, kind, note, reference, recorded_at, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (reference) WHERE outcome = 'done' AND reference IS NOT NULL DO NOTHING \
+             RETURNING id",
         )
         .bind(c.person_id)
         .bind(c.staff_number.clone())
@@ -60,9 +68,9 @@ impl Store {
         .bind(c.reference.clone())
         .bind(now.to_rfc3339())
         .bind(c.outcome.as_str())
-        .fetch_one(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        Ok(row.try_get(0)?)
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
     /// Every contact logged between two dates, inclusive.

@@ -472,3 +472,47 @@ fn the_team_section_names_the_staff_member_and_the_feed_holds_the_open_occasions
         assert_eq!(refs_in(&ics), left, "[{label}]");
     }
 }
+
+/// Eight taps on 已走访 at the same moment record one visit; `qinqing ack` of the
+/// same occasion afterwards records nothing and says so.
+#[test]
+fn answers_at_the_same_moment_record_one_acknowledgement() {
+    for db in backends() {
+        let r = start(db);
+        let label = r.s.label();
+        let section = s002_section(&r.out);
+        let birthday = item(&section, "钱学礼");
+        let ack = birthday["ack_url"].as_str().unwrap().to_string();
+        let reference = birthday["reference"].as_str().unwrap().to_string();
+        let pages: Vec<String> = rt().block_on(async {
+            let posts = (0..8).map(|_| {
+                let url = ack.clone();
+                tokio::spawn(async move {
+                    client()
+                        .post(url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body("outcome=visited")
+                        .send()
+                        .await
+                        .unwrap()
+                        .text()
+                        .await
+                        .unwrap()
+                })
+            });
+            let mut out = Vec::new();
+            for p in posts {
+                out.push(p.await.unwrap());
+            }
+            out
+        });
+        let recorded = pages.iter().filter(|p| p.contains("已记录:")).count();
+        let already = pages.iter().filter(|p| p.contains("此前已办结")).count();
+        assert_eq!((recorded, already), (1, 7), "[{label}] {pages:#?}");
+        let out = r.s.cmd(AT).args(["ack", &reference]).run().ok();
+        assert!(
+            out.stdout.contains("already acknowledged; nothing recorded"),
+            "[{label}] {out:?}"
+        );
+    }
+}
