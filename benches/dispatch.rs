@@ -308,7 +308,6 @@ async fn plain(n: usize, sql: SqlTimes) {
                 person: "".into(),
                 person_name: "".into(),
                 occasion_on: ymd(2026, 9, 25),
-                sub_key: "".into(),
                 stage: StageKind::parse(stage).expect("stage"),
                 lead_days: (stage == "remind").then_some(7),
                 remind_on: today,

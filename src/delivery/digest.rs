@@ -222,7 +222,6 @@ mod tests {
             person: "LX0001".into(),
             person_name: "李某某".into(),
             occasion_on: "2026-02-06".parse().unwrap(),
-            sub_key: "".into(),
             stage: StageKind::parse(stage).unwrap(),
             lead_days: Some(7),
             remind_on: remind_on.parse().unwrap(),

@@ -97,7 +97,6 @@ pub struct Reminder {
     pub person: Arc<str>,
     pub person_name: Arc<str>,
     pub occasion_on: NaiveDate,
-    pub sub_key: Arc<str>,
     pub stage: StageKind,
     /// Days before the occasion for `remind` (as the rule says, before any move to a
     /// working day); None for `escalate`.
@@ -117,6 +116,13 @@ pub struct Reminder {
 }
 
 impl Reminder {
+    /// The occasion's sub-key (a document id; "" for most rules): the last part of
+    /// `occasion_key`, which is `{rule}:{person_id}:{occasion_on}:{sub_key}`.
+    pub fn sub_key(&self) -> &str {
+        let head = format!("{}:{}:{}:", self.rule, self.person_id, self.occasion_on);
+        self.occasion_key.strip_prefix(head.as_str()).unwrap_or("")
+    }
+
     /// The end of the occasion's window when it has one (the monthly call: the
     /// month's last day), else the occasion's date.
     pub fn deadline(&self) -> NaiveDate {
@@ -194,4 +200,42 @@ pub fn sort(stages: &mut [Reminder]) {
                 b.lead_days,
             ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_key_is_the_tail_of_the_occasion_key() {
+        let mut r = Reminder {
+            key: "k".into(),
+            occasion_key: "document-delivery:7:2026-09-18:12".into(),
+            reference: "ABC234".into(),
+            rule: "document-delivery".into(),
+            person_id: 7,
+            person: "P7".into(),
+            person_name: "李某某".into(),
+            occasion_on: "2026-09-18".parse().unwrap(),
+            stage: StageKind::Remind,
+            lead_days: Some(1),
+            remind_on: "2026-09-17".parse().unwrap(),
+            recipient: "S001".into(),
+            title: "送文".into(),
+            kind: "deliver".into(),
+            urgent: false,
+            satisfied_by: Vec::new().into(),
+            window: None,
+            channels: Vec::new().into(),
+            after_death: false,
+        };
+        assert_eq!(r.sub_key(), "12");
+        r.occasion_key = "monthly-call:7:2026-09-18:".into();
+        r.rule = "monthly-call".into();
+        assert_eq!(r.sub_key(), "");
+        // A rule id or sub-key with ':' in it still splits right.
+        r.occasion_key = "a:b:7:2026-09-18:x:y".into();
+        r.rule = "a:b".into();
+        assert_eq!(r.sub_key(), "x:y");
+    }
 }

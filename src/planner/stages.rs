@@ -380,7 +380,6 @@ fn expand(
     let title: Arc<str> = titled(&person.person.name, &occ.title).into();
     let person_key: Arc<str> = person.key.as_ref().into();
     let person_name: Arc<str> = person.person.name.as_str().into();
-    let sub_key: Arc<str> = occ.key.as_str().into();
     let kind: Arc<str> = occ.kind.as_str().into();
     let satisfied_by: Arc<[String]> = occ.satisfied_by.as_slice().into();
     let base = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
@@ -403,7 +402,6 @@ fn expand(
             person: person_key.clone(),
             person_name: person_name.clone(),
             occasion_on: occ.date,
-            sub_key: sub_key.clone(),
             stage,
             lead_days: lead,
             remind_on: day,

@@ -35,7 +35,7 @@ pub struct StoredReminder {
 /// The columns a [`StoredReminder`] is read from (reminders `r` joined with the
 /// person `p` for the key and name the planner gave it).
 const REMINDER_SELECT: &str = "SELECT r.id, r.status, r.stage_key, r.occasion_key, r.reference, r.rule, \
-    r.person_id, p.pkey, p.name, r.occasion_on, r.sub_key, r.stage, r.lead_days, r.remind_on, \
+    r.person_id, p.pkey, p.name, r.occasion_on, r.stage, r.lead_days, r.remind_on, \
     r.recipient, r.title, r.kind, r.urgent, r.satisfied_by, r.window_from, r.window_to, r.channels, \
     r.after_death FROM reminders r JOIN persons p ON p.id = r.person_id";
 
@@ -63,7 +63,6 @@ fn reminder_from_row(r: &AnyRow) -> Result<StoredReminder> {
             person: text("pkey")?.into(),
             person_name: text("name")?.into(),
             occasion_on: parse_date(&text("occasion_on")?)?,
-            sub_key: text("sub_key")?.into(),
             stage: StageKind::parse(&stage)
                 .ok_or_else(|| StoreError::Corrupt(format!("reminder stage {stage:?}")))?,
             lead_days: r.try_get("lead_days")?,
@@ -199,7 +198,7 @@ impl Store {
                     .bind(r.rule.to_string())
                     .bind(r.person_id)
                     .bind(date_str(r.occasion_on))
-                    .bind(r.sub_key.to_string())
+                    .bind(r.sub_key().to_string())
                     .bind(r.stage.as_str())
                     .bind(r.lead_days)
                     .bind(date_str(r.remind_on))

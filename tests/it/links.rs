@@ -511,7 +511,8 @@ fn answers_at_the_same_moment_record_one_acknowledgement() {
         assert_eq!((recorded, already), (1, 7), "[{label}] {pages:#?}");
         let out = r.s.cmd(AT).args(["ack", &reference]).run().ok();
         assert!(
-            out.stdout.contains("already acknowledged; nothing recorded"),
+            out.stdout
+                .contains("already acknowledged; nothing recorded"),
             "[{label}] {out:?}"
         );
     }
