@@ -86,11 +86,13 @@ pub fn staff(n: usize) -> Vec<Staff> {
                     rng.pick(GIVEN),
                     rng.pick(GIVEN)
                 ),
-                mobile: Some(format!("139{:08}", i)),
-                email: Some(format!("s{i:05}@example.org")),
-                wecom: None,
-                dingtalk: None,
-                feishu: None,
+                addresses: qinqing::roster::Addresses {
+                    mobile: Some(format!("139{:08}", i)),
+                    email: Some(format!("s{i:05}@example.org")),
+                    wecom: None,
+                    dingtalk: None,
+                    feishu: None,
+                },
                 supervisor: (leader != i).then(|| format!("S{leader:05}")),
                 role: Some(if leader == i { "科长" } else { "干事" }.into()),
                 channels: vec!["webhook".into()],

@@ -75,11 +75,7 @@ pub fn addressee(staff: &Staff) -> Addressee {
     Addressee {
         staff_no: staff.number.clone(),
         name: staff.name.clone(),
-        mobile: staff.mobile.clone(),
-        email: staff.email.clone(),
-        wecom: staff.wecom.clone(),
-        dingtalk: staff.dingtalk.clone(),
-        feishu: staff.feishu.clone(),
+        addresses: staff.addresses.clone(),
     }
 }
 

@@ -321,11 +321,13 @@ impl Dispatcher {
         let unknown = Staff {
             number: String::new(),
             name: String::new(),
-            mobile: None,
-            email: None,
-            wecom: None,
-            dingtalk: None,
-            feishu: None,
+            addresses: crate::roster::Addresses {
+                mobile: None,
+                email: None,
+                wecom: None,
+                dingtalk: None,
+                feishu: None,
+            },
             supervisor: None,
             role: None,
             channels: Vec::new(),

@@ -64,11 +64,13 @@ mod tests {
             staff: Staff {
                 number: no.into(),
                 name: no.into(),
-                mobile: None,
-                email: None,
-                wecom: None,
-                dingtalk: None,
-                feishu: None,
+                addresses: crate::roster::Addresses {
+                    mobile: None,
+                    email: None,
+                    wecom: None,
+                    dingtalk: None,
+                    feishu: None,
+                },
                 supervisor: boss.map(Into::into),
                 role: None,
                 channels: vec![],

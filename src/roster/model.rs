@@ -244,6 +244,34 @@ impl Person {
     }
 }
 
+/// Where a staff member can be reached: what the roster gives and the channels use.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addresses {
+    /// 手机
+    pub mobile: Option<String>,
+    /// 邮箱
+    pub email: Option<String>,
+    /// 企业微信 user id, for `<@userid>` mentions
+    pub wecom: Option<String>,
+    /// 钉钉 user id or mobile (mentions use the mobile)
+    pub dingtalk: Option<String>,
+    /// 飞书 user id (`ou_…` or user_id), for `<at user_id="…">` mentions
+    pub feishu: Option<String>,
+}
+
+/// Phone numbers masked (138****1234), so a logged value leaks none.
+impl std::fmt::Debug for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Addresses")
+            .field("mobile", &self.mobile.as_deref().map(crate::mask::phone))
+            .field("email", &self.email)
+            .field("wecom", &self.wecom)
+            .field("dingtalk", &self.dingtalk)
+            .field("feishu", &self.feishu)
+            .finish()
+    }
+}
+
 /// One staff member (工作人员).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Staff {
@@ -251,16 +279,8 @@ pub struct Staff {
     pub number: String,
     /// 姓名
     pub name: String,
-    /// 手机
-    pub mobile: Option<String>,
-    /// 邮箱
-    pub email: Option<String>,
-    /// 企业微信 user id
-    pub wecom: Option<String>,
-    /// 钉钉 user id or mobile
-    pub dingtalk: Option<String>,
-    /// 飞书 user id
-    pub feishu: Option<String>,
+    #[serde(flatten)]
+    pub addresses: Addresses,
     /// 上级 (a 工号)
     pub supervisor: Option<String>,
     /// 角色

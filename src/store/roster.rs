@@ -304,11 +304,11 @@ impl Store {
                 q = q
                     .bind(s.number.clone())
                     .bind(s.name.clone())
-                    .bind(s.mobile.clone())
-                    .bind(s.email.clone())
-                    .bind(s.wecom.clone())
-                    .bind(s.dingtalk.clone())
-                    .bind(s.feishu.clone())
+                    .bind(s.addresses.mobile.clone())
+                    .bind(s.addresses.email.clone())
+                    .bind(s.addresses.wecom.clone())
+                    .bind(s.addresses.dingtalk.clone())
+                    .bind(s.addresses.feishu.clone())
                     .bind(s.supervisor.clone())
                     .bind(s.role.clone())
                     .bind(s.channels.join(","))
@@ -589,11 +589,13 @@ impl Store {
                     staff: Staff {
                         number: row.try_get("number")?,
                         name: row.try_get("name")?,
-                        mobile: row.try_get("mobile")?,
-                        email: row.try_get("email")?,
-                        wecom: row.try_get("wecom")?,
-                        dingtalk: row.try_get("dingtalk")?,
-                        feishu: row.try_get("feishu")?,
+                        addresses: crate::roster::Addresses {
+                            mobile: row.try_get("mobile")?,
+                            email: row.try_get("email")?,
+                            wecom: row.try_get("wecom")?,
+                            dingtalk: row.try_get("dingtalk")?,
+                            feishu: row.try_get("feishu")?,
+                        },
                         supervisor: row.try_get("supervisor")?,
                         role: row.try_get("role")?,
                         channels: split_list(&row.try_get::<String, _>("channels")?),

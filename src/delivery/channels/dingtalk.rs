@@ -63,7 +63,12 @@ impl Robot for DingtalkChannel {
     /// DingTalk notifies by mobile: `@<mobile>` in the text, and the part's
     /// `mentions` go to `at.atMobiles`.
     fn head(s: &Section) -> Block {
-        let mobile = s.addressee.mobile.clone().filter(|m| !m.is_empty());
+        let mobile = s
+            .addressee
+            .addresses
+            .mobile
+            .clone()
+            .filter(|m| !m.is_empty());
         let text = match &mobile {
             Some(m) => format!("\n{} @{m}", s.greeting),
             None => format!("\n{}", s.greeting),

@@ -206,7 +206,8 @@ impl Channel for EmailChannel {
         "email"
     }
     fn can_reach(&self, c: &Addressee) -> bool {
-        c.email
+        c.addresses
+            .email
             .as_deref()
             .is_some_and(|e| e.parse::<lettre::Address>().is_ok())
     }
@@ -214,7 +215,7 @@ impl Channel for EmailChannel {
         // Check every address before sending anything.
         let mut mails = Vec::new();
         for s in &msg.sections {
-            let addr = s.addressee.email.as_deref().unwrap_or("");
+            let addr = s.addressee.addresses.email.as_deref().unwrap_or("");
             let to = Mailbox::new(
                 Some(s.addressee.name.clone()).filter(|n| !n.is_empty()),
                 addr.parse().map_err(|_| {

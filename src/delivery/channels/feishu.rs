@@ -57,7 +57,13 @@ impl Robot for FeishuChannel {
         format!("{label}:{url}")
     }
     fn head(s: &Section) -> Block {
-        match s.addressee.feishu.as_deref().filter(|u| !u.is_empty()) {
+        match s
+            .addressee
+            .addresses
+            .feishu
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
             Some(uid) => Block::plain(format!(
                 "\n<at user_id=\"{}\">{}</at> {}",
                 escape_attr(uid),

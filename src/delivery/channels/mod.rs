@@ -29,38 +29,20 @@ pub mod sms;
 pub mod webhook;
 pub mod wecom;
 
+pub use crate::roster::Addresses;
+
 pub use crate::config::channels::{
     ChannelsConfig, ConsoleConfig, DingtalkConfig, EmailConfig, EmailSecurity, FeishuConfig,
     HttpSmsConfig, SmsConfig, SmsProvider, SmsTemplate, WebhookConfig, WecomConfig,
 };
 
-/// A staff member as a channel needs them: addresses only.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A staff member as a channel needs them: who, and the addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Addressee {
     pub staff_no: String,
     pub name: String,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    /// WeCom userid, for `<@userid>` mentions.
-    pub wecom: Option<String>,
-    /// DingTalk userid (mentions use the mobile; kept for the router).
-    pub dingtalk: Option<String>,
-    /// Feishu user id (`ou_…` or user_id), for `<at user_id="…">` mentions.
-    pub feishu: Option<String>,
-}
-
-impl std::fmt::Debug for Addressee {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Addressee")
-            .field("staff_no", &self.staff_no)
-            .field("name", &self.name)
-            .field("mobile", &self.mobile.as_deref().map(crate::mask::phone))
-            .field("email", &self.email)
-            .field("wecom", &self.wecom)
-            .field("dingtalk", &self.dingtalk)
-            .field("feishu", &self.feishu)
-            .finish()
-    }
+    #[serde(flatten)]
+    pub addresses: Addresses,
 }
 
 /// The part of a message meant for one staff member.
@@ -343,10 +325,22 @@ mod tests {
     #[test]
     fn addressee_debug_masks_mobile() {
         let c = Addressee {
-            mobile: Some("13812341234".into()),
+            addresses: Addresses {
+                mobile: Some("13812341234".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(!format!("{c:?}").contains("13812341234"));
+        let staff = crate::roster::Staff {
+            number: "S1".into(),
+            name: "张三".into(),
+            addresses: c.addresses.clone(),
+            supervisor: None,
+            role: None,
+            channels: Vec::new(),
+        };
+        assert!(!format!("{staff:?}").contains("13812341234"));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn body(msg: &Outgoing) -> Vec<u8> {
         json!({
             "staff_no": s.addressee.staff_no,
             "name": s.addressee.name,
-            "mobile": s.addressee.mobile,
+            "mobile": s.addressee.addresses.mobile,
             "greeting": s.greeting,
             "lines": s.lines,
             "items": s.items,

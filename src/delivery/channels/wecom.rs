@@ -46,7 +46,13 @@ impl Robot for WecomChannel {
         (format!("**{subject}**"), format!("**{subject}(续)**"))
     }
     fn head(s: &Section) -> Block {
-        match s.addressee.wecom.as_deref().filter(|u| !u.is_empty()) {
+        match s
+            .addressee
+            .addresses
+            .wecom
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
             Some(uid) => Block::plain(format!("\n<@{uid}> {}", s.greeting)),
             None => Block::plain(format!("\n{}", s.greeting)),
         }

@@ -144,11 +144,13 @@ pub(crate) fn parse(
             staff: Staff {
                 number,
                 name,
-                mobile,
-                email,
-                wecom: opt_text(cell_at(&h.index, cells, S::Wecom)),
-                dingtalk: opt_text(cell_at(&h.index, cells, S::Dingtalk)),
-                feishu: opt_text(cell_at(&h.index, cells, S::Feishu)),
+                addresses: crate::roster::Addresses {
+                    mobile,
+                    email,
+                    wecom: opt_text(cell_at(&h.index, cells, S::Wecom)),
+                    dingtalk: opt_text(cell_at(&h.index, cells, S::Dingtalk)),
+                    feishu: opt_text(cell_at(&h.index, cells, S::Feishu)),
+                },
                 supervisor,
                 role: opt_text(cell_at(&h.index, cells, S::Role)),
                 channels,

@@ -349,7 +349,7 @@ fn staff_file_and_its_errors() {
     assert_eq!(staff_rows, [2, 3]);
     let s = &rf.staff[0].staff;
     assert_eq!(s.channels, ["sms", "email"]);
-    assert_eq!(s.mobile.as_deref(), Some("13900000010"));
+    assert_eq!(s.addresses.mobile.as_deref(), Some("13900000010"));
     assert_eq!(rf.staff[1].staff.supervisor.as_deref(), Some("S010"));
     assert_eq!(rf.staff[1].staff.channels, ["wecom"]);
     let e = error_at(&rf, 4, "上级");

@@ -13,7 +13,7 @@ async fn appends_one_masked_json_line_per_message() {
     let ch = build(&cfg, clock()).unwrap().remove(0);
     assert_eq!(ch.name(), "console");
     let mut c = contact("S001", "张三");
-    c.mobile = Some("13812341234".into());
+    c.addresses.mobile = Some("13812341234".into());
     let m = outgoing(
         "k1",
         vec![section(c, &["9月20日 李老 走访(家属电话13900001111)"])],

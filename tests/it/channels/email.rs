@@ -18,8 +18,8 @@ fn email_channel(extra: &str) -> Arc<dyn Channel> {
 
 fn zhang() -> qinqing::delivery::channels::Outgoing {
     let mut c = contact("S001", "张三");
-    c.email = Some("zhangsan@example.gov.cn".into());
-    c.mobile = Some("13812341234".into());
+    c.addresses.email = Some("zhangsan@example.gov.cn".into());
+    c.addresses.mobile = Some("13812341234".into());
     outgoing(
         "2026-09-18/S001/email",
         vec![section(

@@ -16,11 +16,11 @@ fn channel(toml_text: &str) -> Arc<dyn Channel> {
 
 fn team() -> Outgoing {
     let mut a = contact("S001", "张三");
-    a.mobile = Some("13812341234".into());
-    a.wecom = Some("zhangsan".into());
-    a.feishu = Some("ou_abc123".into());
+    a.addresses.mobile = Some("13812341234".into());
+    a.addresses.wecom = Some("zhangsan".into());
+    a.addresses.feishu = Some("ou_abc123".into());
     let mut b = contact("S002", "李四");
-    b.mobile = Some("13900001111".into());
+    b.addresses.mobile = Some("13900001111".into());
     outgoing(
         "2026-09-18/team/robot",
         vec![

@@ -42,7 +42,7 @@ fn tencent(endpoint: &str, secret: &str) -> Arc<dyn Channel> {
 
 fn msg() -> Outgoing {
     let mut c = contact("S001", "张三");
-    c.mobile = Some("13812341234".into());
+    c.addresses.mobile = Some("13812341234".into());
     outgoing(
         "2026-09-18/S001/sms",
         vec![section(c, &["9月20日 李老 走访"])],
@@ -272,7 +272,7 @@ id_field = "result.id"
     );
 
     let mut other = msg();
-    other.sections[0].addressee.mobile = Some("13000000000".into());
+    other.sections[0].addressee.addresses.mobile = Some("13000000000".into());
     let err = within(ch.send(&other)).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent { .. }), "{err}");
 }

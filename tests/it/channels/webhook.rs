@@ -16,7 +16,7 @@ fn webhook(url: &str, extra: &str) -> Arc<dyn Channel> {
 
 fn msg() -> qinqing::delivery::channels::Outgoing {
     let mut c = contact("S001", "张三");
-    c.mobile = Some("13812341234".into());
+    c.addresses.mobile = Some("13812341234".into());
     outgoing(
         "2026-09-18/S001/webhook",
         vec![section(c, &["9月20日 李老 走访"])],

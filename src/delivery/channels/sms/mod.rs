@@ -99,7 +99,11 @@ impl Channel for SmsChannel {
         "sms"
     }
     fn can_reach(&self, c: &Addressee) -> bool {
-        c.mobile.as_deref().and_then(normalize_mobile).is_some()
+        c.addresses
+            .mobile
+            .as_deref()
+            .and_then(normalize_mobile)
+            .is_some()
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError> {
         let template = self.cfg.templates.get(msg.kind.as_str());
@@ -113,6 +117,7 @@ impl Channel for SmsChannel {
         for s in &msg.sections {
             let m = s
                 .addressee
+                .addresses
                 .mobile
                 .as_deref()
                 .and_then(normalize_mobile)
