@@ -318,20 +318,7 @@ impl Dispatcher {
             .into_iter()
             .map(|s| (s.number.clone(), s))
             .collect();
-        let unknown = Staff {
-            number: String::new(),
-            name: String::new(),
-            addresses: crate::roster::Addresses {
-                mobile: None,
-                email: None,
-                wecom: None,
-                dingtalk: None,
-                feishu: None,
-            },
-            supervisor: None,
-            role: None,
-            channels: Vec::new(),
-        };
+        let unknown = Staff::default();
         // (channel, recipient or "" for group robots) → reminders
         let mut groups: BTreeMap<(String, String), Vec<&StoredReminder>> = BTreeMap::new();
         let mut undeliverable = Vec::new();

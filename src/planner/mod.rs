@@ -64,16 +64,8 @@ mod tests {
             staff: Staff {
                 number: no.into(),
                 name: no.into(),
-                addresses: crate::roster::Addresses {
-                    mobile: None,
-                    email: None,
-                    wecom: None,
-                    dingtalk: None,
-                    feishu: None,
-                },
                 supervisor: boss.map(Into::into),
-                role: None,
-                channels: vec![],
+                ..Staff::default()
             },
         }
     }

@@ -273,7 +273,7 @@ impl std::fmt::Debug for Addresses {
 }
 
 /// One staff member (工作人员).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Staff {
     /// 工号
     pub number: String,
