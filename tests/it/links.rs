@@ -517,3 +517,47 @@ fn answers_at_the_same_moment_record_one_acknowledgement() {
         );
     }
 }
+
+/// 46 days on (`ack_link_days` = 45) the acknowledgement link has expired and says
+/// so, with no personal data; the worklist link (180 days) still works.
+#[test]
+fn an_acknowledgement_link_expires_after_ack_link_days() {
+    for db in backends() {
+        let mut r = start(db);
+        let label = r.s.label();
+        let section = s002_section(&r.out);
+        let ack = item(&section, "钱学礼")["ack_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let worklist = section["worklist_url"].as_str().unwrap().to_string();
+        assert_eq!(get(&ack).0, 200);
+        r.child_kill();
+        let later = "2026-08-02T08:40:00+08:00";
+        r.child =
+            r.s.cmd(later)
+                .args(["run", "--now", later])
+                .spawn(&r.s.path("daemon2.log"));
+        let health = format!("{}/healthz", r.base);
+        wait_for("the daemon 46 days on", 60, || {
+            rt().block_on(async { client().get(&health).send().await.ok() })
+                .filter(|resp| resp.status().is_success())
+                .map(|_| ())
+        });
+        let (code, page) = get(&ack);
+        assert_eq!(code, 410, "[{label}] {page}");
+        assert!(
+            page.contains("链接已过期") && page.contains("工作清单"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("钱学礼") && !page.contains("1381234"),
+            "{page}"
+        );
+        assert_eq!(
+            get(&worklist).0,
+            200,
+            "[{label}] the worklist link still works"
+        );
+    }
+}
