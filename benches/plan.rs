@@ -99,9 +99,11 @@ fn native(
     match which {
         NativeRule::Festival => {
             use qinqing::roster::{Category, Rank};
-            let covered = match p.person.category {
+            let covered = match p.person.facts.category {
                 Category::Lixiu | Category::Yishu => true,
-                Category::Tuixiu => p.person.rank >= Rank::Division || p.person.lives_alone,
+                Category::Tuixiu => {
+                    p.person.facts.rank >= Rank::Division || p.person.facts.lives_alone
+                }
             };
             if !covered {
                 return out;
@@ -144,10 +146,11 @@ fn native(
         NativeRule::Document => {
             use qinqing::roster::SelfCare;
             for doc in p.documents.iter() {
-                let in_audience = doc.audience.contains(&p.person.category)
-                    && doc.min_rank.is_none_or(|r| p.person.rank >= r);
-                let needs = p.person.self_care != SelfCare::Full
+                let in_audience = doc.audience.contains(&p.person.facts.category)
+                    && doc.min_rank.is_none_or(|r| p.person.facts.rank >= r);
+                let needs = p.person.facts.self_care != SelfCare::Full
                     || p.person
+                        .facts
                         .hospitalised_since
                         .is_some_and(|s| s <= doc.issued_on);
                 if doc.deadline.year() != year || !in_audience || !needs {
@@ -187,7 +190,7 @@ fn native(
             }
         }
         NativeRule::Condolence => {
-            if let Some(died) = p.person.deceased_on {
+            if let Some(died) = p.person.facts.deceased_on {
                 let d = died + chrono::Duration::days(1);
                 if d.year() == year {
                     let mut o = occasion(rule, d, "吊唁".to_string(), "visit");

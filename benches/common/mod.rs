@@ -196,22 +196,31 @@ pub fn person(i: usize, n_staff: usize) -> SyntheticPerson {
     let person = Person {
         number: Some(format!("P{i:07}")),
         name,
-        sex: Some(if i.is_multiple_of(2) {
-            Sex::Male
-        } else {
-            Sex::Female
-        }),
+        facts: qinqing::roster::Facts {
+            sex: Some(if i.is_multiple_of(2) {
+                Sex::Male
+            } else {
+                Sex::Female
+            }),
+            birth_date: birth,
+            lunar_birthday,
+            lunar_birth_date,
+            category,
+            rank,
+            self_care,
+            lives_alone: rng.chance(120),
+            empty_nest: rng.chance(300),
+            widowed: rng.chance(250),
+            hardship: rng.chance(50),
+            hospitalised_since,
+            deceased_on,
+        },
         id_number: Some(format!(
             "{:06}{}{:04}",
             110_000 + (i / 10_000) % 890_000,
             birth.format("%Y%m%d"),
             i % 10_000
         )),
-        birth_date: birth,
-        lunar_birthday,
-        lunar_birth_date,
-        category,
-        rank,
         former_unit: Some(format!(
             "市{}局",
             rng.pick(&["财政", "交通", "教育", "卫生", "公安"])
@@ -231,13 +240,6 @@ pub fn person(i: usize, n_staff: usize) -> SyntheticPerson {
             .chance(650)
             .then(|| format!("第{}党支部", 1 + rng.below(40))),
         health: None,
-        self_care,
-        lives_alone: rng.chance(120),
-        empty_nest: rng.chance(300),
-        widowed: rng.chance(250),
-        hardship: rng.chance(50),
-        hospitalised_since,
-        deceased_on,
         staff,
         tags: if rng.chance(100) {
             vec!["重点".into()]

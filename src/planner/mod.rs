@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn death_stops_everything_but_the_condolence_and_urgent_days_do_not_move() {
         let mut p = person(1, "1930-05-01", &["S1"]);
-        p.person.deceased_on = Some(d("2026-02-14"));
+        p.person.facts.deceased_on = Some(d("2026-02-14"));
         let mut s = snapshot(vec![p]);
         s.events.push(PersonEvent {
             person_id: 1,

@@ -287,6 +287,7 @@ impl Select for TickWindow {
             && (!rule.after_death
                 || person
                     .person
+                    .facts
                     .deceased_on
                     .is_none_or(|d| (today - d).num_days() <= rule.after_death_days))
             && match policy {
@@ -314,7 +315,7 @@ fn expand(
     select: &impl Select,
     out: &mut impl FnMut(Verdict, Reminder),
 ) {
-    let died = person.person.deceased_on;
+    let died = person.person.facts.deceased_on;
     let after_death_ok = rule.after_death;
     let alive_on = |d: NaiveDate| after_death_ok || died.is_none_or(|x| d <= x);
     if !alive_on(occ.date) {

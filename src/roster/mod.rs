@@ -10,7 +10,7 @@ pub mod reconcile;
 pub mod record;
 
 pub use document::{Document, NewDocument};
-pub use model::{Addresses, Category, Person, Rank, SelfCare, Sex, Staff};
+pub use model::{Addresses, Category, Facts, Person, Rank, SelfCare, Sex, Staff};
 pub use parse::{
     ParseOptions, PersonRow, RosterError, RosterFile, RowError, StaffRow, parse_csv_reader,
     parse_path,

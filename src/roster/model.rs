@@ -147,15 +147,12 @@ impl Sex {
 }
 
 /// One retiree as the roster describes them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Person {
-    /// 编号 (optional bureau number)
-    pub number: Option<String>,
-    /// 姓名, trimmed
-    pub name: String,
+/// A person's facts that are neither free text nor lists: sex, birth, category and
+/// rank, care and living situation, hospital and death. What the rules read most;
+/// `Person` (the roster) and the planner's `PlanPerson` both hold one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
     pub sex: Option<Sex>,
-    /// 身份证号, upper-case X
-    pub id_number: Option<String>,
     /// 出生日期 (Gregorian)
     pub birth_date: NaiveDate,
     /// 农历生日: keeps the lunar birthday
@@ -164,6 +161,53 @@ pub struct Person {
     pub lunar_birth_date: Option<LunarDate>,
     pub category: Category,
     pub rank: Rank,
+    pub self_care: SelfCare,
+    /// 独居
+    pub lives_alone: bool,
+    /// 空巢
+    pub empty_nest: bool,
+    /// 丧偶
+    pub widowed: bool,
+    /// 困难
+    pub hardship: bool,
+    /// 住院日期 (None = not in hospital)
+    pub hospitalised_since: Option<NaiveDate>,
+    /// 去世日期
+    pub deceased_on: Option<NaiveDate>,
+}
+
+impl Facts {
+    /// Born on `birth_date`, of this category and rank; everything else unknown,
+    /// false or empty (自理).
+    pub fn new(birth_date: NaiveDate, category: Category, rank: Rank) -> Facts {
+        Facts {
+            sex: None,
+            birth_date,
+            lunar_birthday: false,
+            lunar_birth_date: None,
+            category,
+            rank,
+            self_care: SelfCare::Full,
+            lives_alone: false,
+            empty_nest: false,
+            widowed: false,
+            hardship: false,
+            hospitalised_since: None,
+            deceased_on: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// 编号 (optional bureau number)
+    pub number: Option<String>,
+    /// 姓名, trimmed
+    pub name: String,
+    /// 身份证号, upper-case X
+    pub id_number: Option<String>,
+    #[serde(flatten)]
+    pub facts: Facts,
     /// 原单位
     pub former_unit: Option<String>,
     /// 联系电话
@@ -178,19 +222,6 @@ pub struct Person {
     pub party_branch: Option<String>,
     /// 健康状况
     pub health: Option<String>,
-    pub self_care: SelfCare,
-    /// 独居
-    pub lives_alone: bool,
-    /// 空巢
-    pub empty_nest: bool,
-    /// 丧偶
-    pub widowed: bool,
-    /// 困难
-    pub hardship: bool,
-    /// 住院日期 (None = not in hospital)
-    pub hospitalised_since: Option<NaiveDate>,
-    /// 去世日期
-    pub deceased_on: Option<NaiveDate>,
     /// 联系人: staff numbers (工号), in roster order
     pub staff: Vec<String>,
     /// 标签
@@ -209,13 +240,8 @@ impl Person {
         Person {
             number: None,
             name: name.into(),
-            sex: None,
             id_number: None,
-            birth_date,
-            lunar_birthday: false,
-            lunar_birth_date: None,
-            category,
-            rank,
+            facts: Facts::new(birth_date, category, rank),
             former_unit: None,
             phone: None,
             family_phone: None,
@@ -223,13 +249,6 @@ impl Person {
             community: None,
             party_branch: None,
             health: None,
-            self_care: SelfCare::Full,
-            lives_alone: false,
-            empty_nest: false,
-            widowed: false,
-            hardship: false,
-            hospitalised_since: None,
-            deceased_on: None,
             staff: Vec::new(),
             tags: Vec::new(),
         }

@@ -171,7 +171,7 @@ pub fn reconcile(
     for (i, sp) in stored.persons.iter().enumerate() {
         if !seen.contains(&i) {
             unseen
-                .entry((sp.person.name.as_str(), sp.person.birth_date))
+                .entry((sp.person.name.as_str(), sp.person.facts.birth_date))
                 .or_default()
                 .push(i);
         }
@@ -181,7 +181,7 @@ pub fn reconcile(
             continue;
         }
         let candidates: Vec<usize> = unseen
-            .get(&(p.name.as_str(), p.birth_date))
+            .get(&(p.name.as_str(), p.facts.birth_date))
             .into_iter()
             .flatten()
             .copied()
@@ -287,7 +287,7 @@ fn probably_same(old: &Person, new: &Person) -> bool {
     let (Some(a), Some(b)) = (old.id_number.as_deref(), new.id_number.as_deref()) else {
         return false;
     };
-    if old.name != new.name || old.birth_date != new.birth_date || a.len() != b.len() {
+    if old.name != new.name || old.facts.birth_date != new.facts.birth_date || a.len() != b.len() {
         return false;
     }
     let differ = a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count();
@@ -311,17 +311,17 @@ impl NewEvent {
 /// changes it.
 fn events_for_new(p: &Person, out: &mut Vec<NewEvent>) {
     let key = p.key().to_string();
-    if let Some(d) = p.hospitalised_since {
+    if let Some(d) = p.facts.hospitalised_since {
         out.push(NewEvent::new(key.clone(), event::HOSPITALISED, d));
     }
-    if let Some(d) = p.deceased_on {
+    if let Some(d) = p.facts.deceased_on {
         out.push(NewEvent::new(key, event::DECEASED, d));
     }
 }
 
 fn events_for_change(old: &Person, new: &Person, today: NaiveDate, out: &mut Vec<NewEvent>) {
     let key = new.key().to_string();
-    match (old.hospitalised_since, new.hospitalised_since) {
+    match (old.facts.hospitalised_since, new.facts.hospitalised_since) {
         (None, Some(d)) => out.push(NewEvent::new(key.clone(), event::HOSPITALISED, d)),
         (Some(_), None) => out.push(NewEvent::new(key.clone(), event::DISCHARGED, today)),
         (Some(a), Some(b)) if a != b => {
@@ -331,12 +331,12 @@ fn events_for_change(old: &Person, new: &Person, today: NaiveDate, out: &mut Vec
         }
         _ => {}
     }
-    match (old.deceased_on, new.deceased_on) {
+    match (old.facts.deceased_on, new.facts.deceased_on) {
         (None, Some(d)) => out.push(NewEvent::new(key.clone(), event::DECEASED, d)),
         (Some(a), Some(b)) if a != b => out.push(NewEvent::new(key.clone(), event::DECEASED, b)),
         _ => {}
     }
-    match (old.hardship, new.hardship) {
+    match (old.facts.hardship, new.facts.hardship) {
         (false, true) => out.push(NewEvent::new(key, event::HARDSHIP, today)),
         (true, false) => out.push(NewEvent::new(key, event::HARDSHIP_CLEARED, today)),
         _ => {}

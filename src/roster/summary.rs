@@ -45,17 +45,17 @@ pub fn summarise(s: &RosterSnapshot, max_per_staff: usize) -> RosterSummary {
     let mut load: BTreeMap<&str, usize> = BTreeMap::new();
     for sp in &s.persons {
         let p = &sp.person;
-        if p.deceased_on.is_some() {
+        if p.facts.deceased_on.is_some() {
             out.deceased += 1;
         }
-        if !sp.active || p.deceased_on.is_some() {
+        if !sp.active || p.facts.deceased_on.is_some() {
             continue;
         }
         out.active_persons += 1;
         *out.by_category
-            .entry(p.category.as_str().into())
+            .entry(p.facts.category.as_str().into())
             .or_default() += 1;
-        *out.by_rank.entry(p.rank.as_str().into()).or_default() += 1;
+        *out.by_rank.entry(p.facts.rank.as_str().into()).or_default() += 1;
         if p.staff.is_empty() {
             out.unassigned += 1;
             out.unassigned_persons.push(match &p.id_number {

@@ -8,7 +8,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 
 use crate::calendar::{self, LunarDate, WorkCalendar};
 use crate::roster::Document;
-use crate::roster::{Category, Person, Rank, SelfCare, Sex};
+use crate::roster::{Category, Facts, Person, Rank, SelfCare, Sex};
 
 /// What rules and stages need of a person, and no more: the contact details (phones,
 /// address, health notes…) stay in the store. Words shared by many persons
@@ -16,21 +16,9 @@ use crate::roster::{Category, Person, Rank, SelfCare, Sex};
 #[derive(Debug, Clone)]
 pub struct PlanPerson {
     pub name: ImmutableString,
-    pub sex: Option<Sex>,
-    pub birth_date: NaiveDate,
-    pub lunar_birthday: bool,
-    pub lunar_birth_date: Option<LunarDate>,
-    pub category: Category,
-    pub rank: Rank,
+    pub facts: Facts,
     pub community: Option<ImmutableString>,
     pub party_branch: Option<ImmutableString>,
-    pub self_care: SelfCare,
-    pub lives_alone: bool,
-    pub empty_nest: bool,
-    pub widowed: bool,
-    pub hardship: bool,
-    pub hospitalised_since: Option<NaiveDate>,
-    pub deceased_on: Option<NaiveDate>,
     /// 联系人: staff numbers (工号), in roster order
     pub staff: Box<[ImmutableString]>,
     pub tags: Box<[ImmutableString]>,
@@ -66,21 +54,9 @@ impl PlanPerson {
         let key: Box<str> = p.key().into();
         let plan = PlanPerson {
             name: p.name.as_str().into(),
-            sex: p.sex,
-            birth_date: p.birth_date,
-            lunar_birthday: p.lunar_birthday,
-            lunar_birth_date: p.lunar_birth_date,
-            category: p.category,
-            rank: p.rank,
+            facts: p.facts,
             community: words.opt(p.community),
             party_branch: words.opt(p.party_branch),
-            self_care: p.self_care,
-            lives_alone: p.lives_alone,
-            empty_nest: p.empty_nest,
-            widowed: p.widowed,
-            hardship: p.hardship,
-            hospitalised_since: p.hospitalised_since,
-            deceased_on: p.deceased_on,
             staff: words.list(p.staff),
             tags: words.list(p.tags),
         };
@@ -173,10 +149,11 @@ impl PersonData {
         words: &mut Interner,
     ) -> PersonData {
         let (key, person) = PlanPerson::from_person(person, words);
-        let lunar_birth = if person.lunar_birthday {
+        let lunar_birth = if person.facts.lunar_birthday {
             person
+                .facts
                 .lunar_birth_date
-                .or_else(|| calendar::to_lunar(person.birth_date))
+                .or_else(|| calendar::to_lunar(person.facts.birth_date))
         } else {
             None
         };
@@ -200,7 +177,7 @@ impl PersonData {
     pub fn birthdays_in(&self, year: i32) -> Vec<calendar::Birthday> {
         match self.lunar_birth {
             Some(l) => calendar::lunar_birthdays_in(l, year),
-            None => calendar::gregorian_birthdays_in(self.person.birth_date, year),
+            None => calendar::gregorian_birthdays_in(self.person.facts.birth_date, year),
         }
     }
 }
@@ -341,22 +318,22 @@ pub fn read(d: &PersonData, r: &Read) -> Val {
     match r {
         Read::Id => Val::Str(d.key.as_ref().into()),
         Read::Name => Val::Str(p.name.clone()),
-        Read::Sex => Val::Str(match p.sex {
+        Read::Sex => Val::Str(match p.facts.sex {
             Some(s) => word(&w.sexes, s),
             None => w.empty.clone(),
         }),
-        Read::Category => Val::Str(word(&w.categories, p.category)),
-        Read::Rank => Val::Str(word(&w.ranks, p.rank)),
-        Read::RankAtLeast(r) => Val::Bool(p.rank >= *r),
-        Read::BirthDate => Val::Date(p.birth_date),
-        Read::Lunar => Val::Bool(p.lunar_birthday),
-        Read::LivesAlone => Val::Bool(p.lives_alone),
-        Read::EmptyNest => Val::Bool(p.empty_nest),
-        Read::Widowed => Val::Bool(p.widowed),
-        Read::Hardship => Val::Bool(p.hardship),
-        Read::SelfCare => Val::Str(word(&w.self_care, p.self_care)),
-        Read::HospitalisedSince => opt_date(p.hospitalised_since),
-        Read::DeceasedOn => opt_date(p.deceased_on),
+        Read::Category => Val::Str(word(&w.categories, p.facts.category)),
+        Read::Rank => Val::Str(word(&w.ranks, p.facts.rank)),
+        Read::RankAtLeast(r) => Val::Bool(p.facts.rank >= *r),
+        Read::BirthDate => Val::Date(p.facts.birth_date),
+        Read::Lunar => Val::Bool(p.facts.lunar_birthday),
+        Read::LivesAlone => Val::Bool(p.facts.lives_alone),
+        Read::EmptyNest => Val::Bool(p.facts.empty_nest),
+        Read::Widowed => Val::Bool(p.facts.widowed),
+        Read::Hardship => Val::Bool(p.facts.hardship),
+        Read::SelfCare => Val::Str(word(&w.self_care, p.facts.self_care)),
+        Read::HospitalisedSince => opt_date(p.facts.hospitalised_since),
+        Read::DeceasedOn => opt_date(p.facts.deceased_on),
         Read::Community => opt_str(&p.community),
         Read::Branch => opt_str(&p.party_branch),
         Read::PartyMember => Val::Bool(
@@ -374,8 +351,8 @@ pub fn read(d: &PersonData, r: &Read) -> Val {
                 .map(|(kind, date)| Val::List(vec![Val::Str(kind.clone()), Val::Date(*date)]))
                 .collect(),
         ),
-        Read::AgeOn(day) => Val::Int(calendar::age_on(p.birth_date, *day) as i64),
-        Read::XusuiOn(day) => Val::Int(calendar::xusui_on(p.birth_date, *day) as i64),
+        Read::AgeOn(day) => Val::Int(calendar::age_on(p.facts.birth_date, *day) as i64),
+        Read::XusuiOn(day) => Val::Int(calendar::xusui_on(p.facts.birth_date, *day) as i64),
         Read::BirthdaysIn(year) => Val::List(
             d.birthdays_in(*year as i32)
                 .into_iter()
@@ -383,10 +360,10 @@ pub fn read(d: &PersonData, r: &Read) -> Val {
                 .collect(),
         ),
         Read::InAudience(audience, min_rank) => {
-            let cat = p.category.as_str();
+            let cat = p.facts.category.as_str();
             let in_cat = audience.iter().any(|c| c.as_str() == cat);
             let rank_ok = match min_rank {
-                Some(r) => Rank::parse(r).is_some_and(|r| p.rank >= r),
+                Some(r) => Rank::parse(r).is_some_and(|r| p.facts.rank >= r),
                 None => true,
             };
             Val::Bool(in_cat && rank_ok)

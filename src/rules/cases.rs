@@ -101,45 +101,44 @@ pub struct CaseResult {
 
 /// A plain person used by the load-time smoke test.
 pub(super) fn probe_person() -> Person {
-    Person {
-        number: Some("PROBE".into()),
-        lunar_birthday: true,
-        party_branch: Some("第一党支部".into()),
-        self_care: SelfCare::Partial,
-        lives_alone: true,
-        hospitalised_since: Some(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
-        staff: vec!["S001".into()],
-        ..Person::new(
-            "试运行",
-            NaiveDate::from_ymd_opt(1936, 5, 1).unwrap(),
-            Category::Lixiu,
-            Rank::Division,
-        )
-    }
+    let mut p = Person::new(
+        "试运行",
+        NaiveDate::from_ymd_opt(1936, 5, 1).unwrap(),
+        Category::Lixiu,
+        Rank::Division,
+    );
+    p.number = Some("PROBE".into());
+    p.party_branch = Some("第一党支部".into());
+    p.staff = vec!["S001".into()];
+    p.facts.lunar_birthday = true;
+    p.facts.self_care = SelfCare::Partial;
+    p.facts.lives_alone = true;
+    p.facts.hospitalised_since = Some(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+    p
 }
 
 fn to_person(t: &TestPerson) -> Result<Person, String> {
     let mut p = probe_person();
     p.name = t.name.clone();
     p.number = Some("CASE".into());
-    p.birth_date = t.birth_date;
-    p.lunar_birthday = t.lunar_birthday;
-    p.lunar_birth_date = match &t.lunar_birth_date {
+    p.facts.birth_date = t.birth_date;
+    p.facts.lunar_birthday = t.lunar_birthday;
+    p.facts.lunar_birth_date = match &t.lunar_birth_date {
         Some(s) => Some(s.parse().map_err(|_| {
             format!("lunar_birth_date {s:?} is not like 1930-06-15 or 1930-闰06-15")
         })?),
         None => None,
     };
-    p.category =
+    p.facts.category =
         Category::parse(&t.category).ok_or_else(|| format!("category {:?}", t.category))?;
-    p.rank = Rank::parse(&t.rank).ok_or_else(|| format!("rank {:?}", t.rank))?;
+    p.facts.rank = Rank::parse(&t.rank).ok_or_else(|| format!("rank {:?}", t.rank))?;
     p.party_branch = t.party_branch.clone();
-    p.self_care =
+    p.facts.self_care =
         SelfCare::parse(&t.self_care).ok_or_else(|| format!("self_care {:?}", t.self_care))?;
-    p.lives_alone = t.lives_alone;
-    p.hardship = t.hardship;
-    p.hospitalised_since = t.hospitalised_since;
-    p.deceased_on = t.deceased_on;
+    p.facts.lives_alone = t.lives_alone;
+    p.facts.hardship = t.hardship;
+    p.facts.hospitalised_since = t.hospitalised_since;
+    p.facts.deceased_on = t.deceased_on;
     Ok(p)
 }
 
@@ -183,7 +182,7 @@ fn run_case(set: &RuleSet, rule_id: &str, case: &Case) -> Result<(), String> {
         .iter()
         .map(|e| (e.kind.clone(), e.date))
         .collect();
-    if let Some(d) = person.hospitalised_since
+    if let Some(d) = person.facts.hospitalised_since
         && !events.iter().any(|(k, x)| k == "hospitalised" && *x == d)
     {
         events.push(("hospitalised".into(), d));

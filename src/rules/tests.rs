@@ -133,18 +133,19 @@ fn the_memo_gives_what_each_person_would_get_and_shares_it() {
     let persons: Vec<Arc<PersonData>> = (0..60)
         .map(|i| {
             probe(i, |p| {
-                p.category = [Category::Lixiu, Category::Tuixiu, Category::Yishu][i as usize % 3];
-                p.rank = [Rank::Division, Rank::Other][i as usize % 2];
-                p.lives_alone = i % 5 == 0;
+                p.facts.category =
+                    [Category::Lixiu, Category::Tuixiu, Category::Yishu][i as usize % 3];
+                p.facts.rank = [Rank::Division, Rank::Other][i as usize % 2];
+                p.facts.lives_alone = i % 5 == 0;
                 p.party_branch = (i % 4 != 0).then(|| "第一支部".to_string());
-                p.birth_date = chrono::NaiveDate::from_ymd_opt(
+                p.facts.birth_date = chrono::NaiveDate::from_ymd_opt(
                     1930 + (i as i32 % 7) * 2,
                     1 + (i as u32 % 12),
                     1 + (i as u32 % 28),
                 )
                 .unwrap();
-                p.lunar_birthday = i % 3 == 0;
-                p.lunar_birth_date = None;
+                p.facts.lunar_birthday = i % 3 == 0;
+                p.facts.lunar_birth_date = None;
             })
         })
         .collect();

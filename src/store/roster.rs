@@ -53,14 +53,23 @@ fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
     Ok(Person {
         number: row.try_get("number")?,
         name: row.try_get("name")?,
-        sex: sex.as_deref().and_then(Sex::parse),
+        facts: crate::roster::Facts {
+            sex: sex.as_deref().and_then(Sex::parse),
+            birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
+            lunar_birthday: flag(row, "lunar_birthday")?,
+            lunar_birth_date: lunar.as_deref().and_then(|s| s.parse().ok()),
+            category: Category::parse(&category)
+                .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
+            rank: Rank::from_i64(row.try_get("rank")?),
+            self_care: SelfCare::parse(&self_care).unwrap_or_default(),
+            lives_alone: flag(row, "lives_alone")?,
+            empty_nest: flag(row, "empty_nest")?,
+            widowed: flag(row, "widowed")?,
+            hardship: flag(row, "hardship")?,
+            hospitalised_since: opt_date(row, "hospitalised_since")?,
+            deceased_on: opt_date(row, "deceased_on")?,
+        },
         id_number: row.try_get("id_number")?,
-        birth_date: parse_date(&row.try_get::<String, _>("birth_date")?)?,
-        lunar_birthday: flag(row, "lunar_birthday")?,
-        lunar_birth_date: lunar.as_deref().and_then(|s| s.parse().ok()),
-        category: Category::parse(&category)
-            .ok_or_else(|| StoreError::Corrupt(format!("category {category:?}")))?,
-        rank: Rank::from_i64(row.try_get("rank")?),
         former_unit: text("former_unit")?,
         phone: text("phone")?,
         family_phone: text("family_phone")?,
@@ -68,13 +77,6 @@ fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
         community: row.try_get("community")?,
         party_branch: row.try_get("party_branch")?,
         health: text("health")?,
-        self_care: SelfCare::parse(&self_care).unwrap_or_default(),
-        lives_alone: flag(row, "lives_alone")?,
-        empty_nest: flag(row, "empty_nest")?,
-        widowed: flag(row, "widowed")?,
-        hardship: flag(row, "hardship")?,
-        hospitalised_since: opt_date(row, "hospitalised_since")?,
-        deceased_on: opt_date(row, "deceased_on")?,
         staff: Vec::new(),
         tags: split_list(&row.try_get::<String, _>("tags")?),
     })
@@ -337,13 +339,13 @@ impl Store {
                     .bind(p.key().to_string())
                     .bind(p.number.clone())
                     .bind(p.name.clone())
-                    .bind(p.sex.map(|s| s.as_str().to_string()))
+                    .bind(p.facts.sex.map(|s| s.as_str().to_string()))
                     .bind(p.id_number.clone())
-                    .bind(date_str(p.birth_date))
-                    .bind(p.lunar_birthday as i64)
-                    .bind(p.lunar_birth_date.as_ref().map(ToString::to_string))
-                    .bind(p.category.as_str().to_string())
-                    .bind(p.rank as i64)
+                    .bind(date_str(p.facts.birth_date))
+                    .bind(p.facts.lunar_birthday as i64)
+                    .bind(p.facts.lunar_birth_date.as_ref().map(ToString::to_string))
+                    .bind(p.facts.category.as_str().to_string())
+                    .bind(p.facts.rank as i64)
                     .bind(p.former_unit.clone())
                     .bind(p.phone.clone())
                     .bind(p.family_phone.clone())
@@ -351,13 +353,13 @@ impl Store {
                     .bind(p.community.clone())
                     .bind(p.party_branch.clone())
                     .bind(p.health.clone())
-                    .bind(p.self_care.as_str().to_string())
-                    .bind(p.lives_alone as i64)
-                    .bind(p.empty_nest as i64)
-                    .bind(p.widowed as i64)
-                    .bind(p.hardship as i64)
-                    .bind(p.hospitalised_since.map(date_str))
-                    .bind(p.deceased_on.map(date_str))
+                    .bind(p.facts.self_care.as_str().to_string())
+                    .bind(p.facts.lives_alone as i64)
+                    .bind(p.facts.empty_nest as i64)
+                    .bind(p.facts.widowed as i64)
+                    .bind(p.facts.hardship as i64)
+                    .bind(p.facts.hospitalised_since.map(date_str))
+                    .bind(p.facts.deceased_on.map(date_str))
                     .bind(p.tags.join(","))
                     .bind(1i64)
                     .bind(now.clone());

@@ -72,12 +72,12 @@ fn good_row_all_fields() {
     let p = &p.person;
     assert_eq!(p.number.as_deref(), Some("A1"));
     assert_eq!(p.name, "王五");
-    assert_eq!(p.sex, Some(Sex::Male));
+    assert_eq!(p.facts.sex, Some(Sex::Male));
     assert_eq!(p.id_number.as_deref(), Some(idn.as_str()));
-    assert_eq!(p.birth_date, d(1935, 7, 12));
-    assert!(p.lunar_birthday);
+    assert_eq!(p.facts.birth_date, d(1935, 7, 12));
+    assert!(p.facts.lunar_birthday);
     assert_eq!(
-        p.lunar_birth_date,
+        p.facts.lunar_birth_date,
         Some(LunarDate {
             year: 1935,
             month: 6,
@@ -85,16 +85,16 @@ fn good_row_all_fields() {
             day: 12
         })
     );
-    assert_eq!(p.category, Category::Lixiu);
-    assert_eq!(p.rank, Rank::Bureau);
+    assert_eq!(p.facts.category, Category::Lixiu);
+    assert_eq!(p.facts.rank, Rank::Bureau);
     assert_eq!(p.former_unit.as_deref(), Some("市委办"));
     assert_eq!(p.phone.as_deref(), Some("13900000001"));
     assert_eq!(p.family_phone.as_deref(), Some("053188880000"));
     assert_eq!(p.party_branch.as_deref(), Some("第一支部"));
-    assert_eq!(p.self_care, SelfCare::Partial);
-    assert!(p.lives_alone && !p.empty_nest && p.widowed && !p.hardship);
-    assert_eq!(p.hospitalised_since, Some(d(2026, 9, 10)));
-    assert_eq!(p.deceased_on, None);
+    assert_eq!(p.facts.self_care, SelfCare::Partial);
+    assert!(p.facts.lives_alone && !p.facts.empty_nest && p.facts.widowed && !p.facts.hardship);
+    assert_eq!(p.facts.hospitalised_since, Some(d(2026, 9, 10)));
+    assert_eq!(p.facts.deceased_on, None);
     assert_eq!(p.staff, ["S001", "S002"]);
     assert_eq!(p.tags, ["重点", "高龄"]);
 }
@@ -179,7 +179,7 @@ fn deceased_before_birth_and_bad_event_dates() {
     assert!(error_at(&rf, 2, "去世日期").reason.contains("早于出生日期"));
     assert_eq!(error_at(&rf, 3, "住院日期").reason, "日期不存在");
     assert_eq!(rows_of(&rf), [4]);
-    assert_eq!(rf.persons[0].person.deceased_on, Some(d(2026, 6, 6)));
+    assert_eq!(rf.persons[0].person.facts.deceased_on, Some(d(2026, 6, 6)));
 }
 
 #[test]
@@ -219,9 +219,9 @@ fn gbk_csv() {
     assert!(rf.errors.is_empty(), "{:?}", rf.errors);
     let p = &rf.persons[0].person;
     assert_eq!(p.name, "张三");
-    assert_eq!(p.rank, Rank::Division);
+    assert_eq!(p.facts.rank, Rank::Division);
     assert_eq!(p.staff, ["S001", "S002"]);
-    assert!(p.lunar_birthday);
+    assert!(p.facts.lunar_birthday);
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn utf8_bom_csv() {
     let text = format!("\u{feff}{HEADER}\n1,张三,男,,1935.7.12,退休,,,,,\n");
     let rf = csv(&text);
     assert!(rf.errors.is_empty(), "{:?}", rf.errors);
-    assert_eq!(rf.persons[0].person.birth_date, d(1935, 7, 12));
+    assert_eq!(rf.persons[0].person.facts.birth_date, d(1935, 7, 12));
     assert!(rf.warnings.is_empty(), "{:?}", rf.warnings);
 }
 
@@ -243,13 +243,13 @@ fn full_width_lowercase_x_and_empty_self_care() {
     let p = &rf.persons[0].person;
     assert_eq!(p.id_number.as_deref(), Some("11010519491231002X"));
     assert_eq!(
-        p.birth_date,
+        p.facts.birth_date,
         d(1949, 12, 31),
         "birth date taken from the ID"
     );
     assert_eq!(p.phone.as_deref(), Some("13900000001"));
     assert_eq!(p.staff, ["S001", "S002"]);
-    assert_eq!(p.self_care, SelfCare::Full);
+    assert_eq!(p.facts.self_care, SelfCare::Full);
     // Lowercase x in plain ASCII too.
     let rf2 = csv("姓名,身份证号,类别\n张三,11010519491231002x,退休\n");
     assert_eq!(
@@ -273,9 +273,9 @@ fn header_order_english_aliases_and_unknown_column() {
     assert!(error_at(&rf, 2, "类别").value.contains("retired?"));
     let p = &rf.persons[0].person;
     assert_eq!(p.name, "Li Si");
-    assert_eq!(p.category, Category::Tuixiu);
+    assert_eq!(p.facts.category, Category::Tuixiu);
     assert_eq!(p.number.as_deref(), Some("7"));
-    assert_eq!(p.self_care, SelfCare::None);
+    assert_eq!(p.facts.self_care, SelfCare::None);
     assert_eq!(p.staff, ["S002"]);
 }
 
@@ -431,7 +431,11 @@ fn xlsx_dates_serials_numbers_and_offset_range() {
     let rf = parse_path(&path, &opts()).unwrap();
     assert!(!rf.staff_sheet_present);
     assert_eq!(rows_of(&rf), [4, 5, 6, 7]);
-    let b: Vec<_> = rf.persons.iter().map(|p| p.person.birth_date).collect();
+    let b: Vec<_> = rf
+        .persons
+        .iter()
+        .map(|p| p.person.facts.birth_date)
+        .collect();
     assert_eq!(
         b,
         [
@@ -443,7 +447,7 @@ fn xlsx_dates_serials_numbers_and_offset_range() {
     );
     assert_eq!(rf.persons[0].person.phone.as_deref(), Some("13900000001"));
     assert_eq!(rf.persons[0].person.number.as_deref(), Some("1"));
-    assert_eq!(rf.persons[1].person.deceased_on, Some(d(2026, 6, 6)));
+    assert_eq!(rf.persons[1].person.facts.deceased_on, Some(d(2026, 6, 6)));
     let e = error_at(&rf, 9, "身份证号");
     assert_eq!(e.reason, values::ID_AS_NUMBER);
     assert_eq!(e.sheet.as_deref(), Some("花名册"));
@@ -563,9 +567,9 @@ fn sample_roster_files() {
     assert!(rf.warnings.is_empty(), "{:?}", rf.warnings);
     assert_eq!(rf.staff.len(), 5);
     assert!(rf.persons.len() >= 45);
-    let categories: HashSet<_> = rf.persons.iter().map(|p| p.person.category).collect();
+    let categories: HashSet<_> = rf.persons.iter().map(|p| p.person.facts.category).collect();
     assert_eq!(categories.len(), 3);
-    let ranks: HashSet<_> = rf.persons.iter().map(|p| p.person.rank).collect();
+    let ranks: HashSet<_> = rf.persons.iter().map(|p| p.person.facts.rank).collect();
     assert_eq!(ranks.len(), Rank::ALL.len());
 
     let csv_opts = ParseOptions {
@@ -618,7 +622,7 @@ fn title_row_above_header_and_marked_headers() {
     let rf = csv(text);
     assert_clean(&rf);
     assert_eq!(rows_of(&rf), [4]);
-    assert_eq!(rf.persons[0].person.category, Category::Lixiu);
+    assert_eq!(rf.persons[0].person.facts.category, Category::Lixiu);
     assert!(rf.warnings.is_empty(), "{:?}", rf.warnings);
 }
 
