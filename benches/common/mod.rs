@@ -196,25 +196,6 @@ pub fn person(i: usize, n_staff: usize) -> SyntheticPerson {
     let person = Person {
         number: Some(format!("P{i:07}")),
         name,
-        facts: qinqing::roster::Facts {
-            sex: Some(if i.is_multiple_of(2) {
-                Sex::Male
-            } else {
-                Sex::Female
-            }),
-            birth_date: birth,
-            lunar_birthday,
-            lunar_birth_date,
-            category,
-            rank,
-            self_care,
-            lives_alone: rng.chance(120),
-            empty_nest: rng.chance(300),
-            widowed: rng.chance(250),
-            hardship: rng.chance(50),
-            hospitalised_since,
-            deceased_on,
-        },
         id_number: Some(format!(
             "{:06}{}{:04}",
             110_000 + (i / 10_000) % 890_000,
@@ -240,6 +221,27 @@ pub fn person(i: usize, n_staff: usize) -> SyntheticPerson {
             .chance(650)
             .then(|| format!("第{}党支部", 1 + rng.below(40))),
         health: None,
+        // After the fields above, so the random draws come in the order they
+        // always did (the same synthetic roster as before).
+        facts: qinqing::roster::Facts {
+            sex: Some(if i.is_multiple_of(2) {
+                Sex::Male
+            } else {
+                Sex::Female
+            }),
+            birth_date: birth,
+            lunar_birthday,
+            lunar_birth_date,
+            category,
+            rank,
+            self_care,
+            lives_alone: rng.chance(120),
+            empty_nest: rng.chance(300),
+            widowed: rng.chance(250),
+            hardship: rng.chance(50),
+            hospitalised_since,
+            deceased_on,
+        },
         staff,
         tags: if rng.chance(100) {
             vec!["重点".into()]

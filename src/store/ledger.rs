@@ -95,7 +95,7 @@ impl Store {
             let sql = format!(
                 "SELECT person_id, MAX(on_date) FROM contacts WHERE outcome = 'done' \
                  AND kind IN ('call', 'visit') AND person_id IN ({}) GROUP BY person_id",
-                super::in_list(chunk.len())
+                super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for id in chunk {
@@ -114,7 +114,7 @@ impl Store {
         for chunk in occasion_keys.chunks(400) {
             let sql = format!(
                 "{CONTACT_SELECT} WHERE reference IN ({})",
-                super::in_list(chunk.len())
+                super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for k in chunk {

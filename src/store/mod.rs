@@ -348,9 +348,9 @@ pub(crate) fn sql_for(backend: Backend, text: String) -> sqlx::AssertSqlSafe<Str
     sqlx::AssertSqlSafe(out)
 }
 
-/// `$1, $2, …, $n`: the placeholders of an `IN (…)` list.
-pub(crate) fn in_list(n: usize) -> String {
-    (1..=n)
+/// `$first, …, $(first + n - 1)`: the placeholders of an `IN (…)` list.
+pub(crate) fn placeholders(n: usize, first: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

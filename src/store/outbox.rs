@@ -159,13 +159,6 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn placeholders(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// Stores reminders with `status` (planned, or missed when their day passed
     /// during downtime); existing keys are left alone, so re-planning is idempotent.
@@ -240,7 +233,7 @@ impl Store {
         let sql = format!(
             "SELECT id, stage_key, rule, person_id FROM reminders WHERE status = 'planned' AND remind_on >= $1 \
              AND remind_on <= $2 AND rule IN ({})",
-            placeholders(rules.len(), 3)
+            super::placeholders(rules.len(), 3)
         );
         let mut q = sqlx::query(super::sql_for(self.backend(), sql))
             .bind(date_str(from))
@@ -297,7 +290,7 @@ impl Store {
                 "UPDATE reminders SET status = 'missed', note = 'past its catch-up', updated_at = $1 \
                  WHERE status = 'planned' AND stage_key IN ({}) AND NOT EXISTS \
                  (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
-                placeholders(chunk.len(), 2)
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(ts(now));
             for k in chunk {
@@ -319,7 +312,7 @@ impl Store {
             let sql = format!(
                 "SELECT occasion_key, status, remind_on, updated_at FROM reminders \
                  WHERE stage = 'remind' AND occasion_key IN ({})",
-                placeholders(chunk.len(), 1)
+                super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for k in chunk {
@@ -358,7 +351,7 @@ impl Store {
             let sql = format!(
                 "UPDATE reminders SET status = 'unsent', note = $1, updated_at = $2 \
                  WHERE status = 'planned' AND id IN ({})",
-                placeholders(chunk.len(), 3)
+                super::placeholders(chunk.len(), 3)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql))
                 .bind(reason.to_string())
@@ -384,7 +377,7 @@ impl Store {
             let sql = format!(
                 "UPDATE reminders SET status = 'cancelled', note = $1, updated_at = $2 \
                  WHERE status = 'planned' AND id IN ({})",
-                placeholders(chunk.len(), 3)
+                super::placeholders(chunk.len(), 3)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql))
                 .bind(why.to_string())
@@ -396,7 +389,7 @@ impl Store {
             let sql = format!(
                 "UPDATE deliveries SET status = 'cancelled', updated_at = $1 \
                  WHERE status = 'pending' AND reminder_id IN ({})",
-                placeholders(chunk.len(), 2)
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for id in chunk {
@@ -458,7 +451,7 @@ impl Store {
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
                 "UPDATE reminders SET status = 'failed', updated_at = $1 WHERE status = 'planned' AND id IN ({})",
-                placeholders(chunk.len(), 2)
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for id in chunk {
@@ -656,7 +649,7 @@ impl Store {
         for chunk in out.chunks(BATCH) {
             let sql = format!(
                 "UPDATE deliveries SET status = 'sending' WHERE digest_id IN ({}) AND status <> 'cancelled' AND status <> 'sent' AND status <> 'failed'",
-                placeholders(chunk.len(), 1)
+                super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for d in chunk {
@@ -715,7 +708,7 @@ impl Store {
             let sql = format!(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, updated_at = $1 \
                  WHERE digest_id IN ({}) AND status <> 'cancelled' AND status <> 'failed'",
-                placeholders(chunk.len(), 2)
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
             for id in chunk {
@@ -725,7 +718,7 @@ impl Store {
             let sql = format!(
                 "UPDATE reminders SET status = 'sent', updated_at = $1 WHERE status = 'planned' AND id IN \
                  (SELECT reminder_id FROM deliveries WHERE digest_id IN ({}))",
-                placeholders(chunk.len(), 2)
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now_s.clone());
             for id in chunk {

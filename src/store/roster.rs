@@ -369,10 +369,7 @@ impl Store {
         for chunk in plan.deactivate.chunks(BATCH) {
             let sql = format!(
                 "UPDATE persons SET active = 0, version = version + 1, updated_at = $1 WHERE pkey IN ({})",
-                (2..=chunk.len() + 1)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::placeholders(chunk.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql)).bind(now.clone());
             for k in chunk {
@@ -503,10 +500,7 @@ async fn reassign(
             let sql = format!(
                 "UPDATE assignments SET until = $1 WHERE until IS NULL AND person_id IN \
              (SELECT id FROM persons WHERE pkey IN ({}))",
-                (2..=existing.len() + 1)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                super::placeholders(existing.len(), 2)
             );
             let mut q = sqlx::query(super::sql_for(backend, sql)).bind(today.to_string());
             for k in existing {
@@ -628,7 +622,7 @@ impl Store {
             let sql = format!(
                 "SELECT id, name, deceased_on, active, number, id_number, phone, address \
                  FROM persons WHERE id IN ({})",
-                super::in_list(chunk.len())
+                super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
             for id in chunk {
