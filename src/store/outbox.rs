@@ -675,8 +675,11 @@ impl Store {
             match outcome {
                 SendOutcome::Sent { provider_id } => {
                     sqlx::query(
+                        // The payload (names, the raw link tokens) is needed only to send:
+                        // once sent it is dropped, so the store keeps only the links' hashes.
                         "UPDATE digests SET status = 'sent', provider_id = $1, sent_at = $2, \
-                         claimed_until = NULL, claimed_by = NULL, last_error = NULL WHERE id = $3",
+                         claimed_until = NULL, claimed_by = NULL, last_error = NULL, payload = '' \
+                         WHERE id = $3",
                     )
                     .bind(provider_id.clone())
                     .bind(now_s.clone())
@@ -701,6 +704,11 @@ impl Store {
                 }
                 SendOutcome::Failed { error } => {
                     set_outcome(&mut tx, *id, "failed", error, None, &now_s).await?;
+                    // The next channel builds its own digest; this one is never sent.
+                    sqlx::query("UPDATE digests SET payload = '' WHERE id = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
         }

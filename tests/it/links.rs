@@ -152,6 +152,28 @@ fn a_digest_link_answered_over_http_records_the_visit_and_stops_the_later_remind
         let token = ack.rsplit('/').next().unwrap();
         assert!(token.len() >= 22 && 30 + 3 + token.len() <= 60, "{ack}");
         assert!(worklist.starts_with(&format!("{}/s/", r.base)));
+        // The store holds only the tokens' hashes: a sent digest's payload is
+        // dropped once its outcome is recorded, and no table holds the raw token.
+        let stored = || -> Vec<String> {
+            rt().block_on(async {
+                let store = qinqing::store::Store::connect(r.s.db.url()).await.unwrap();
+                let mut all: Vec<String> = sqlx::query_scalar("SELECT payload FROM digests")
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+                all.extend(
+                    sqlx::query_scalar::<_, String>("SELECT token_hash FROM links")
+                        .fetch_all(store.pool())
+                        .await
+                        .unwrap(),
+                );
+                all
+            })
+        };
+        wait_for("the sent digest's payload dropped", 30, || {
+            let rows = stored();
+            (rows.len() > 2 && !rows.iter().any(|p| p.contains(token))).then_some(())
+        });
 
         // Before any answer the worklist holds the birthday (due 06-24, not
         // overdue) and the month's call (due 06-30).
