@@ -78,7 +78,8 @@ pub enum Persons {
 /// Every stage of `persons` whose remind day is in [from, to], as if the daemon had
 /// run each day, in output order, leaving out what recorded work closed as of the
 /// day `closed_as_of` gives for the stage; and the per-person rule errors. The
-/// roster is streamed from the store and cut down as it comes.
+/// roster is streamed from the store (a staff member's persons only, for
+/// `Persons::Staff`).
 pub async fn stages(
     store: &crate::store::Store,
     rules: Arc<RuleSet>,
@@ -92,27 +93,33 @@ pub async fn stages(
         .await?;
     let mut builder = PlanningRosterBuilder::new(store.documents().await?);
     let mut only = std::collections::HashSet::new();
-    store
-        .plan_rows(1 << 16, |batch| match &persons {
-            Persons::All => builder.add(batch.into_par_iter()),
-            Persons::Key(want) => {
-                for row in &batch {
-                    let number = row.person.number.as_deref().map(str::to_uppercase);
-                    if row.person.key().to_uppercase() == *want || number.as_ref() == Some(want) {
-                        only.insert(row.id);
+    match &persons {
+        // A staff member's persons, selected in SQL.
+        Persons::Staff(numbers) => {
+            store
+                .plan_rows_of_staff(numbers, 1 << 12, |batch| builder.add(batch.into_par_iter()))
+                .await?
+        }
+        Persons::All => {
+            store
+                .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+                .await?
+        }
+        Persons::Key(want) => {
+            store
+                .plan_rows(1 << 16, |batch| {
+                    for row in &batch {
+                        let number = row.person.number.as_deref().map(str::to_uppercase);
+                        if row.person.key().to_uppercase() == *want || number.as_ref() == Some(want)
+                        {
+                            only.insert(row.id);
+                        }
                     }
-                }
-                builder.add(batch.into_par_iter());
-            }
-            Persons::Staff(numbers) => {
-                let mine: Vec<_> = batch
-                    .into_iter()
-                    .filter(|r| r.person.staff.iter().any(|s| numbers.contains(s)))
-                    .collect();
-                builder.add(mine.into_par_iter());
-            }
-        })
-        .await?;
+                    builder.add(batch.into_par_iter());
+                })
+                .await?
+        }
+    }
     let roster = builder.finish(&store.load_staff().await?);
     let only = matches!(persons, Persons::Key(_)).then_some(only);
     let out = tokio::task::spawn_blocking(move || {

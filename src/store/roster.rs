@@ -83,10 +83,11 @@ fn person_columns(row: &AnyRow, contact: bool) -> Result<Person> {
 }
 
 /// The columns planning reads: no phones, address, former unit or health notes.
-const PLAN_SELECT: &str = "SELECT id, version, number, name, sex, id_number, birth_date, lunar_birthday, \
-    lunar_birth_date, category, rank, community, party_branch, self_care, lives_alone, \
-    empty_nest, widowed, hardship, hospitalised_since, deceased_on, tags \
-    FROM persons WHERE active = 1 ORDER BY id";
+/// The planning columns of the active persons `p` (`{}`: a further condition).
+const PLAN_SELECT: &str = "SELECT p.id, p.version, p.number, p.name, p.sex, p.id_number, p.birth_date, \
+    p.lunar_birthday, p.lunar_birth_date, p.category, p.rank, p.community, p.party_branch, \
+    p.self_care, p.lives_alone, p.empty_nest, p.widowed, p.hardship, p.hospitalised_since, \
+    p.deceased_on, p.tags FROM persons p WHERE p.active = 1 {} ORDER BY p.id";
 
 fn plan_person_from_row(row: &AnyRow) -> Result<(i64, i64, Person)> {
     let person = person_columns(row, false)?;
@@ -213,8 +214,46 @@ impl Store {
     /// Streams the active persons for planning, in id order and in batches of
     /// `batch`, each with its open assignments and events: a large roster is never
     /// held whole as full rows. Staff and documents are loaded separately.
-    pub async fn plan_rows(&self, batch: usize, mut each: impl FnMut(Vec<PlanRow>)) -> Result<()> {
+    pub async fn plan_rows(&self, batch: usize, each: impl FnMut(Vec<PlanRow>)) -> Result<()> {
+        self.plan_rows_of(None, batch, each).await
+    }
+
+    /// Like [`Store::plan_rows`], for the persons currently assigned to one of
+    /// `staff` (工号) only, selected in SQL: a staff member's page reads their
+    /// 15–33 persons, not the roster.
+    pub async fn plan_rows_of_staff(
+        &self,
+        staff: &[String],
+        batch: usize,
+        each: impl FnMut(Vec<PlanRow>),
+    ) -> Result<()> {
+        self.plan_rows_of(Some(staff), batch, each).await
+    }
+
+    async fn plan_rows_of(
+        &self,
+        staff: Option<&[String]>,
+        batch: usize,
+        mut each: impl FnMut(Vec<PlanRow>),
+    ) -> Result<()> {
         use futures::TryStreamExt;
+        // Only these persons, when `staff` is given.
+        let only = match staff {
+            Some([]) => return Ok(()),
+            Some(numbers) => format!(
+                "AND p.id IN (SELECT person_id FROM assignments WHERE until IS NULL \
+                 AND staff_number IN ({}))",
+                super::placeholders(numbers.len(), 1)
+            ),
+            None => String::new(),
+        };
+        let numbers = staff.unwrap_or_default();
+        let bind_all = |mut q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>| {
+            for n in numbers {
+                q = q.bind(n.clone());
+            }
+            q
+        };
         // One read-only transaction, so the three reads see one state of the store: a
         // person's new version is never seen without the event that bumped it.
         let mut tx = self.pool().begin().await?;
@@ -224,37 +263,40 @@ impl Store {
                 .await?;
         }
         // Small beside the persons: (person id, staff number) and (person id, event).
-        let mut assignments = sqlx::query(
+        let sql = format!(
             "SELECT a.person_id, a.staff_number FROM assignments a \
              JOIN persons p ON p.id = a.person_id \
-             WHERE a.until IS NULL AND p.active = 1 ORDER BY a.person_id, a.position, a.id",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .peekable();
-        let mut events = sqlx::query(
+             WHERE a.until IS NULL AND p.active = 1 {only} ORDER BY a.person_id, a.position, a.id"
+        );
+        let mut assignments = bind_all(sqlx::query(super::sql_for(self.backend(), sql)))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .peekable();
+        let sql = format!(
             "SELECT e.person_id, e.kind, e.on_date FROM person_events e \
              JOIN persons p ON p.id = e.person_id \
-             WHERE p.active = 1 ORDER BY e.person_id, e.on_date, e.id",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>(0)?,
-                row.try_get::<String, _>(1)?,
-                parse_date(&row.try_get::<String, _>(2)?)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .peekable();
-        let mut rows = sqlx::query(PLAN_SELECT).fetch(&mut *tx);
+             WHERE p.active = 1 {only} ORDER BY e.person_id, e.on_date, e.id"
+        );
+        let mut events = bind_all(sqlx::query(super::sql_for(self.backend(), sql)))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64, _>(0)?,
+                    row.try_get::<String, _>(1)?,
+                    parse_date(&row.try_get::<String, _>(2)?)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .peekable();
+        let sql = PLAN_SELECT.replace("{}", &only);
+        let mut rows = bind_all(sqlx::query(super::sql_for(self.backend(), sql))).fetch(&mut *tx);
         let mut out: Vec<PlanRow> = Vec::with_capacity(batch);
         while let Some(row) = rows.try_next().await? {
             let (id, version, mut person) = plan_person_from_row(&row)?;
