@@ -88,16 +88,16 @@ pub async fn stages(
     persons: Persons,
     closed_as_of: impl Fn(&Reminder) -> NaiveDate + Send + 'static,
 ) -> Result<(Vec<Reminder>, Vec<String>)> {
-    let contacts = store
-        .contacts_between(from - chrono::Duration::days(400), to)
-        .await?;
     let mut builder = PlanningRosterBuilder::new(store.documents().await?);
     let mut only = std::collections::HashSet::new();
     match &persons {
         // A staff member's persons, selected in SQL.
         Persons::Staff(numbers) => {
             store
-                .plan_rows_of_staff(numbers, 1 << 12, |batch| builder.add(batch.into_par_iter()))
+                .plan_rows_of_staff(numbers, 1 << 12, |batch| {
+                    only.extend(batch.iter().map(|r| r.id));
+                    builder.add(batch.into_par_iter())
+                })
                 .await?
         }
         Persons::All => {
@@ -121,6 +121,14 @@ pub async fn stages(
         }
     }
     let roster = builder.finish(&store.load_staff().await?);
+    let since = from - chrono::Duration::days(400);
+    let contacts = match &persons {
+        Persons::Staff(_) => {
+            let ids: Vec<i64> = only.iter().copied().collect();
+            store.contacts_of(&ids, since, to).await?
+        }
+        _ => store.contacts_between(since, to).await?,
+    };
     let only = matches!(persons, Persons::Key(_)).then_some(only);
     let out = tokio::task::spawn_blocking(move || {
         let mut cache = OccasionCache::default();

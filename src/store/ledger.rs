@@ -85,6 +85,33 @@ impl Store {
         rows.iter().map(contact_from_row).collect()
     }
 
+    /// The contacts of these persons logged between two dates, inclusive.
+    pub async fn contacts_of(
+        &self,
+        person_ids: &[i64],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Contact>> {
+        let mut out = Vec::new();
+        for chunk in person_ids.chunks(400) {
+            let sql = format!(
+                "{CONTACT_SELECT} WHERE on_date >= $1 AND on_date <= $2 AND person_id IN ({}) \
+                 ORDER BY on_date, id",
+                super::placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql))
+                .bind(date_str(from))
+                .bind(date_str(to));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(contact_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The day of each person's last call or visit that was done, by anyone.
     pub async fn last_contacts(
         &self,
