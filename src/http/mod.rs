@@ -17,8 +17,9 @@
 //! Every response carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store`,
 //! a strict `Content-Security-Policy` (nothing but this server's stylesheet, forms
 //! posting to this server) and `X-Content-Type-Options: nosniff`. Bodies are limited
-//! to 16 KiB, requests to 15 s, and a client address that presents more than 20
-//! unknown tokens a minute is answered 429 for the rest of that minute. The store
+//! to 16 KiB, headers to 16 KiB (431 beyond), the request target to 2 KiB and
+//! requests to 15 s; a client address that presents more than 20 unknown tokens a
+//! minute is answered 429 for the rest of that minute. The store
 //! keeps one acknowledgement per occasion, so a double tap records once. An unknown
 //! or tampered token gets a plain 404 page with no data.
 
@@ -53,6 +54,9 @@ use crate::store::Store;
 /// Unknown tokens one client address may present per minute.
 const FAILED_LOOKUPS_PER_MINUTE: u32 = 20;
 const BODY_LIMIT: usize = 16 * 1024;
+/// All request headers together, and the request target.
+const HEADER_LIMIT: usize = 16 * 1024;
+const URI_LIMIT: usize = 2048;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
     base-uri 'none'; frame-ancestors 'none'";
@@ -145,11 +149,24 @@ pub async fn serve(
     .await
 }
 
-/// The headers every response carries, and the request timeout.
+/// The headers every response carries, the header limit and the request timeout.
 async fn guard(req: Request, next: Next) -> Response {
-    let mut resp = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout").into_response(),
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    let mut resp = if header_bytes > HEADER_LIMIT || req.uri().to_string().len() > URI_LIMIT {
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request headers too large",
+        )
+            .into_response()
+    } else {
+        match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout").into_response(),
+        }
     };
     let h = resp.headers_mut();
     h.insert(

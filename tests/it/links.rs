@@ -357,6 +357,29 @@ fn tampered_expired_and_revoked_links_show_no_personal_data() {
                 "{page}"
             );
         }
+        // Oversized headers and bodies are refused before any lookup.
+        let (code, _) = rt().block_on(async {
+            let r = client()
+                .get(&ack)
+                .header("x-filler", "a".repeat(20_000))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), ())
+        });
+        assert_eq!(code, 431, "[{label}]");
+        let big = format!("outcome=visited&note={}", "a".repeat(20_000));
+        let (code, _) = rt().block_on(async {
+            let r = client()
+                .post(&ack)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(big)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), ())
+        });
+        assert_eq!(code, 413, "[{label}]");
         // Expired: the clock 46 days on (ack_link_days = 45) is another process's
         // view; revoking ends the links now.
         let out =
@@ -398,6 +421,14 @@ fn tampered_expired_and_revoked_links_show_no_personal_data() {
         let (code, page) = get(by_ref.trim());
         assert_eq!(code, 200, "[{label}] {page}");
         assert!(page.contains("钱学礼"));
+        // Too many unknown tokens from one address: 429 for the rest of the minute,
+        // even for a good link.
+        let codes: Vec<u16> = (0..22)
+            .map(|i| get(&format!("{}/a/{:0>22}", r.base, i)).0)
+            .collect();
+        assert_eq!(codes[0], 404);
+        assert_eq!(*codes.last().unwrap(), 429, "[{label}] {codes:?}");
+        assert_eq!(get(by_ref.trim()).0, 429, "[{label}]");
     }
 }
 
