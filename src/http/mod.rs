@@ -242,6 +242,60 @@ async fn link_or_page(
     }
 }
 
+/// What a link of kind `K` opens, for a handler: the working link, its token and
+/// this server's origin as the client reached it. Extracting it answers for the
+/// handler when the link does not work (expired page, 404, 429).
+struct Opened<K> {
+    link: Link,
+    token: String,
+    origin: String,
+    _kind: std::marker::PhantomData<K>,
+}
+
+/// `/a/{token}`: an acknowledgement link.
+struct Ack;
+/// `/s/{token}…`: a worklist link.
+struct Work;
+
+trait Kind {
+    const KIND: LinkKind;
+}
+impl Kind for Ack {
+    const KIND: LinkKind = LinkKind::Ack;
+}
+impl Kind for Work {
+    const KIND: LinkKind = LinkKind::Worklist;
+}
+
+impl<K: Kind> Opened<K> {
+    /// This link's own path (`/a/{token}` or `/s/{token}`).
+    fn base(&self) -> String {
+        format!("/{}/{}", K::KIND.segment(), self.token)
+    }
+}
+
+impl<K: Kind + Send + Sync> axum::extract::FromRequestParts<HttpState> for Opened<K> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &HttpState,
+    ) -> Result<Self, Response> {
+        let ConnectInfo(addr) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // The token is the segment after /a/ or /s/.
+        let token = parts.uri.path().split('/').nth(2).unwrap_or("").to_string();
+        let link = link_or_page(state, addr.ip(), K::KIND, &token).await?;
+        Ok(Opened {
+            link,
+            origin: origin(state, &parts.headers),
+            token,
+            _kind: std::marker::PhantomData,
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct AnswerForm {
     outcome: String,
@@ -310,32 +364,18 @@ async fn answer_post(
     show(state, target, action, Some(message), status).await
 }
 
-async fn ack_get(
-    State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(token): Path<String>,
-) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await?;
-    let target = Target::of_link(&link).ok_or_else(not_found)?;
-    Ok(show(
-        &state,
-        &target,
-        &format!("/a/{token}"),
-        None,
-        StatusCode::OK,
-    )
-    .await)
+async fn ack_get(State(state): State<HttpState>, a: Opened<Ack>) -> Result<Response, Response> {
+    let target = Target::of_link(&a.link).ok_or_else(not_found)?;
+    Ok(show(&state, &target, &a.base(), None, StatusCode::OK).await)
 }
 
 async fn ack_post(
     State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(token): Path<String>,
+    a: Opened<Ack>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Ack, &token).await?;
-    let target = Target::of_link(&link).ok_or_else(not_found)?;
-    Ok(answer_post(&state, &target, &format!("/a/{token}"), form).await)
+    let target = Target::of_link(&a.link).ok_or_else(not_found)?;
+    Ok(answer_post(&state, &target, &a.base(), form).await)
 }
 
 /// The target of `/s/{token}/o/{reference}`: an occasion reminded to the link's staff member.
@@ -353,12 +393,11 @@ async fn item_target(state: &HttpState, link: &Link, reference: &str) -> Result<
 
 async fn item_get(
     State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path((token, reference)): Path<(String, String)>,
+    w: Opened<Work>,
+    Path((_, reference)): Path<(String, String)>,
 ) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
-    let target = item_target(&state, &link, &reference).await?;
-    let action = format!("/s/{token}/o/{reference}");
+    let target = item_target(&state, &w.link, &reference).await?;
+    let action = format!("{}/o/{reference}", w.base());
     Ok(show(&state, &target, &action, None, StatusCode::OK).await)
 }
 
@@ -366,13 +405,12 @@ async fn item_get(
 /// again; 未能完成 needs a reason, so the occasion's own page asks for it.
 async fn item_post(
     State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path((token, reference)): Path<(String, String)>,
+    w: Opened<Work>,
+    Path((_, reference)): Path<(String, String)>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
-    let target = item_target(&state, &link, &reference).await?;
-    let base = format!("/s/{token}");
+    let target = item_target(&state, &w.link, &reference).await?;
+    let base = w.base();
     if Answer::parse(form.outcome.trim()) == Some(Answer::NotDone) {
         return Ok(answer_post(&state, &target, &format!("{base}/o/{reference}"), form).await);
     }
@@ -380,7 +418,7 @@ async fn item_post(
         Ok(r) => pages::recorded_text(&r),
         Err(why) => (false, why),
     };
-    Ok(worklist_page(&state, &link, &base, Some(message)).await)
+    Ok(worklist_page(&state, &w.link, &base, Some(message)).await)
 }
 
 async fn worklist_page(
@@ -397,30 +435,21 @@ async fn worklist_page(
     }
 }
 
-async fn worklist_get(
-    State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Path(token): Path<String>,
-) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
-    Ok(worklist_page(&state, &link, &format!("/s/{token}"), None).await)
+async fn worklist_get(State(state): State<HttpState>, w: Opened<Work>) -> Response {
+    worklist_page(&state, &w.link, &w.base(), None).await
 }
 
 async fn worklist_json(
     State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
-    Path(token): Path<String>,
+    w: Opened<Work>,
 ) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
     let today = state.today();
-    let origin = origin(&state, &headers);
     let rules = state.rules().await;
-    let w = worklist::worklist(&state.store, rules, &link.link.staff_number, today)
+    let list = worklist::worklist(&state.store, rules, &w.link.link.staff_number, today)
         .await
         .map_err(server_error)?
         .ok_or_else(not_found)?;
-    let items: Vec<serde_json::Value> = w
+    let items: Vec<serde_json::Value> = list
         .items
         .iter()
         .map(|i| {
@@ -433,12 +462,12 @@ async fn worklist_json(
                 "due_on": o.due_on.to_string(),
                 "title": o.title,
                 "overdue": i.overdue,
-                "ack_url": format!("{origin}/s/{token}/o/{}", o.reference),
+                "ack_url": format!("{}{}/o/{}", w.origin, w.base(), o.reference),
             })
         })
         .collect();
     Ok(axum::Json(serde_json::json!({
-        "staff": w.staff.number,
+        "staff": list.staff.number,
         "as_of": today.to_string(),
         "items": items,
     }))
@@ -447,16 +476,14 @@ async fn worklist_json(
 
 async fn calendar_ics(
     State(state): State<HttpState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
-    Path(token): Path<String>,
+    w: Opened<Work>,
 ) -> Result<Response, Response> {
-    let link = link_or_page(&state, addr.ip(), LinkKind::Worklist, &token).await?;
-    let base = format!("{}/s/{token}", origin(&state, &headers));
     let rules = state.rules().await;
-    let items = worklist::feed_items(&state.store, rules, &link.link.staff_number, state.today())
+    let staff = &w.link.link.staff_number;
+    let items = worklist::feed_items(&state.store, rules, staff, state.today())
         .await
         .map_err(server_error)?;
+    let base = format!("{}{}", w.origin, w.base());
     Ok((
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
         ics::calendar(&items, &base, state.clock.now()),
