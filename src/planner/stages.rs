@@ -216,18 +216,18 @@ pub fn tick_stages(
     (plan, miss)
 }
 
+/// One occasion of one person under one rule (the rule's index `ri`), as `expand`
+/// builds its stages.
+struct Candidate<'a> {
+    rule: &'a Rule,
+    ri: usize,
+    person: &'a PersonData,
+    occ: &'a Occasion,
+}
+
 /// Decides, per stage, whether it is built and what becomes of it.
 trait Select: Sync {
-    #[allow(clippy::too_many_arguments)]
-    fn select(
-        &self,
-        rule: &Rule,
-        ri: usize,
-        person: &PersonData,
-        occ: &Occasion,
-        stage: StageKind,
-        day: NaiveDate,
-    ) -> Option<Verdict>;
+    fn select(&self, c: &Candidate<'_>, stage: StageKind, day: NaiveDate) -> Option<Verdict>;
 }
 
 /// Every stage whose day is in [from, to].
@@ -237,29 +237,19 @@ struct Range {
 }
 
 impl Select for Range {
-    fn select(
-        &self,
-        _: &Rule,
-        _: usize,
-        _: &PersonData,
-        _: &Occasion,
-        _: StageKind,
-        day: NaiveDate,
-    ) -> Option<Verdict> {
+    fn select(&self, _: &Candidate<'_>, _: StageKind, day: NaiveDate) -> Option<Verdict> {
         (day >= self.from && day <= self.to).then_some(Verdict::Plan)
     }
 }
 
 impl Select for TickWindow {
-    fn select(
-        &self,
-        rule: &Rule,
-        ri: usize,
-        person: &PersonData,
-        occ: &Occasion,
-        stage: StageKind,
-        day: NaiveDate,
-    ) -> Option<Verdict> {
+    fn select(&self, c: &Candidate<'_>, stage: StageKind, day: NaiveDate) -> Option<Verdict> {
+        let Candidate {
+            rule,
+            ri,
+            person,
+            occ,
+        } = *c;
         let today = self.today;
         if day > today {
             return None;
@@ -325,7 +315,13 @@ fn expand(
     if recipients.is_empty() {
         return;
     }
-    let wanted = |stage: StageKind, d: NaiveDate| select.select(rule, ri, person, occ, stage, d);
+    let candidate = Candidate {
+        rule,
+        ri,
+        person,
+        occ,
+    };
+    let wanted = |stage: StageKind, d: NaiveDate| select.select(&candidate, stage, d);
     // The days first, without allocating; the strings only for stages that are wanted.
     let count = match &occ.remind_on {
         Some(days) => days.len(),
