@@ -173,14 +173,45 @@ pub struct DocListArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
-    /// Log a call or a visit.
+    /// Log a call, a visit or a delivery (with --ref: the one a reminder asked for).
     Add(ContactAddArgs),
+    /// The ledger's contacts and attempts, by day done.
+    List(ContactListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContactListArgs {
+    /// 身份证号 or 编号: this person's whole history, across staff.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// 工号: the work this staff member did.
+    #[arg(long)]
+    pub staff: Option<String>,
+    /// Done on or after this day.
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Done on or before this day.
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ContactKind {
     Call,
     Visit,
+    Deliver,
+}
+
+impl ContactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Call => "call",
+            ContactKind::Visit => "visit",
+            ContactKind::Deliver => "deliver",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +229,9 @@ pub struct ContactAddArgs {
     pub on: Option<NaiveDate>,
     #[arg(long)]
     pub note: Option<String>,
+    /// 提醒编号: the contact acknowledges this occasion (as `qinqing ack` does).
+    #[arg(long = "ref", value_name = "REFERENCE")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +257,12 @@ pub struct AckArgs {
     /// 工号 of who did it.
     #[arg(long)]
     pub by: Option<String>,
+    /// The day the work was done (default: today).
+    #[arg(long)]
+    pub on: Option<NaiveDate>,
+    /// What was done (default: what the reminder asked for).
+    #[arg(long, value_enum)]
+    pub kind: Option<ContactKind>,
     #[arg(long)]
     pub note: Option<String>,
 }

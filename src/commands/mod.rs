@@ -119,3 +119,18 @@ fn fixed_from_env() -> Result<Option<FixedClock>> {
         _ => Ok(None),
     }
 }
+
+/// A CSV field, quoted when it holds a comma, quote or newline; a field that would
+/// start a formula in Excel is prefixed with an apostrophe.
+pub(crate) fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}

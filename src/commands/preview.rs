@@ -60,14 +60,6 @@ fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_js
     })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn print_csv(stages: &[Reminder]) {
     println!("remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference");
     for s in stages {
@@ -75,12 +67,12 @@ fn print_csv(stages: &[Reminder]) {
             "{},{},{},{},{},{},{},{},{}",
             s.remind_on,
             s.occasion_on,
-            csv_field(&s.rule),
-            csv_field(&s.person),
-            csv_field(&s.recipient),
+            super::csv_field(&s.rule),
+            super::csv_field(&s.person),
+            super::csv_field(&s.recipient),
             s.stage.as_str(),
             s.lead_days.map(|l| l.to_string()).unwrap_or_default(),
-            csv_field(&s.title),
+            super::csv_field(&s.title),
             s.reference
         );
     }

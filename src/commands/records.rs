@@ -76,20 +76,35 @@ pub async fn ack(ctx: &Context, args: AckArgs) -> Result<i32> {
     let req = AckRequest {
         reference: args.reference,
         by: args.by,
+        on: args.on,
+        kind: args.kind.map(|k| k.as_str()),
+        person: None,
         note: args.note,
     };
-    let out = ack_reference(&store, &req, ctx.clock.now()).await?;
-    match out.cancelled {
-        Some(n) => println!(
+    print_ack(&ack_reference(&store, &req, ctx.clock.now()).await?);
+    Ok(0)
+}
+
+/// What `ack` and `contact add --ref` did, in one line.
+pub fn print_ack(out: &crate::service::ack::AckOutcome) {
+    match (&out.cancelled, &out.already) {
+        (Some(n), _) => println!(
             "{} acknowledged on {} ({}): recorded as a {}; {n} pending reminder(s) cancelled",
             out.reference, out.on, out.title, out.contact_kind
         ),
-        None => println!(
+        (None, Some(c)) => println!(
+            "{} ({}) was already acknowledged by {} on {} (recorded {}); nothing recorded",
+            out.reference,
+            out.title,
+            c.entry.staff_number.as_deref().unwrap_or("?"),
+            c.entry.on,
+            c.recorded_at
+        ),
+        (None, None) => println!(
             "{} ({}) was already acknowledged; nothing recorded",
             out.reference, out.title
         ),
     }
-    Ok(0)
 }
 
 pub async fn test_send(ctx: &Context, args: TestSendArgs) -> Result<i32> {

@@ -13,6 +13,12 @@ pub struct AckRequest {
     pub reference: String,
     /// 工号 of who did the work; default: the reminder's recipient.
     pub by: Option<String>,
+    /// The day the work was done; default: today. Never in the future.
+    pub on: Option<chrono::NaiveDate>,
+    /// call, visit or deliver; default: what the reminder asked for.
+    pub kind: Option<&'static str>,
+    /// 身份证号 or 编号 the occasion must belong to (`contact add --ref`).
+    pub person: Option<String>,
     pub note: Option<String>,
 }
 
@@ -21,11 +27,13 @@ pub struct AckRequest {
 pub struct AckOutcome {
     pub reference: String,
     pub title: String,
-    /// The contact kind recorded: call or visit.
+    /// The contact kind recorded: call, visit or deliver.
     pub contact_kind: &'static str,
     pub on: chrono::NaiveDate,
     /// None: the occasion was already acknowledged, and nothing was recorded.
     pub cancelled: Option<usize>,
+    /// The acknowledgement that was there first, when nothing was recorded.
+    pub already: Option<crate::ledger::Contact>,
 }
 
 /// Records the acknowledgement at `now` and cancels the occasion's planned stages.
@@ -50,8 +58,23 @@ pub async fn ack(
         .find(|s| *s.reminder.occasion_key == *key)
         .expect("a stage of the chosen occasion")
         .reminder;
-    let contact_kind = contact_kind(&first.kind);
+    let contact_kind = req.kind.unwrap_or_else(|| contact_kind(&first.kind));
     let today = now.date_naive();
+    let on = req.on.unwrap_or(today);
+    if on > today {
+        bail!("--on {on} is in the future (today is {today})");
+    }
+    if let Some(person) = &req.person {
+        let id = store.person_id(person).await?;
+        if id != Some(first.person_id) {
+            bail!(
+                "--ref {reference} is {} ({}), not --person {}",
+                first.title,
+                first.occasion_on,
+                crate::mask::id_number(person)
+            );
+        }
+    }
     let by = req.by.clone().unwrap_or_else(|| first.recipient.clone());
     let cancelled = record_done(
         store,
@@ -59,19 +82,29 @@ pub async fn ack(
         &key,
         Done {
             by: &by,
-            on: today,
+            on,
             kind: contact_kind,
             note: req.note.clone(),
         },
         now,
     )
     .await?;
+    let already = match cancelled {
+        Some(_) => None,
+        None => store
+            .acknowledgements(std::slice::from_ref(&key))
+            .await?
+            .into_iter()
+            .filter(|c| c.entry.outcome == crate::ledger::Outcome::Done)
+            .min_by_key(|c| c.id),
+    };
     Ok(AckOutcome {
         reference,
         title: first.title.to_string(),
         contact_kind,
-        on: today,
+        on,
         cancelled,
+        already,
     })
 }
 

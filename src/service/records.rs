@@ -1,5 +1,6 @@
-//! Recording what staff report: documents to deliver (三必须) and contacts (calls and
-//! visits) in the ledger. Each checks what it refers to before writing.
+//! Recording what staff report: documents to deliver (三必须) and contacts (calls,
+//! visits, deliveries) in the ledger, and listing the ledger's contacts. Each checks
+//! what it refers to before writing.
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -34,7 +35,7 @@ pub struct ContactReport {
     pub person: String,
     /// 工号.
     pub staff: String,
-    /// call or visit.
+    /// call, visit or deliver.
     pub kind: &'static str,
     pub on: NaiveDate,
     pub note: Option<String>,
@@ -70,4 +71,99 @@ pub async fn add_contact(
         )
         .await?;
     Ok(())
+}
+
+/// Which contacts `contact list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// 身份证号 or 编号.
+    pub person: Option<String>,
+    /// 工号 of who did the work.
+    pub staff: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// One contact as the ledger lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContactLine {
+    /// 编号, else the ID number (an administrator's listing).
+    pub person: String,
+    pub name: String,
+    pub staff: Option<String>,
+    pub kind: String,
+    /// done or not_done.
+    pub outcome: &'static str,
+    /// The day the work was done.
+    pub done_on: NaiveDate,
+    /// When it was recorded (RFC 3339).
+    pub entered_at: String,
+    /// The occasion it answers; null for an unscheduled contact.
+    pub rule: Option<String>,
+    pub title: Option<String>,
+    pub occasion_on: Option<NaiveDate>,
+    /// Done on or before the occasion's deadline; null for an unscheduled contact.
+    pub on_time: Option<bool>,
+    pub note: Option<String>,
+}
+
+/// The contacts `filter` selects, by day done, with their persons and occasions.
+pub async fn list_contacts(store: &Store, filter: &ContactFilter) -> Result<Vec<ContactLine>> {
+    let person_id = match &filter.person {
+        Some(p) => Some(store.person_id(p).await?.with_context(|| {
+            format!(
+                "--person: no person with 身份证号 or 编号 {}",
+                crate::mask::id_number(p)
+            )
+        })?),
+        None => None,
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to < from
+    {
+        bail!("--to {to} is before --from {from}");
+    }
+    let contacts = store
+        .contacts_where(person_id, filter.staff.as_deref(), filter.from, filter.to)
+        .await?;
+    let mut ids: Vec<i64> = contacts.iter().map(|c| c.entry.person_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let persons = store.persons_brief(&ids).await?;
+    let keys: Vec<String> = contacts
+        .iter()
+        .filter_map(|c| c.entry.reference.clone())
+        .collect();
+    let occasions = store.occasions_by_key(&keys).await?;
+    Ok(contacts
+        .into_iter()
+        .map(|c| {
+            let p = persons.get(&c.entry.person_id);
+            let occ = c.entry.reference.as_ref().and_then(|k| occasions.get(k));
+            ContactLine {
+                person: p
+                    .map(|p| {
+                        p.number
+                            .clone()
+                            .filter(|n| !n.is_empty())
+                            .or(p.id_number.clone())
+                    })
+                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                name: p.map(|p| p.name.clone()).unwrap_or_default(),
+                staff: c.entry.staff_number.clone(),
+                kind: c.entry.kind.clone(),
+                outcome: c.entry.outcome.as_str(),
+                done_on: c.entry.on,
+                entered_at: c.recorded_at.clone(),
+                rule: occ.map(|o| o.rule.to_string()),
+                title: occ.map(|o| o.title.to_string()),
+                occasion_on: occ.map(|o| o.occasion_on),
+                on_time: occ
+                    .filter(|_| c.entry.outcome == crate::ledger::Outcome::Done)
+                    .map(|o| c.entry.on <= o.deadline()),
+                note: c.entry.note.clone(),
+            }
+        })
+        .collect())
 }

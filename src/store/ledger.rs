@@ -85,6 +85,57 @@ impl Store {
         rows.iter().map(contact_from_row).collect()
     }
 
+    /// The contacts of a person and/or by a staff member, done between two dates
+    /// (each bound optional), by day done.
+    pub async fn contacts_where(
+        &self,
+        person_id: Option<i64>,
+        staff_number: Option<&str>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Contact>> {
+        let mut cond = vec!["1 = 1".to_string()];
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if person_id.is_some() {
+            cond.push(format!("person_id = {}", next()));
+        }
+        if staff_number.is_some() {
+            cond.push(format!("staff_number = {}", next()));
+        }
+        if from.is_some() {
+            cond.push(format!("on_date >= {}", next()));
+        }
+        if to.is_some() {
+            cond.push(format!("on_date <= {}", next()));
+        }
+        let sql = format!(
+            "{CONTACT_SELECT} WHERE {} ORDER BY on_date, id",
+            cond.join(" AND ")
+        );
+        let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+        if let Some(id) = person_id {
+            q = q.bind(id);
+        }
+        if let Some(s) = staff_number {
+            q = q.bind(s.to_string());
+        }
+        if let Some(d) = from {
+            q = q.bind(date_str(d));
+        }
+        if let Some(d) = to {
+            q = q.bind(date_str(d));
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(contact_from_row)
+            .collect()
+    }
+
     /// The contacts of these persons logged between two dates, inclusive.
     pub async fn contacts_of(
         &self,

@@ -796,6 +796,32 @@ impl Store {
     }
 
     /// Reminders with this reference (for `qinqing ack`), in id order.
+    /// One stored stage of each of these occasions (the first stored), by key.
+    pub async fn occasions_by_key(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashMap<String, Reminder>> {
+        let mut out = std::collections::HashMap::new();
+        let mut keys = keys.to_vec();
+        keys.sort();
+        keys.dedup();
+        for chunk in keys.chunks(400) {
+            let sql = format!(
+                "{REMINDER_SELECT} WHERE r.occasion_key IN ({}) ORDER BY r.id",
+                super::placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                let r = reminder_from_row(&row)?.reminder;
+                out.entry(r.occasion_key.to_string()).or_insert(r);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn reminders_by_reference(&self, reference: &str) -> Result<Vec<StoredReminder>> {
         let sql = format!("{REMINDER_SELECT} WHERE r.reference = $1 ORDER BY r.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

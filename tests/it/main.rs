@@ -8,6 +8,7 @@ mod daemon;
 mod daemon_support;
 mod identity;
 mod layers;
+mod ledger;
 mod links;
 mod preview;
 mod roster;
