@@ -565,7 +565,8 @@ fn answers_at_the_same_moment_record_one_acknowledgement() {
         let out = r.s.cmd(AT).args(["ack", &reference]).run().ok();
         assert!(
             out.stdout
-                .contains("already acknowledged; nothing recorded"),
+                .contains("already acknowledged by S002 on 2026-06-17")
+                && out.stdout.contains("nothing recorded"),
             "[{label}] {out:?}"
         );
     }
