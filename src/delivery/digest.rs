@@ -30,6 +30,10 @@ pub struct Render<'a> {
     pub calendar: &'a WorkCalendar,
     /// The persons of the reminders, by id (for 编号).
     pub persons: &'a HashMap<i64, PersonBrief>,
+    /// The staff members assigned to those persons (for whose work an escalation is).
+    pub assigned: &'a HashMap<i64, Vec<String>>,
+    /// Every staff member, by 工号.
+    pub staff: &'a HashMap<String, Staff>,
     pub links: Option<&'a LinkSettings>,
 }
 
@@ -49,10 +53,20 @@ pub fn verb(kind: &str) -> &'static str {
 }
 
 /// One reminder line: what, for whom, when, what to do by when, and the reference.
-pub fn line(r: &Reminder, due_on: NaiveDate, today: NaiveDate) -> String {
+/// An escalation names the staff member responsible (`responsible`, when known)
+/// and how many days the work is overdue.
+pub fn line(
+    r: &Reminder,
+    due_on: NaiveDate,
+    today: NaiveDate,
+    responsible: Option<&str>,
+) -> String {
     let mut s = String::new();
     if r.stage == StageKind::Escalate {
         s.push_str("【督办】");
+        if let Some(name) = responsible {
+            s.push_str(&format!("{name}负责的 "));
+        }
     }
     if r.urgent {
         s.push_str("【紧急】");
@@ -60,7 +74,12 @@ pub fn line(r: &Reminder, due_on: NaiveDate, today: NaiveDate) -> String {
     s.push_str(&r.title);
     s.push_str(&format!("({})", month_day(r.occasion_on)));
     if r.stage == StageKind::Escalate {
-        s.push_str(",至今未确认,请督促落实");
+        let overdue = (today - due_on).num_days();
+        if overdue > 0 {
+            s.push_str(&format!("已逾期{overdue}天,请督促落实"));
+        } else {
+            s.push_str(",至今未确认,请督促落实");
+        }
     } else {
         s.push_str(&format!(",请于{}前{}", month_day(due_on), verb(&r.kind)));
     }
@@ -69,6 +88,24 @@ pub fn line(r: &Reminder, due_on: NaiveDate, today: NaiveDate) -> String {
     }
     s.push_str(&format!(" 提醒编号{}", r.reference));
     s
+}
+
+/// The name of the staff member whose work an escalation to `r.recipient` is: of
+/// the person's assigned staff, the one `r.recipient` supervises, else the first.
+fn responsible<'a>(r: &Reminder, render: &'a Render<'_>) -> Option<&'a str> {
+    let assigned = render.assigned.get(&r.person_id)?;
+    let by_supervisor = assigned.iter().find(|no| {
+        render
+            .staff
+            .get(*no)
+            .is_some_and(|s| s.supervisor.as_deref() == Some(r.recipient.as_str()))
+    });
+    let no = by_supervisor.or(assigned.first())?;
+    render
+        .staff
+        .get(no)
+        .map(|s| s.name.as_str())
+        .filter(|n| !n.is_empty())
 }
 
 pub fn addressee(staff: &Staff) -> Addressee {
@@ -113,7 +150,10 @@ pub fn section(
     let mut items = Vec::with_capacity(reminders.len());
     for (i, rem) in reminders.iter().enumerate() {
         let due_on = rem.due_on(r.calendar);
-        lines.push(format!("{}. {}", i + 1, line(rem, due_on, r.today)));
+        let who = (rem.stage == StageKind::Escalate)
+            .then(|| responsible(rem, r))
+            .flatten();
+        lines.push(format!("{}. {}", i + 1, line(rem, due_on, r.today, who)));
         let person = r.persons.get(&rem.person_id);
         items.push(Item {
             person: person.map(PersonBrief::label).unwrap_or_default(),
@@ -239,6 +279,7 @@ mod tests {
             &rem("remind", "2026-01-30"),
             "2026-02-06".parse().unwrap(),
             today,
+            None,
         );
         assert_eq!(l, "李某某 90岁寿辰(2月6日),请于2月6日前走访 提醒编号ABC234");
     }
@@ -250,20 +291,24 @@ mod tests {
             &rem("remind", "2026-01-30"),
             "2026-02-06".parse().unwrap(),
             today,
+            None,
         );
         assert!(l.contains("迟发:原定1月30日提醒"), "{l}");
     }
 
     #[test]
-    fn escalation_is_marked() {
+    fn escalation_names_whose_work_and_how_late() {
         let today = "2026-02-09".parse().unwrap();
+        let due = "2026-02-06".parse().unwrap();
+        let l = line(&rem("escalate", "2026-02-09"), due, today, Some("张三"));
+        assert_eq!(
+            l,
+            "【督办】张三负责的 李某某 90岁寿辰(2月6日)已逾期3天,请督促落实 提醒编号ABC234"
+        );
+        let unnamed = line(&rem("escalate", "2026-02-09"), today, today, None);
         assert!(
-            line(
-                &rem("escalate", "2026-02-09"),
-                "2026-02-06".parse().unwrap(),
-                today
-            )
-            .starts_with("【督办】")
+            unnamed.starts_with("【督办】李某某") && unnamed.contains("至今未确认"),
+            "{unnamed}"
         );
     }
 

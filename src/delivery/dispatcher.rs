@@ -365,10 +365,13 @@ impl Dispatcher {
 
         // Build and store the digests (and the links they carry) before sending anything.
         let calendar = self.calendar();
+        let assigned = self.store.assigned_staff(&person_ids).await?;
         let render = digest::Render {
             today,
             calendar: &calendar,
             persons: &persons,
+            assigned: &assigned,
+            staff: &staff,
             links: self.links.as_ref(),
         };
         let mut digests = Vec::new();

@@ -644,6 +644,28 @@ impl Store {
             .collect()
     }
 
+    /// The staff numbers (工号) currently assigned to each of these persons, in roster order.
+    pub async fn assigned_staff(&self, person_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in person_ids.chunks(BATCH) {
+            let sql = format!(
+                "SELECT person_id, staff_number FROM assignments WHERE until IS NULL \
+                 AND person_id IN ({}) ORDER BY person_id, position, id",
+                super::placeholders(chunk.len(), 1)
+            );
+            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                out.entry(row.try_get(0)?)
+                    .or_default()
+                    .push(row.try_get(1)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The ids of the living, active persons currently assigned to `staff_number`.
     pub async fn persons_of_staff(&self, staff_number: &str) -> Result<Vec<i64>> {
         let rows = sqlx::query(

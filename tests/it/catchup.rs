@@ -216,6 +216,14 @@ fn after_ten_days_down_open_escalations_go_once_past_birthdays_skip_calls_go_lat
             .filter(|l| l.contains("【督办】") && l.contains(reference))
             .collect();
         assert_eq!(escalated.len(), 1, "[{}] {lines:#?}", s.label());
+        // It names whose work it is and how late (due 06-24, sent 07-06).
+        assert!(
+            escalated[0]
+                .contains("【督办】干事乙负责的 钱学礼 80岁寿辰(6月24日)已逾期12天,请督促落实"),
+            "[{}] {}",
+            s.label(),
+            escalated[0]
+        );
         let past = plan
             .iter()
             .find(|r| {
