@@ -81,6 +81,30 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
             o.staff, o.persons
         ));
     }
+    // Staff who look after persons but have no 上级: their overdue work escalates
+    // back to themselves.
+    let mut looked_after: Vec<&str> = snapshot
+        .persons
+        .iter()
+        .filter(|p| p.active && p.person.facts.deceased_on.is_none())
+        .flat_map(|p| p.person.staff.iter().map(String::as_str))
+        .collect();
+    looked_after.sort_unstable();
+    looked_after.dedup();
+    let alone: Vec<&str> = snapshot
+        .staff
+        .iter()
+        .filter(|s| s.active && s.staff.supervisor.as_deref().is_none_or(str::is_empty))
+        .map(|s| s.staff.number.as_str())
+        .filter(|n| looked_after.binary_search(n).is_ok())
+        .collect();
+    if !alone.is_empty() {
+        warnings.push(format!(
+            "staff with persons but no 上级: {}; their overdue work escalates to themselves \
+             (set 上级 in the staff sheet)",
+            alone.join(", ")
+        ));
+    }
     if ctx.config.http.links_base().is_none() {
         warnings.push(
             "links are off: [http] base_url is unset, so messages carry no acknowledgement or \

@@ -157,3 +157,26 @@ fn contact_add_records_unscheduled_work_and_with_ref_acknowledges() {
         assert!(csv.starts_with("person,name,staff,kind,outcome,done_on"));
     }
 }
+
+/// `check` names the staff members who look after persons but have no 上级: their
+/// overdue work would escalate to themselves.
+#[test]
+fn check_warns_of_staff_without_a_supervisor() {
+    for db in backends() {
+        let mut r = Roster::synthetic(4);
+        let s002 = (0..r.staff.rows.len())
+            .find(|&i| r.staff.text(i, "工号") == "S002")
+            .unwrap();
+        r.staff.set(s002, "上级", X::Empty);
+        import(&db, &r.save(&db, "r.xlsx"), &[]).ok();
+        let c = check_json(&db);
+        let warnings = c["warnings"].to_string();
+        assert!(
+            warnings.contains("no 上级: S002;"),
+            "[{}] {warnings}",
+            db.name()
+        );
+        // S001 has no 上级 either, but looks after nobody.
+        assert!(!warnings.contains("S001"), "[{}] {warnings}", db.name());
+    }
+}
