@@ -248,7 +248,11 @@ fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
             plan.deactivate.push(key.clone());
         }
         keys.push(key);
-        plan.upsert_persons.push(sp.person.clone());
+        plan.upsert_persons
+            .push(qinqing::roster::reconcile::Upsert {
+                person: sp.person.clone(),
+                imported: sp.person.clone(),
+            });
     }
     for e in &snap.events {
         plan.events.push(NewEvent {

@@ -182,6 +182,7 @@ impl Daemon {
             Some(dir) => RuleSet::load_dir(dir, self.calendar(), Some(&previous)),
             None => RuleSet::builtin(self.calendar()),
         };
+        let next = service::with_config_defaults(next, &self.ctx.config);
         for e in &next.errors {
             tracing::error!("rule not loaded: {e}");
         }

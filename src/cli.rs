@@ -44,6 +44,12 @@ pub enum Command {
     /// The ledger of calls and visits.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Events of a person (住院, 出院, 去世, 困难, 反映问题), planned at once.
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Reports: coverage (落实情况) for the year-end assessment, the ledger (台账), the audit log.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Run the daemon (planning tick and dispatcher).
     Run(RunArgs),
     /// Last tick, the outbox by status, failures.
@@ -232,6 +238,132 @@ pub struct ContactAddArgs {
     /// 提醒编号: the contact acknowledges this occasion (as `qinqing ack` does).
     #[arg(long = "ref", value_name = "REFERENCE")]
     pub reference: Option<String>,
+    /// not_done: an attempt that failed (家中无人), with its reason in --note; it
+    /// is in the ledger and closes nothing.
+    #[arg(long, value_enum, default_value = "done")]
+    pub outcome: OutcomeArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutcomeArg {
+    Done,
+    #[value(name = "not_done")]
+    NotDone,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+    Xlsx,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Occasions of a period per staff member and rule: due, on time, late, missed, open, paused.
+    Coverage(CoverageArgs),
+    /// Every contact and attempt of a period (台账).
+    Ledger(LedgerArgs),
+    /// Who exported which report or read the API, and when.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("period").required(true).args(["month", "year", "from"])))]
+pub struct CoverageArgs {
+    /// A month, e.g. 2026-09.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["year", "from", "to"])]
+    pub month: Option<String>,
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
+    pub year: Option<i32>,
+    /// With --to: occasions dated from this day.
+    #[arg(long, requires = "to")]
+    pub from: Option<NaiveDate>,
+    #[arg(long, requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// Count work done up to this day (default: today).
+    #[arg(long = "as-of", value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Only this staff member (工号).
+    #[arg(long, value_name = "工号")]
+    pub staff: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+    /// Write to this file instead of the terminal (required for xlsx).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[arg(long)]
+    pub from: NaiveDate,
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Only the work of this staff member (工号).
+    #[arg(long, value_name = "工号")]
+    pub staff: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+    /// Write to this file instead of the terminal (required for xlsx).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only entries from this day on.
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Record an event: updates the person as a re-import would and plans at once.
+    Add(EventAddArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum EventKind {
+    /// 住院
+    Hospitalised,
+    /// 出院
+    Discharged,
+    /// 去世
+    Deceased,
+    /// 困难
+    Hardship,
+    /// 反映问题
+    Complaint,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Hospitalised => "hospitalised",
+            EventKind::Discharged => "discharged",
+            EventKind::Deceased => "deceased",
+            EventKind::Hardship => "hardship",
+            EventKind::Complaint => "complaint",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EventAddArgs {
+    /// 身份证号 or 编号
+    #[arg(long)]
+    pub person: String,
+    #[arg(long, value_enum)]
+    pub kind: EventKind,
+    /// The day it happened (not in the future).
+    #[arg(long)]
+    pub on: NaiveDate,
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -324,6 +324,7 @@ pub fn snapshot(n: usize) -> RosterSnapshot {
             person,
             active,
             version: 1,
+            imported: None,
         });
     }
     let staff = stored_staff(n_staff);

@@ -78,9 +78,10 @@ pub async fn run_contact(ctx: &Context, cmd: ContactCommand) -> Result<i32> {
         ContactCommand::Add(a) => {
             let kind = a.kind.as_str();
             let on = a.on.unwrap_or_else(|| ctx.clock.today());
+            let done = a.outcome == crate::cli::OutcomeArg::Done;
             match &a.reference {
                 // A contact for an occasion acknowledges it, as `ack` does.
-                Some(reference) => {
+                Some(reference) if done => {
                     let req = crate::service::ack::AckRequest {
                         reference: reference.clone(),
                         by: Some(a.staff.clone()),
@@ -92,16 +93,29 @@ pub async fn run_contact(ctx: &Context, cmd: ContactCommand) -> Result<i32> {
                     let out = crate::service::ack::ack(&store, &req, ctx.clock.now()).await?;
                     super::records::print_ack(&out);
                 }
-                None => {
+                _ => {
                     let report = ContactReport {
                         person: a.person.clone(),
                         staff: a.staff.clone(),
                         kind,
                         on,
                         note: a.note.clone(),
+                        reference: a.reference.clone(),
+                        outcome: if done {
+                            crate::ledger::Outcome::Done
+                        } else {
+                            crate::ledger::Outcome::NotDone
+                        },
                     };
                     records::add_contact(&store, &report, ctx.clock.now()).await?;
-                    println!("{kind} on {on} by {} recorded", a.staff);
+                    if done {
+                        println!("{kind} on {on} by {} recorded", a.staff);
+                    } else {
+                        println!(
+                            "attempt ({kind}) on {on} by {} recorded as not done",
+                            a.staff
+                        );
+                    }
                 }
             }
         }
@@ -112,73 +126,14 @@ pub async fn run_contact(ctx: &Context, cmd: ContactCommand) -> Result<i32> {
                 from: a.from,
                 to: a.to,
             };
-            print_contacts(&records::list_contacts(&store, &filter).await?, a.format);
+            print!(
+                "{}",
+                super::report::contacts_text(
+                    &records::list_contacts(&store, &filter).await?,
+                    a.format
+                )
+            );
         }
     }
     Ok(0)
-}
-
-/// `contact list` in one of its three forms.
-fn print_contacts(lines: &[records::ContactLine], format: Format) {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    match format {
-        Format::Json => {
-            for l in lines {
-                println!("{}", serde_json::to_string(l).expect("serialisable"));
-            }
-        }
-        Format::Csv => {
-            println!(
-                "person,name,staff,kind,outcome,done_on,entered_at,rule,title,occasion_on,on_time,note"
-            );
-            for l in lines {
-                let fields = [
-                    l.person.clone(),
-                    l.name.clone(),
-                    opt(&l.staff),
-                    l.kind.clone(),
-                    l.outcome.to_string(),
-                    l.done_on.to_string(),
-                    l.entered_at.clone(),
-                    opt(&l.rule),
-                    opt(&l.title),
-                    l.occasion_on.map(|d| d.to_string()).unwrap_or_default(),
-                    l.on_time.map(|b| b.to_string()).unwrap_or_default(),
-                    opt(&l.note),
-                ];
-                let quoted: Vec<String> = fields.iter().map(|f| super::csv_field(f)).collect();
-                println!("{}", quoted.join(","));
-            }
-        }
-        Format::Table => {
-            if lines.is_empty() {
-                println!("no contacts");
-            }
-            for l in lines {
-                let what = match l.outcome {
-                    "not_done" => format!("{} 未能完成", l.kind),
-                    _ => l.kind.clone(),
-                };
-                let occasion = match (&l.title, l.on_time) {
-                    (Some(t), Some(true)) => format!("{t} 按时"),
-                    (Some(t), Some(false)) => format!("{t} 逾期"),
-                    (Some(t), None) => t.clone(),
-                    (None, _) => "(日常联系)".into(),
-                };
-                println!(
-                    "{}  {:<10} {:<8} {:<6} {:<14} {}{}",
-                    l.done_on,
-                    l.person,
-                    l.name,
-                    opt(&l.staff),
-                    what,
-                    occasion,
-                    l.note
-                        .as_deref()
-                        .map(|n| format!("  {n}"))
-                        .unwrap_or_default()
-                );
-            }
-        }
-    }
 }

@@ -5,9 +5,13 @@
 mod calendar;
 mod check;
 mod doc;
+mod event;
 mod import;
 mod preview;
 mod records;
+mod report;
+mod table;
+mod xlsx;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +33,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Preview(args) => preview::run(&ctx, args).await,
         Command::Doc(cmd) => doc::run_doc(&ctx, cmd).await,
         Command::Contact(cmd) => doc::run_contact(&ctx, cmd).await,
+        Command::Event(cmd) => event::run(&ctx, cmd).await,
+        Command::Report(cmd) => report::run(&ctx, cmd).await,
         Command::Run(args) => {
             // --now, else QINQING_NOW: `--once` runs at that instant; the daemon
             // starts its clock there and lets it run at real speed.

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use serde_json::json;
-use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{Format, PreviewArgs};
 use crate::planner::{self, Reminder};
@@ -44,7 +43,7 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
 }
 
 fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_json::Value {
-    json!({
+    let mut line = json!({
         "remind_on": s.remind_on.to_string(),
         "occasion_on": s.occasion_on.to_string(),
         "due_on": s.due_on(calendar).to_string(),
@@ -57,7 +56,11 @@ fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_js
         "title": s.title,
         "urgent": s.urgent,
         "reference": s.reference,
-    })
+    });
+    if let Some(level) = s.level() {
+        line["level"] = level.into();
+    }
+    line
 }
 
 fn print_csv(stages: &[Reminder]) {
@@ -78,11 +81,6 @@ fn print_csv(stages: &[Reminder]) {
     }
 }
 
-fn pad(s: &str, width: usize) -> String {
-    let w = UnicodeWidthStr::width(s);
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
-}
-
 fn print_table(stages: &[Reminder]) {
     let header = [
         "提醒日",
@@ -94,10 +92,10 @@ fn print_table(stages: &[Reminder]) {
         "编号",
         "事项",
     ];
-    let rows: Vec<[String; 8]> = stages
+    let rows: Vec<Vec<String>> = stages
         .iter()
         .map(|s| {
-            [
+            vec![
                 s.remind_on.to_string(),
                 s.occasion_on.to_string(),
                 s.rule.to_string(),
@@ -115,30 +113,6 @@ fn print_table(stages: &[Reminder]) {
             ]
         })
         .collect();
-    let mut widths = header.map(UnicodeWidthStr::width);
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(UnicodeWidthStr::width(c.as_str()));
-        }
-    }
-    let line = |cells: &[&str]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i + 1 == cells.len() {
-                    c.to_string()
-                } else {
-                    pad(c, widths[i])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    println!("{}", line(&header));
-    for r in &rows {
-        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-        println!("{}", line(&cells));
-    }
+    print!("{}", super::table::render(&header, &rows));
     println!("共 {} 条 ({} stages)", rows.len(), rows.len());
 }

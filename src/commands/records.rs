@@ -62,6 +62,17 @@ pub async fn status(ctx: &Context, args: StatusArgs) -> Result<i32> {
             println!("  {e}");
         }
     }
+    if !report.unrouted.is_empty() {
+        println!(
+            "unrouted escalations (nobody to escalate to: give the staff member a 上级, or set [escalation] fallback):"
+        );
+        for u in &report.unrouted {
+            println!(
+                "  {} {} {} {} (occasion {})",
+                u.remind_on, u.reference, u.rule, u.title, u.occasion_on
+            );
+        }
+    }
     if !report.calendar_errors.is_empty() {
         println!("holiday file errors (the last good calendar stays in use):");
         for e in &report.calendar_errors {

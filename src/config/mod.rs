@@ -44,6 +44,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub schedule: ScheduleConfig,
     pub limits: LimitsConfig,
+    pub escalation: EscalationConfig,
     pub http: HttpConfig,
     pub channels: ChannelsConfig,
     /// Where this config came from (not a TOML key); relative paths resolve against the
@@ -86,6 +87,14 @@ pub struct CalendarConfig {
     pub holidays: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EscalationConfig {
+    /// 工号 that escalations go to when a staff member has no 上级 (e.g. the
+    /// bureau's duty officer). Unset: such escalations are recorded as unrouted.
+    pub fallback: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
@@ -110,6 +119,10 @@ pub struct ScheduleConfig {
     pub digest: bool,
     /// Urgent reminders go out even in quiet hours.
     pub urgent_in_quiet_hours: bool,
+    /// Days after the first escalation when a still open occasion escalates again,
+    /// to the supervisor's supervisor, for every rule that does not set
+    /// `escalate_again_after`. Unset: no second escalation.
+    pub second_escalation_days: Option<i64>,
 }
 
 impl Default for ScheduleConfig {
@@ -125,6 +138,7 @@ impl Default for ScheduleConfig {
             max_attempts: 8,
             digest: true,
             urgent_in_quiet_hours: false,
+            second_escalation_days: None,
         }
     }
 }

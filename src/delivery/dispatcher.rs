@@ -22,6 +22,9 @@ use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
 use crate::store::{NewDigest, SendOutcome, Store, StoreError, StoredReminder};
 
+/// The note of an escalation with nobody to go to (stored unsent, listed by `status`).
+pub const UNROUTED_NOTE: &str = "unrouted";
+
 /// Digests sent at once per channel.
 const CONCURRENCY: usize = 16;
 /// Digests claimed per batch.
@@ -187,10 +190,15 @@ impl Dispatcher {
         }
         let reminded = self.store.occasion_reminders(&keys).await?;
         let mut unsent = Vec::new();
+        let mut unrouted = Vec::new();
         let mut keep = Vec::with_capacity(live.len());
         for r in live {
             if r.reminder.stage != StageKind::Escalate {
                 keep.push(r);
+                continue;
+            }
+            if r.reminder.recipient == crate::planner::UNROUTED {
+                unrouted.push(r.id);
                 continue;
             }
             let state = reminded
@@ -216,6 +224,16 @@ impl Dispatcher {
                 "escalations not sent: their occasion was never reminded (not_reminded)"
             );
             self.store.mark_unsent(&unsent, "not_reminded", now).await?;
+        }
+        if !unrouted.is_empty() {
+            tracing::warn!(
+                escalations = unrouted.len(),
+                "escalations with nobody to go to (no 上级 and no [escalation] fallback): \
+                 recorded as unrouted, shown by `qinqing status`"
+            );
+            self.store
+                .mark_unsent(&unrouted, UNROUTED_NOTE, now)
+                .await?;
         }
         Ok(keep)
     }

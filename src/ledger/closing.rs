@@ -51,18 +51,33 @@ impl ClosingContacts {
 
     /// True when the occasion is closed as of `day`: nothing of it should be sent.
     pub fn closes(&self, o: OccasionTerms<'_>, day: NaiveDate) -> bool {
-        if self.acks.get(o.occasion_key).is_some_and(|d| *d <= day) {
-            return true;
-        }
+        self.closed_on(o, day).is_some()
+    }
+
+    /// The day the work that closes the occasion was done, counting only work done
+    /// on or before `day`: its acknowledgement, or the first contact that satisfies
+    /// it (a kind it is `satisfied_by`, inside its window), whichever came first.
+    pub fn closed_on(&self, o: OccasionTerms<'_>, day: NaiveDate) -> Option<NaiveDate> {
+        let ack = self.acks.get(o.occasion_key).copied().filter(|d| *d <= day);
         if o.satisfied_by.is_empty() {
-            return false;
+            return ack;
         }
         let (from, to) = o.window.unwrap_or((o.occasion_on, o.occasion_on));
-        self.by_person.get(&o.person_id).is_some_and(|cs| {
-            cs.iter().any(|(kind, on)| {
-                o.satisfied_by.iter().any(|k| k == kind) && *on >= from && *on <= to && *on <= day
-            })
-        })
+        let satisfied = self.by_person.get(&o.person_id).and_then(|cs| {
+            cs.iter()
+                .filter(|(kind, on)| {
+                    o.satisfied_by.iter().any(|k| k == kind)
+                        && *on >= from
+                        && *on <= to
+                        && *on <= day
+                })
+                .map(|(_, on)| *on)
+                .min()
+        });
+        match (ack, satisfied) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 

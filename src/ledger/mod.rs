@@ -6,6 +6,7 @@
 
 mod closing;
 mod contact;
+pub mod coverage;
 
 pub use closing::{ClosingContacts, OccasionTerms};
 pub use contact::{Contact, NewContact, Outcome};

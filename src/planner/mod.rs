@@ -18,7 +18,10 @@ mod roster;
 mod stages;
 
 pub use evaluate::{PlannedOccasions, occasions, years_for};
-pub use reminder::{Reminder, ReminderStatus, StageKind, reference, sort, stable_hash, titled};
+pub use reminder::{
+    Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, reference, sort, stable_hash,
+    titled,
+};
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between, tick_stages};
 
@@ -43,6 +46,7 @@ mod tests {
             id,
             active: true,
             version: 1,
+            imported: None,
             person: Person {
                 number: Some(format!("P{id}")),
                 party_branch: Some("第一党支部".into()),

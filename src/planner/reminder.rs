@@ -34,6 +34,13 @@ impl StageKind {
     }
 }
 
+/// The part of a second-level escalation's stage key after the occasion key.
+pub const SECOND_ESCALATION: &str = ":escalate2:";
+
+/// The recipient of an escalation nobody can receive (no 上级 and no
+/// `[escalation] fallback`): stored, never sent, shown by `status` as unrouted.
+pub const UNROUTED: &str = "";
+
 /// Where a stored reminder stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +128,16 @@ impl Reminder {
     pub fn sub_key(&self) -> &str {
         let head = format!("{}:{}:{}:", self.rule, self.person_id, self.occasion_on);
         self.occasion_key.strip_prefix(head.as_str()).unwrap_or("")
+    }
+
+    /// An escalation's level: 1 to the supervisor, 2 (`escalate_again_after`) to
+    /// the supervisor's supervisor; None for a reminder. Read off the stage key.
+    pub fn level(&self) -> Option<u8> {
+        match self.stage {
+            StageKind::Remind => None,
+            StageKind::Escalate if self.key.contains(SECOND_ESCALATION) => Some(2),
+            StageKind::Escalate => Some(1),
+        }
     }
 
     /// The end of the occasion's window when it has one (the monthly call: the

@@ -12,6 +12,7 @@ use crate::calendar::WorkCalendar;
 use crate::roster::Staff;
 use crate::rules::{CatchUp, Occasion, PersonData, Rule, RuleSet};
 
+use super::reminder::UNROUTED;
 use super::{PlanningRoster, Reminder, StageKind, reference, titled};
 
 /// Expands occasions into stages.
@@ -79,6 +80,7 @@ fn chunks<'a, S: Select, T: Send + 'a>(
                     person,
                     occ,
                     &roster.staff,
+                    rules.escalation_fallback.as_deref(),
                     cal,
                     select,
                     &mut |v, r| push(&mut out, v, r),
@@ -301,6 +303,7 @@ fn expand(
     person: &PersonData,
     occ: &Occasion,
     staff: &HashMap<String, Staff>,
+    fallback: Option<&str>,
     cal: &WorkCalendar,
     select: &impl Select,
     out: &mut impl FnMut(Verdict, Reminder),
@@ -365,7 +368,23 @@ fn expand(
         }
         wanted(StageKind::Escalate, day).map(|v| (day, v))
     });
-    if escalation.is_none() && !(0..count).any(|i| remind(i).is_some()) {
+    // The second level: days after the first escalation's (unmoved) day.
+    let second = rule
+        .escalate_after
+        .zip(rule.escalate_again_after)
+        .and_then(|(a, b)| {
+            let day = occ.date + chrono::Duration::days(a + b);
+            let day = if occ.urgent {
+                day
+            } else {
+                cal.workday_on_or_after(day)
+            };
+            if !alive_on(day) {
+                return None;
+            }
+            wanted(StageKind::Escalate, day).map(|v| (day, v))
+        });
+    if escalation.is_none() && second.is_none() && !(0..count).any(|i| remind(i).is_some()) {
         return;
     }
     let occasion_key = format!(
@@ -379,7 +398,33 @@ fn expand(
     let person_name: Arc<str> = person.person.name.as_str().into();
     let kind: Arc<str> = occ.kind.as_str().into();
     let satisfied_by: Arc<[String]> = occ.satisfied_by.as_slice().into();
-    let base = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
+    let stage_of =
+        |key: String, stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
+            Reminder {
+                key,
+                occasion_key: Arc::clone(&occasion_key_shared),
+                reference: reference.clone(),
+                rule: rule.shared_id.clone(),
+                person_id: person.internal_id,
+                person: person_key.clone(),
+                person_name: person_name.clone(),
+                occasion_on: occ.date,
+                stage,
+                lead_days: lead,
+                remind_on: day,
+                recipient: recipient.to_string(),
+                title: title.clone(),
+                kind: kind.clone(),
+                urgent: occ.urgent,
+                satisfied_by: satisfied_by.clone(),
+                window: occ.window,
+                channels: rule.shared_channels.clone(),
+                after_death: rule.after_death,
+            }
+        };
+    // Keys: {occasion}:remind{lead}:{recipient}, {occasion}:escalate:{recipient},
+    // and {occasion}:escalate2:{recipient} for the second level.
+    let stage = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
         let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
         key.push_str(&occasion_key);
         match lead {
@@ -390,47 +435,58 @@ fn expand(
             None => key.push_str(":escalate:"),
         }
         key.push_str(recipient);
-        Reminder {
-            key,
-            occasion_key: Arc::clone(&occasion_key_shared),
-            reference: reference.clone(),
-            rule: rule.shared_id.clone(),
-            person_id: person.internal_id,
-            person: person_key.clone(),
-            person_name: person_name.clone(),
-            occasion_on: occ.date,
-            stage,
-            lead_days: lead,
-            remind_on: day,
-            recipient: recipient.to_string(),
-            title: title.clone(),
-            kind: kind.clone(),
-            urgent: occ.urgent,
-            satisfied_by: satisfied_by.clone(),
-            window: occ.window,
-            channels: rule.shared_channels.clone(),
-            after_death: rule.after_death,
-        }
+        stage_of(key, stage, lead, day, recipient)
+    };
+    let second_stage = |day: NaiveDate, recipient: &str| {
+        let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
+        key.push_str(&occasion_key);
+        key.push_str(super::reminder::SECOND_ESCALATION);
+        key.push_str(recipient);
+        stage_of(key, StageKind::Escalate, None, day, recipient)
     };
     for (lead, day, v) in (0..count).filter_map(remind) {
         for r in recipients {
-            out(v, base(StageKind::Remind, Some(lead), day, r));
+            out(v, stage(StageKind::Remind, Some(lead), day, r));
         }
     }
+    if escalation.is_none() && second.is_none() {
+        return;
+    }
+    let first: Vec<&str> = above(recipients.iter().map(|r| r.as_str()), staff, fallback);
     if let Some((day, v)) = escalation {
-        let mut bosses: Vec<&str> = Vec::new();
-        for r in recipients {
-            let boss = staff
-                .get(r.as_str())
-                .and_then(|s| s.supervisor.as_deref())
-                .filter(|s| !s.is_empty())
-                .unwrap_or(r);
-            if !bosses.contains(&boss) {
-                bosses.push(boss);
+        for b in &first {
+            out(v, stage(StageKind::Escalate, None, day, b));
+        }
+    }
+    if let Some((day, v)) = second {
+        let routed = first.iter().copied().filter(|b| *b != UNROUTED);
+        // Nobody above the first level (the fallback itself): no second level.
+        for b in above(routed, staff, fallback) {
+            if b != UNROUTED && !first.contains(&b) {
+                out(v, second_stage(day, b));
             }
         }
-        for b in bosses {
-            out(v, base(StageKind::Escalate, None, day, b));
+    }
+}
+
+/// Whom the escalation of these staff members goes to, each once: their 上级, else
+/// the fallback, never themselves; [`UNROUTED`] when there is nobody.
+fn above<'a>(
+    of: impl Iterator<Item = &'a str>,
+    staff: &'a HashMap<String, Staff>,
+    fallback: Option<&'a str>,
+) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for r in of {
+        let boss = staff
+            .get(r)
+            .and_then(|s| s.supervisor.as_deref())
+            .filter(|s| !s.is_empty() && *s != r)
+            .or(fallback.filter(|f| !f.is_empty() && *f != r))
+            .unwrap_or(UNROUTED);
+        if !out.contains(&boss) {
+            out.push(boss);
         }
     }
+    out
 }

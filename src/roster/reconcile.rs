@@ -23,7 +23,7 @@ pub struct ImportPlan {
     pub today: NaiveDate,
     pub upsert_staff: Vec<Staff>,
     /// New or changed persons (a re-appearing inactive person is reactivated).
-    pub upsert_persons: Vec<Person>,
+    pub upsert_persons: Vec<Upsert>,
     pub events: Vec<NewEvent>,
     /// Persons whose assigned staff list is new or changed.
     pub reassign: Vec<Reassignment>,
@@ -32,6 +32,14 @@ pub struct ImportPlan {
     /// Corrected ID numbers: the stored person's key changes in place, before the
     /// upserts (which use the new key).
     pub rekey: Vec<Rekey>,
+}
+
+/// A person to store, and the file's row it came from (kept for the next import's
+/// comparison).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upsert {
+    pub person: Person,
+    pub imported: Person,
 }
 
 /// A stored person whose key (身份证号) is corrected.
@@ -98,6 +106,39 @@ pub mod event {
     pub const HARDSHIP_CLEARED: &str = "hardship_cleared";
     pub const COMPLAINT: &str = "complaint";
     pub const ID_CORRECTED: &str = "id_corrected";
+}
+
+/// What a recorded event (`event add`) does to the person, as a re-import showing
+/// the same change would: 住院 sets the admission day, 出院 clears it, 去世 sets the
+/// day of death, 困难 marks the person; a complaint changes nothing but is an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventEffect {
+    Nothing,
+    HospitalisedSince(Option<NaiveDate>),
+    DeceasedOn(NaiveDate),
+    Hardship(bool),
+}
+
+/// The event kinds staff record with `event add`.
+pub const RECORDABLE_EVENTS: [&str; 5] = [
+    event::HOSPITALISED,
+    event::DISCHARGED,
+    event::DECEASED,
+    event::HARDSHIP,
+    event::COMPLAINT,
+];
+
+/// What recording an event of `kind` on `on` does to the person; None for a kind
+/// staff cannot record.
+pub fn event_effect(kind: &str, on: NaiveDate) -> Option<EventEffect> {
+    Some(match kind {
+        event::HOSPITALISED => EventEffect::HospitalisedSince(Some(on)),
+        event::DISCHARGED => EventEffect::HospitalisedSince(None),
+        event::DECEASED => EventEffect::DeceasedOn(on),
+        event::HARDSHIP => EventEffect::Hardship(true),
+        event::COMPLAINT => EventEffect::Nothing,
+        _ => return None,
+    })
 }
 
 /// Compares the parsed persons and staff with the stored roster.
@@ -211,7 +252,10 @@ pub fn reconcile(
             None => {
                 summary.added += 1;
                 events_for_new(p, &mut plan.events);
-                plan.upsert_persons.push(p.clone());
+                plan.upsert_persons.push(Upsert {
+                    person: p.clone(),
+                    imported: p.clone(),
+                });
                 plan.reassign.push(Reassignment {
                     person_key: key.to_string(),
                     staff: p.staff.clone(),
@@ -220,7 +264,17 @@ pub fn reconcile(
             }
             Some(sp) => {
                 let old = &sp.person;
+                let file_row = p;
+                let merged = merge(old, sp.imported.as_ref(), p);
+                let p = &merged;
                 if old == p && sp.active {
+                    if sp.imported.as_ref() != Some(file_row) {
+                        // Nothing to change, but remember the file's row.
+                        plan.upsert_persons.push(Upsert {
+                            person: p.clone(),
+                            imported: file_row.clone(),
+                        });
+                    }
                     summary.unchanged += 1;
                     continue;
                 }
@@ -250,7 +304,10 @@ pub fn reconcile(
                         was_stored: true,
                     });
                 }
-                plan.upsert_persons.push(p.clone());
+                plan.upsert_persons.push(Upsert {
+                    person: p.clone(),
+                    imported: file_row.clone(),
+                });
             }
         }
     }
@@ -266,6 +323,56 @@ pub fn reconcile(
     summary.deactivated = plan.deactivate.len();
     summary.events = plan.events.len();
     (plan, summary)
+}
+
+/// What a re-import stores for a person: the stored person, with each column the
+/// file changed since the last imported file taken from the file. A column the file
+/// did not change keeps what `event add` or `assign` put there since. Without a
+/// last imported file, the file is taken as it is.
+fn merge(stored: &Person, last: Option<&Person>, file: &Person) -> Person {
+    let Some(last) = last else {
+        return file.clone();
+    };
+    if last == file {
+        return stored.clone();
+    }
+    if last == stored {
+        return file.clone();
+    }
+    let (Ok(mut out), Ok(last), Ok(file_v)) = (
+        serde_json::to_value(stored),
+        serde_json::to_value(last),
+        serde_json::to_value(file),
+    ) else {
+        return file.clone();
+    };
+    merge_values(&mut out, &last, &file_v);
+    serde_json::from_value(out).unwrap_or_else(|_| file.clone())
+}
+
+/// Column by column (objects field by field): where `file` differs from `last`,
+/// `out` takes `file`'s value.
+fn merge_values(out: &mut serde_json::Value, last: &serde_json::Value, file: &serde_json::Value) {
+    use serde_json::Value;
+    match (out, last, file) {
+        (Value::Object(o), Value::Object(l), Value::Object(f)) => {
+            for (k, fv) in f {
+                let lv = l.get(k).unwrap_or(&Value::Null);
+                match o.get_mut(k) {
+                    Some(ov) => merge_values(ov, lv, fv),
+                    None if lv != fv => {
+                        o.insert(k.clone(), fv.clone());
+                    }
+                    None => {}
+                }
+            }
+        }
+        (o, l, f) => {
+            if l != f {
+                *o = f.clone();
+            }
+        }
+    }
 }
 
 /// `张三(编号 P001, 身份证号 1***************2X)`, for messages.

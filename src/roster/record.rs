@@ -14,6 +14,9 @@ pub struct PersonRecord {
     pub person: Person,
     pub active: bool,
     pub version: i64,
+    /// The person as the last imported file had them (None before the first import
+    /// that kept it): what a re-import compares the file with.
+    pub imported: Option<Person>,
 }
 
 /// A stored staff member.

@@ -110,6 +110,7 @@ impl RuleSet {
             errors,
             cases,
             calendar,
+            escalation_fallback: None,
         };
         set.smoke_test();
         set
@@ -298,6 +299,7 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
         },
     };
     let catch_up_days = days("catch_up_days")?;
+    let escalate_again_after = days("escalate_again_after")?.filter(|n| *n > 0);
     let after_death_days = days("after_death_days")?.unwrap_or(30);
     Ok(Rule {
         after_death,
@@ -311,6 +313,7 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
         file: file.to_string(),
         remind_before,
         escalate_after,
+        escalate_again_after,
         urgent,
         channels,
         hash: hash_text(text),

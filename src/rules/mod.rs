@@ -63,6 +63,14 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         "condolence.rhai",
         include_str!("../../rules/condolence.rhai"),
     ),
+    (
+        "complaint-visit.rhai",
+        include_str!("../../rules/complaint-visit.rhai"),
+    ),
+    (
+        "hardship-visit.rhai",
+        include_str!("../../rules/hardship-visit.rhai"),
+    ),
 ];
 
 /// The shipped rules' test cases.
@@ -90,6 +98,14 @@ pub const BUILTIN_CASES: &[(&str, &str)] = &[
     (
         "tests/condolence.toml",
         include_str!("../../rules/tests/condolence.toml"),
+    ),
+    (
+        "tests/complaint-visit.toml",
+        include_str!("../../rules/tests/complaint-visit.toml"),
+    ),
+    (
+        "tests/hardship-visit.toml",
+        include_str!("../../rules/tests/hardship-visit.toml"),
     ),
 ];
 
@@ -132,6 +148,10 @@ pub struct Rule {
     pub remind_before: Vec<i64>,
     /// Days after the occasion when an unacknowledged occasion escalates; None = never.
     pub escalate_after: Option<i64>,
+    /// Days after the first escalation when a still open occasion escalates again,
+    /// to the supervisor's supervisor (`escalate_again_after`, else
+    /// `schedule.second_escalation_days`); None = never.
+    pub escalate_again_after: Option<i64>,
     /// Urgent rules send at once (quiet hours aside) and their days never move.
     pub urgent: bool,
     /// Allowed channels, in no particular order; empty = any.
@@ -213,6 +233,9 @@ pub struct RuleSet {
     pub errors: Vec<LoadError>,
     cases: Vec<(String, String)>,
     calendar: Arc<WorkCalendar>,
+    /// 工号 that escalations go to for staff without 上级 (`[escalation] fallback`,
+    /// set by the service with the config's other defaults).
+    pub escalation_fallback: Option<String>,
 }
 
 impl std::fmt::Debug for RuleSet {

@@ -98,11 +98,34 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
         .map(|s| s.staff.number.as_str())
         .filter(|n| looked_after.binary_search(n).is_ok())
         .collect();
+    let fallback = ctx
+        .config
+        .escalation
+        .fallback
+        .as_deref()
+        .filter(|f| !f.trim().is_empty());
     if !alone.is_empty() {
-        warnings.push(format!(
-            "staff with persons but no 上级: {}; their overdue work escalates to themselves \
-             (set 上级 in the staff sheet)",
-            alone.join(", ")
+        warnings.push(match fallback {
+            Some(f) => format!(
+                "staff with persons but no 上级: {}; their overdue work escalates to the \
+                 [escalation] fallback {f} (set 上级 in the staff sheet)",
+                alone.join(", ")
+            ),
+            None => format!(
+                "staff with persons but no 上级: {}; their overdue work escalates to nobody and \
+                 is recorded as unrouted (set 上级 in the staff sheet, or [escalation] fallback)",
+                alone.join(", ")
+            ),
+        });
+    }
+    if let Some(f) = fallback
+        && !snapshot
+            .staff
+            .iter()
+            .any(|s| s.active && s.staff.number == f)
+    {
+        errors.push(format!(
+            "[escalation] fallback = {f:?} is not a 工号 in the staff list"
         ));
     }
     if ctx.config.http.links_base().is_none() {

@@ -10,12 +10,15 @@
 pub mod ack;
 pub mod answer;
 pub mod check;
+pub mod coverage;
 pub mod dispatch;
+pub mod events;
 pub mod import;
 pub mod links;
 pub mod plan;
 pub mod preview;
 pub mod records;
+pub mod reports;
 pub mod status;
 pub mod test_send;
 pub mod worklist;
@@ -59,10 +62,30 @@ pub fn work_calendar(config: &Config) -> Result<WorkCalendar> {
     }
 }
 
-/// The rules folder from the config, or the shipped rules compiled into the binary.
+/// The rules folder from the config, or the shipped rules compiled into the binary,
+/// with the config's defaults applied (see [`with_config_defaults`]).
 pub fn load_rules(config: &Config, cal: WorkCalendar) -> RuleSet {
-    match &config.rules.path {
+    let rules = match &config.rules.path {
         Some(dir) => RuleSet::load_dir(dir, cal, None),
         None => RuleSet::builtin(cal),
+    };
+    with_config_defaults(rules, config)
+}
+
+/// `[escalation] fallback`, and `schedule.second_escalation_days` for every rule
+/// that escalates and does not set `escalate_again_after` itself.
+pub fn with_config_defaults(mut rules: RuleSet, config: &Config) -> RuleSet {
+    rules.escalation_fallback = config
+        .escalation
+        .fallback
+        .clone()
+        .filter(|f| !f.trim().is_empty());
+    if let Some(days) = config.schedule.second_escalation_days.filter(|d| *d > 0) {
+        for r in &mut rules.rules {
+            if r.escalate_after.is_some() && r.escalate_again_after.is_none() {
+                r.escalate_again_after = Some(days);
+            }
+        }
     }
+    rules
 }

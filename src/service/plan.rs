@@ -250,3 +250,23 @@ pub async fn last_tick(store: &Store) -> Result<Option<String>, StoreError> {
 pub async fn last_tick_at(store: &Store) -> Result<Option<String>, StoreError> {
     store.get_meta(LAST_TICK_AT).await
 }
+
+/// One planning tick now, outside the daemon, with the configured calendar and
+/// rules: after `event add` or `assign`, so what they mean is in the outbox at once
+/// (a running daemon sends it on its next round). Rule files that do not load are
+/// left out, as the daemon would.
+pub async fn plan_now(ctx: &super::Context, store: &Store) -> anyhow::Result<TickReport> {
+    let calendar = super::work_calendar(&ctx.config)?;
+    let rules = super::load_rules(&ctx.config, calendar);
+    for e in &rules.errors {
+        tracing::warn!("rule not loaded: {e}");
+    }
+    Ok(Planning::default()
+        .tick(
+            store,
+            Arc::new(rules),
+            ctx.clock.now(),
+            ctx.config.schedule.catch_up_days,
+        )
+        .await?)
+}

@@ -39,9 +39,14 @@ pub struct ContactReport {
     pub kind: &'static str,
     pub on: NaiveDate,
     pub note: Option<String>,
+    /// 提醒编号 of the occasion an attempt was for (a done contact with a reference
+    /// goes through `ack`).
+    pub reference: Option<String>,
+    pub outcome: crate::ledger::Outcome,
 }
 
-/// Records a call or visit in the ledger.
+/// Records a call or visit in the ledger, or an attempt that failed (`not_done`,
+/// with its reason in the note), for an occasion or not. Never in the future.
 pub async fn add_contact(
     store: &Store,
     c: &ContactReport,
@@ -56,6 +61,29 @@ pub async fn add_contact(
     if !store.staff_numbers().await?.contains(&c.staff) {
         bail!("--staff: no staff member with 工号 {}", c.staff);
     }
+    if c.on > now.date_naive() {
+        bail!(
+            "--on {}: the day the work was done cannot be in the future",
+            c.on
+        );
+    }
+    let not_done = c.outcome == crate::ledger::Outcome::NotDone;
+    if not_done && c.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        bail!("--outcome not_done 需要 --note 写明原因, 例如 --note 家中无人 (give the reason)");
+    }
+    let occasion_key = match &c.reference {
+        Some(r) => {
+            let stages = store.reminders_by_reference(r).await?;
+            let Some(first) = stages.first() else {
+                bail!("--ref {r}: 没有这个提醒编号 (no such reference)");
+            };
+            if first.reminder.person_id != person_id {
+                bail!("--ref {r} is an occasion of another person, not of --person");
+            }
+            Some(first.reminder.occasion_key.to_string())
+        }
+        None => None,
+    };
     store
         .add_contact(
             &NewContact {
@@ -64,8 +92,8 @@ pub async fn add_contact(
                 on: c.on,
                 kind: c.kind.into(),
                 note: c.note.clone(),
-                reference: None,
-                outcome: crate::ledger::Outcome::Done,
+                reference: occasion_key,
+                outcome: c.outcome,
             },
             now,
         )

@@ -22,6 +22,18 @@ pub struct StatusReport {
     /// Why the daemon's last re-read of `calendar.holidays` was refused (it keeps
     /// the last good calendar).
     pub calendar_errors: Vec<String>,
+    /// Escalations with nobody to go to: their staff member has no 上级 and there
+    /// is no `[escalation] fallback`.
+    pub unrouted: Vec<UnroutedEscalation>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnroutedEscalation {
+    pub reference: String,
+    pub rule: String,
+    pub title: String,
+    pub occasion_on: chrono::NaiveDate,
+    pub remind_on: chrono::NaiveDate,
 }
 
 /// Store key of the holiday file's errors, written by the daemon.
@@ -36,6 +48,18 @@ pub async fn status(store: &Store) -> Result<StatusReport> {
         failures: store.troubled_deliveries(50).await?,
         roster_errors: errors(store, ROSTER_ERRORS).await?,
         calendar_errors: errors(store, CALENDAR_ERRORS).await?,
+        unrouted: store
+            .unrouted_escalations(50)
+            .await?
+            .into_iter()
+            .map(|s| UnroutedEscalation {
+                reference: s.reminder.reference.to_string(),
+                rule: s.reminder.rule.to_string(),
+                title: s.reminder.title.to_string(),
+                occasion_on: s.reminder.occasion_on,
+                remind_on: s.reminder.remind_on,
+            })
+            .collect(),
     })
 }
 

@@ -7,6 +7,7 @@
 //! upserts and `RETURNING`. The few statements that differ branch on [`Backend`].
 //! Migrations live in `migrations/{sqlite,postgres}/` and are applied at connect.
 
+mod audit;
 mod ledger;
 mod links;
 mod outbox;
@@ -20,6 +21,7 @@ use chrono::NaiveDate;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use audit::AuditEntry;
 pub use outbox::{
     ClaimedDigest, FailedDelivery, NewDigest, OccasionReminded, OutboxCounts, SendOutcome,
     StoredReminder,

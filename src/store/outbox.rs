@@ -22,6 +22,10 @@ use crate::planner::{Reminder, ReminderStatus, StageKind};
 
 const BATCH: usize = 400;
 
+/// The note of a planned stage cancelled because the planner no longer plans it (a
+/// death, a reassignment, an inactive person, a changed rule).
+const NO_LONGER_APPLIES: &str = "no longer applies";
+
 /// A reminder as stored: its row id and status, and the channels already tried
 /// and failed for good (filled by [`Store::due_reminders`]).
 #[derive(Debug, Clone)]
@@ -249,7 +253,7 @@ impl Store {
             .filter(|r| !keep.contains(&(r.get::<String, _>(2), r.get::<i64, _>(3))))
             .map(|r| r.get::<i64, _>(0))
             .collect();
-        self.cancel_reminders(&stale, "no longer applies", now)
+        self.cancel_reminders(&stale, NO_LONGER_APPLIES, now)
             .await?;
         Ok(stale.len())
     }
@@ -820,6 +824,42 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The reminders (not escalations) of the occasions dated in [from, to], except
+    /// those cancelled because the planner no longer plans them, in id order.
+    pub async fn remind_stages_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredReminder>> {
+        let sql = format!(
+            "{REMINDER_SELECT} WHERE r.stage = 'remind' AND r.occasion_on >= $1 \
+             AND r.occasion_on <= $2 AND (r.note IS NULL OR r.note <> $3) ORDER BY r.id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(date_str(from))
+            .bind(date_str(to))
+            .bind(NO_LONGER_APPLIES)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(reminder_from_row)
+            .collect()
+    }
+
+    /// Escalations that had nobody to go to (no 上级, no fallback), newest first.
+    pub async fn unrouted_escalations(&self, limit: i64) -> Result<Vec<StoredReminder>> {
+        let sql = format!(
+            "{REMINDER_SELECT} WHERE r.stage = 'escalate' AND r.recipient = '' \
+             AND r.status IN ('planned', 'unsent') ORDER BY r.id DESC LIMIT {limit}"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(reminder_from_row)
+            .collect()
     }
 
     pub async fn reminders_by_reference(&self, reference: &str) -> Result<Vec<StoredReminder>> {

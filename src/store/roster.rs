@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Result, Store, StoreError, date_str, opt_date, parse_date, values_groups};
+use crate::roster::reconcile::EventEffect;
 use crate::roster::reconcile::{ImportPlan, Reassignment};
 use crate::roster::{
     Category, Person, PersonEvent, PersonRecord, PlanRow, Rank, RosterSnapshot, SelfCare, Sex,
@@ -122,6 +123,7 @@ const PERSON_COLS: &[&str] = &[
     "tags",
     "active",
     "updated_at",
+    "imported",
 ];
 
 const STAFF_COLS: &[&str] = &[
@@ -169,11 +171,17 @@ impl Store {
         for row in &rows {
             let (id, person, active, version) = person_from_row(row)?;
             index.insert(id, persons.len());
+            let imported = match row.try_get::<Option<String>, _>("imported")? {
+                // Unreadable (written by another version): the file is taken as it is.
+                Some(json) => serde_json::from_str(&json).ok(),
+                None => None,
+            };
             persons.push(PersonRecord {
                 id,
                 person,
                 active,
                 version,
+                imported,
             });
         }
         drop(rows);
@@ -376,7 +384,10 @@ impl Store {
         for chunk in plan.upsert_persons.chunks(BATCH) {
             let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
-            for p in chunk {
+            for u in chunk {
+                let p = &u.person;
+                let imported = serde_json::to_string(&u.imported)
+                    .map_err(|e| StoreError::Corrupt(format!("person as imported: {e}")))?;
                 q = q
                     .bind(p.key().to_string())
                     .bind(p.number.clone())
@@ -404,7 +415,8 @@ impl Store {
                     .bind(p.facts.deceased_on.map(date_str))
                     .bind(p.tags.join(","))
                     .bind(1i64)
-                    .bind(now.clone());
+                    .bind(now.clone())
+                    .bind(imported);
             }
             q.execute(&mut *tx).await?;
         }
@@ -469,32 +481,55 @@ impl Store {
         })
     }
 
-    /// Records a person event (hospitalised, discharged, deceased, hardship, complaint…).
-    pub async fn add_person_event(
+    /// Records a person event (hospitalised, discharged, deceased, hardship,
+    /// complaint…) and what it does to the person, in one transaction with the
+    /// version bump that makes planning see it. Returns false when the same event
+    /// (person, kind, day) was already recorded: nothing changes then.
+    pub async fn record_person_event(
         &self,
         person_id: i64,
         kind: &str,
         on: NaiveDate,
+        note: Option<&str>,
+        effect: EventEffect,
         now: DateTime<FixedOffset>,
-    ) -> Result<()> {
-        // One transaction: the event and the version bump that makes planning see it.
+    ) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO person_events (person_id, kind, on_date, recorded_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (person_id, kind, on_date) DO NOTHING",
+        let inserted = sqlx::query(
+            "INSERT INTO person_events (person_id, kind, on_date, recorded_at, note) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id, kind, on_date) DO NOTHING",
         )
         .bind(person_id)
-        .bind(kind)
+        .bind(kind.to_string())
         .bind(date_str(on))
         .bind(now.to_rfc3339())
+        .bind(note.map(str::to_string))
         .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE persons SET version = version + 1 WHERE id = $1")
+        .await?
+        .rows_affected()
+            > 0;
+        if !inserted {
+            return Ok(false);
+        }
+        let (set, value): (&str, Option<String>) = match effect {
+            EventEffect::Nothing => ("", None),
+            EventEffect::HospitalisedSince(d) => ("hospitalised_since = $3, ", d.map(date_str)),
+            EventEffect::DeceasedOn(d) => ("deceased_on = $3, ", Some(date_str(d))),
+            EventEffect::Hardship(_) => ("hardship = $3, ", None),
+        };
+        let sql =
+            format!("UPDATE persons SET {set}version = version + 1, updated_at = $2 WHERE id = $1");
+        let mut q = sqlx::query(super::sql_for(self.backend(), sql))
             .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
+            .bind(now.to_rfc3339());
+        match effect {
+            EventEffect::Nothing => {}
+            EventEffect::Hardship(h) => q = q.bind(h as i64),
+            _ => q = q.bind(value),
+        }
+        q.execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A fingerprint that changes whenever the roster, staff or documents change
@@ -591,6 +626,8 @@ pub struct PersonBrief {
     /// 住址
     pub address: Option<String>,
     pub deceased_on: Option<NaiveDate>,
+    /// 住院日期, while in hospital.
+    pub hospitalised_since: Option<NaiveDate>,
     pub active: bool,
 }
 
@@ -679,13 +716,27 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// (工号, person id) of every current assignment of a living active person.
+    pub async fn active_assignments(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT a.staff_number, p.id FROM assignments a JOIN persons p ON p.id = a.person_id \
+             WHERE a.until IS NULL AND p.active = 1 AND p.deceased_on IS NULL \
+             ORDER BY a.staff_number, p.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Names and death dates of the given persons, in batches.
     pub async fn persons_brief(&self, ids: &[i64]) -> Result<HashMap<i64, PersonBrief>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let sql = format!(
-                "SELECT id, name, deceased_on, active, number, id_number, phone, address \
-                 FROM persons WHERE id IN ({})",
+                "SELECT id, name, deceased_on, active, number, id_number, phone, address, \
+                 hospitalised_since FROM persons WHERE id IN ({})",
                 super::placeholders(chunk.len(), 1)
             );
             let mut q = sqlx::query(super::sql_for(self.backend(), sql));
@@ -705,6 +756,7 @@ impl Store {
                         id_number: row.try_get(5)?,
                         phone: row.try_get(6)?,
                         address: row.try_get(7)?,
+                        hospitalised_since: opt_date(&row, "hospitalised_since")?,
                     },
                 );
             }

@@ -4,13 +4,17 @@
 mod browser;
 mod catchup;
 mod channels;
+mod coverage;
 mod daemon;
 mod daemon_support;
+mod escalation;
+mod events;
 mod identity;
 mod layers;
 mod ledger;
 mod links;
 mod preview;
+mod reports;
 mod roster;
 mod rules;
 mod store;

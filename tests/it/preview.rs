@@ -36,7 +36,7 @@ const DOC2: &[&str] = &[
 ];
 
 /// The acceptance sample's set-up, exactly as its README gives it.
-fn acceptance_setup(db: &TestDb) {
+pub(crate) fn acceptance_setup(db: &TestDb) {
     import(db, &fixture("roster.xlsx"), &[]).ok();
     qinqing(db).args(DOC1).run().ok();
     qinqing(db).args(DOC2).run().ok();
@@ -273,6 +273,7 @@ fn logged_call_closes_the_month() {
         qinqing(&db)
             .args(["contact", "add", "--person", person, "--staff", "S004"])
             .args(["--kind", "call", "--on", "2026-03-03"])
+            .now("2026-03-03T18:00:00+08:00")
             .run()
             .ok();
         let after = preview(&db, "2026-01-01", "2026-04-30", &args);

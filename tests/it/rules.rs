@@ -30,7 +30,7 @@ impl RulesDir {
                 }
             }
         }
-        assert_eq!(n, 12, "six shipped rules and six test files");
+        assert_eq!(n, 16, "eight shipped rules and eight test files");
         let config = db.path("qinqing-rules.toml");
         std::fs::write(
             &config,
@@ -55,11 +55,13 @@ impl RulesDir {
     }
 }
 
-const SHIPPED: [&str; 6] = [
+const SHIPPED: [&str; 8] = [
     "birthday-milestone",
+    "complaint-visit",
     "condolence",
     "document-delivery",
     "festival-visit",
+    "hardship-visit",
     "hospital-visit",
     "monthly-call",
 ];

@@ -296,7 +296,14 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
             // An event recorded for a person moves the stamp (its version is bumped).
             let stamp = store.change_stamp().await.unwrap();
             store
-                .add_person_event(c.persons[0].internal_id, "complaint", day, at)
+                .record_person_event(
+                    c.persons[0].internal_id,
+                    "complaint",
+                    day,
+                    None,
+                    qinqing::roster::reconcile::EventEffect::Nothing,
+                    at,
+                )
                 .await
                 .unwrap();
             assert_ne!(

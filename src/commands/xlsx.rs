@@ -1,0 +1,379 @@
+//! Excel workbooks of the reports (rust_xlsxwriter): Chinese header rows, frozen
+//! header, autofilter, column widths that fit Chinese text, dates as Excel dates.
+//! Every text cell is written as a string, and one that starts with `=`, `+`, `-`
+//! or `@` also carries Excel's quote prefix: a note typed by staff is never a
+//! formula, in the file or after an edit.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{
+    Chart, ChartType, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
+};
+use unicode_width::UnicodeWidthStr;
+
+use crate::service::coverage::Coverage;
+use crate::service::records::ContactLine;
+
+/// One cell of a sheet.
+pub enum Cell {
+    Text(String),
+    Number(u64),
+    Date(NaiveDate),
+    Empty,
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+impl From<u64> for Cell {
+    fn from(n: u64) -> Cell {
+        Cell::Number(n)
+    }
+}
+impl From<NaiveDate> for Cell {
+    fn from(d: NaiveDate) -> Cell {
+        Cell::Date(d)
+    }
+}
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Empty, Into::into)
+    }
+}
+
+struct Formats {
+    header: Format,
+    text: Format,
+    formula_like: Format,
+    date: Format,
+    title: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let font = "等线";
+        Formats {
+            header: Format::new()
+                .set_bold()
+                .set_font_name(font)
+                .set_background_color("#DDEBF7")
+                .set_border(FormatBorder::Thin)
+                .set_align(FormatAlign::Center),
+            text: Format::new().set_font_name(font),
+            formula_like: Format::new().set_font_name(font).set_quote_prefix(),
+            date: Format::new()
+                .set_font_name(font)
+                .set_num_format("yyyy-mm-dd"),
+            title: Format::new()
+                .set_bold()
+                .set_font_name(font)
+                .set_font_size(14),
+        }
+    }
+}
+
+/// Writes a table (header row at `top`, rows below) with fitted widths and, when
+/// `filtered`, the rows above it frozen and an autofilter; returns the last row.
+fn table(
+    ws: &mut Worksheet,
+    f: &Formats,
+    top: u32,
+    header: &[&str],
+    rows: Vec<Vec<Cell>>,
+    filtered: bool,
+) -> Result<u32> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width() + 2).collect();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, *h, &f.header)?;
+    }
+    let mut row = top;
+    for cells in rows {
+        row += 1;
+        for (c, cell) in cells.into_iter().enumerate() {
+            let col = c as u16;
+            let w = match cell {
+                Cell::Text(s) => {
+                    let fmt = if s.starts_with(['=', '+', '-', '@']) {
+                        &f.formula_like
+                    } else {
+                        &f.text
+                    };
+                    ws.write_string_with_format(row, col, &s, fmt)?;
+                    s.width()
+                }
+                Cell::Number(n) => {
+                    ws.write_number(row, col, n as f64)?;
+                    n.to_string().len()
+                }
+                Cell::Date(d) => {
+                    let x =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                    ws.write_datetime_with_format(row, col, &x, &f.date)?;
+                    10
+                }
+                Cell::Empty => 0,
+            };
+            if let Some(m) = widths.get_mut(c) {
+                *m = (*m).max(w + 2);
+            }
+        }
+    }
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (*w).min(60) as f64)?;
+    }
+    if filtered {
+        ws.set_freeze_panes(top + 1, 0)?;
+        ws.autofilter(top, 0, row, header.len().saturating_sub(1) as u16)?;
+    }
+    Ok(row)
+}
+
+fn save(mut wb: Workbook, path: &Path) -> Result<()> {
+    wb.save(path)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The coverage workbook: 汇总 (the year-end figures, on time / late / missed per
+/// staff member and their bar chart), 明细 (the rows), 总计 (per rule) and 电话联系.
+pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> Result<()> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let name = |s: &str| names.get(s).cloned().unwrap_or_default();
+
+    // Per staff member, all rules: what the chart shows.
+    let mut per_staff: Vec<(String, u64, u64, u64, u64)> = Vec::new();
+    for r in &c.rows {
+        match per_staff.last_mut() {
+            Some(last) if last.0 == r.staff => {
+                last.1 += r.counts.on_time;
+                last.2 += r.counts.late;
+                last.3 += r.counts.missed;
+                last.4 += r.counts.open + r.counts.paused;
+            }
+            _ => per_staff.push((
+                r.staff.clone(),
+                r.counts.on_time,
+                r.counts.late,
+                r.counts.missed,
+                r.counts.open + r.counts.paused,
+            )),
+        }
+    }
+
+    let ws = wb.add_worksheet().set_name("汇总")?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{} 至 {} 落实情况(截至 {})", c.from, c.to, c.as_of),
+        &f.title,
+    )?;
+    let figures = c.figures();
+    let fig_rows: Vec<Vec<Cell>> = figures
+        .iter()
+        .map(|x| vec![x.label.clone().into(), x.count.into(), x.unit.into()])
+        .collect();
+    let end = table(ws, &f, 2, &["项目", "数量", "单位"], fig_rows, false)?;
+    let top = end + 2;
+    let staff_rows: Vec<Vec<Cell>> = per_staff
+        .iter()
+        .map(|(s, a, b, m, o)| {
+            vec![
+                s.clone().into(),
+                name(s).into(),
+                (*a).into(),
+                (*b).into(),
+                (*m).into(),
+                (*o).into(),
+            ]
+        })
+        .collect();
+    let n = staff_rows.len() as u32;
+    table(
+        ws,
+        &f,
+        top,
+        &["工号", "姓名", "按时", "逾期办", "未办", "未到期"],
+        staff_rows,
+        true,
+    )?;
+    if n > 0 {
+        let mut chart = Chart::new(ChartType::Column);
+        chart.title().set_name("各工作人员落实情况");
+        for (col, label) in [(2u16, "按时"), (3, "逾期办"), (4, "未办")] {
+            chart
+                .add_series()
+                .set_name(label)
+                .set_categories(("汇总", top + 1, 1, top + n, 1))
+                .set_values(("汇总", top + 1, col, top + n, col));
+        }
+        ws.insert_chart(top, 7, &chart)?;
+    }
+
+    let ws = wb.add_worksheet().set_name("明细")?;
+    let rows: Vec<Vec<Cell>> = c
+        .rows
+        .iter()
+        .map(|r| {
+            let title = c
+                .totals
+                .iter()
+                .find(|t| t.rule == r.rule)
+                .map(|t| t.title.clone())
+                .unwrap_or_default();
+            vec![
+                r.staff.clone().into(),
+                name(&r.staff).into(),
+                r.rule.clone().into(),
+                title.into(),
+                r.counts.due.into(),
+                r.counts.on_time.into(),
+                r.counts.late.into(),
+                r.counts.missed.into(),
+                r.counts.open.into(),
+                r.counts.paused.into(),
+            ]
+        })
+        .collect();
+    table(
+        ws,
+        &f,
+        0,
+        &[
+            "工号",
+            "姓名",
+            "规则",
+            "规则名称",
+            "应办",
+            "按时",
+            "逾期办",
+            "未办",
+            "未到期",
+            "暂停",
+        ],
+        rows,
+        true,
+    )?;
+
+    let ws = wb.add_worksheet().set_name("总计")?;
+    let rows: Vec<Vec<Cell>> = c
+        .totals
+        .iter()
+        .map(|t| {
+            vec![
+                t.rule.clone().into(),
+                t.title.clone().into(),
+                t.counts.due.into(),
+                t.counts.on_time.into(),
+                t.counts.late.into(),
+                t.counts.missed.into(),
+                t.counts.open.into(),
+                t.counts.paused.into(),
+            ]
+        })
+        .collect();
+    table(
+        ws,
+        &f,
+        0,
+        &[
+            "规则",
+            "规则名称",
+            "应办",
+            "按时",
+            "逾期办",
+            "未办",
+            "未到期",
+            "暂停",
+        ],
+        rows,
+        true,
+    )?;
+
+    let ws = wb.add_worksheet().set_name("电话联系")?;
+    let rows: Vec<Vec<Cell>> = c
+        .monthly_call
+        .iter()
+        .map(|m| {
+            vec![
+                m.staff.clone().into(),
+                name(&m.staff).into(),
+                m.persons.into(),
+                m.called.into(),
+            ]
+        })
+        .collect();
+    table(
+        ws,
+        &f,
+        0,
+        &["工号", "姓名", "应联系(人·月)", "已联系(人·月)"],
+        rows,
+        true,
+    )?;
+    save(wb, path)
+}
+
+/// The ledger workbook: one sheet, 台账.
+pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("台账")?;
+    let rows: Vec<Vec<Cell>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.person.clone().into(),
+                l.name.clone().into(),
+                l.staff.clone().into(),
+                super::report::kind_word(&l.kind).into(),
+                if l.outcome == "done" {
+                    "已完成"
+                } else {
+                    "未能完成"
+                }
+                .into(),
+                l.done_on.into(),
+                l.entered_at.clone().into(),
+                l.rule.clone().into(),
+                l.title.clone().into(),
+                l.occasion_on.into(),
+                l.on_time
+                    .map(|t| if t { "按时" } else { "逾期" }.to_string())
+                    .into(),
+                l.note.clone().into(),
+            ]
+        })
+        .collect();
+    table(
+        ws,
+        &f,
+        0,
+        &[
+            "编号",
+            "姓名",
+            "工作人员",
+            "方式",
+            "结果",
+            "办理日期",
+            "登记时间",
+            "规则",
+            "事项",
+            "事项日期",
+            "是否按时",
+            "备注",
+        ],
+        rows,
+        true,
+    )?;
+    save(wb, path)
+}
