@@ -321,12 +321,18 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("http.listen = {addr}"))?;
-            let state = crate::http::HttpState::new(
+            let mut state = crate::http::HttpState::new(
                 daemon.store.clone(),
                 daemon.ctx.clock.clone(),
                 daemon.rules.clone(),
                 daemon.ctx.config.http.links_base().map(str::to_string),
             );
+            let cfg = &daemon.ctx.config.http;
+            state.api = cfg
+                .api_token
+                .as_ref()
+                .filter(|t| !t.expose().trim().is_empty())
+                .map(|t| crate::http::ApiAccess::new(t.expose().trim(), &cfg.api_token_name));
             let mut stopped = http_stopped;
             Some(tokio::spawn(crate::http::serve(
                 listener,

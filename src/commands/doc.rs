@@ -79,44 +79,28 @@ pub async fn run_contact(ctx: &Context, cmd: ContactCommand) -> Result<i32> {
             let kind = a.kind.as_str();
             let on = a.on.unwrap_or_else(|| ctx.clock.today());
             let done = a.outcome == crate::cli::OutcomeArg::Done;
-            match &a.reference {
-                // A contact for an occasion acknowledges it, as `ack` does.
-                Some(reference) if done => {
-                    let req = crate::service::ack::AckRequest {
-                        reference: reference.clone(),
-                        by: Some(a.staff.clone()),
-                        on: Some(on),
-                        kind: Some(kind),
-                        person: Some(a.person.clone()),
-                        note: a.note.clone(),
-                    };
-                    let out = crate::service::ack::ack(&store, &req, ctx.clock.now()).await?;
-                    super::records::print_ack(&out);
+            let report = ContactReport {
+                person: a.person.clone(),
+                staff: a.staff.clone(),
+                kind,
+                on,
+                note: a.note.clone(),
+                reference: a.reference.clone(),
+                outcome: if done {
+                    crate::ledger::Outcome::Done
+                } else {
+                    crate::ledger::Outcome::NotDone
+                },
+            };
+            match records::record_contact(&store, &report, ctx.clock.now()).await? {
+                records::ContactRecorded::Acknowledged(out) => super::records::print_ack(&out),
+                records::ContactRecorded::Logged if done => {
+                    println!("{kind} on {on} by {} recorded", a.staff)
                 }
-                _ => {
-                    let report = ContactReport {
-                        person: a.person.clone(),
-                        staff: a.staff.clone(),
-                        kind,
-                        on,
-                        note: a.note.clone(),
-                        reference: a.reference.clone(),
-                        outcome: if done {
-                            crate::ledger::Outcome::Done
-                        } else {
-                            crate::ledger::Outcome::NotDone
-                        },
-                    };
-                    records::add_contact(&store, &report, ctx.clock.now()).await?;
-                    if done {
-                        println!("{kind} on {on} by {} recorded", a.staff);
-                    } else {
-                        println!(
-                            "attempt ({kind}) on {on} by {} recorded as not done",
-                            a.staff
-                        );
-                    }
-                }
+                records::ContactRecorded::Logged => println!(
+                    "attempt ({kind}) on {on} by {} recorded as not done",
+                    a.staff
+                ),
             }
         }
         ContactCommand::List(a) => {

@@ -53,7 +53,9 @@ pub async fn run(ctx: &Context, cmd: ReportCommand) -> Result<i32> {
             if a.to < a.from {
                 bail!("--to {} is before --from {}", a.to, a.from);
             }
-            let lines = reports::ledger_for(&store, a.from, a.to, a.staff, None, &who, now).await?;
+            let lines =
+                reports::ledger_for(&store, Some(a.from), Some(a.to), a.staff, None, &who, now)
+                    .await?;
             match a.format {
                 ReportFormat::Xlsx => {
                     let path = xlsx_output(&a.output)?;

@@ -191,6 +191,11 @@ pub struct HttpConfig {
     pub ack_link_days: i64,
     /// Days a worklist link works.
     pub worklist_link_days: i64,
+    /// Bearer token of the JSON API under `/api/v1` (from `QINQING_HTTP_API_TOKEN`
+    /// or `QINQING_HTTP_API_TOKEN_FILE`, never the file). Unset: the API is off.
+    pub api_token: Option<Secret>,
+    /// The name the audit log gives the API's caller.
+    pub api_token_name: String,
 }
 
 impl Default for HttpConfig {
@@ -200,6 +205,8 @@ impl Default for HttpConfig {
             base_url: None,
             ack_link_days: 45,
             worklist_link_days: 180,
+            api_token: None,
+            api_token_name: "api".into(),
         }
     }
 }
@@ -219,7 +226,7 @@ fn parse_hhmm(s: &str) -> Option<NaiveTime> {
 }
 
 /// Keys holding secrets outside `channels` (those list themselves).
-const CORE_SECRET_PATHS: &[&str] = &["database.url"];
+const CORE_SECRET_PATHS: &[&str] = &["database.url", "http.api_token"];
 
 impl Config {
     /// Loads `path`, or the built-in defaults when `path` is None.

@@ -13,6 +13,8 @@
 //!   `GET|POST /s/{token}/o/{reference}`: an occasion on that list, answered like
 //!   `/a/`; `GET /s/{token}/worklist.json`; `GET /s/{token}/calendar.ics`.
 //! - `GET /static/qinqing.css`.
+//! - `/api/v1/…`: the JSON API for the bureau's systems, behind a bearer token
+//!   (see `api`).
 //!
 //! Every response carries `Referrer-Policy: no-referrer`, `Cache-Control: no-store`,
 //! a strict `Content-Security-Policy` (nothing but this server's stylesheet, forms
@@ -23,8 +25,11 @@
 //! keeps one acknowledgement per occasion, so a double tap records once. An unknown
 //! or tampered token gets a plain 404 page with no data.
 
+mod api;
 mod ics;
 mod pages;
+
+pub use api::ApiAccess;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -70,6 +75,8 @@ pub struct HttpState {
     pub rules: Arc<RwLock<Arc<RuleSet>>>,
     /// `http.base_url`, for the links in the JSON and the feed (else the request's host).
     pub base_url: Option<String>,
+    /// The JSON API's token; None: the API is off.
+    pub api: Option<ApiAccess>,
     failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
 }
 
@@ -85,6 +92,7 @@ impl HttpState {
             clock,
             rules,
             base_url,
+            api: None,
             failures: Arc::default(),
         }
     }
@@ -128,6 +136,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/s/{token}/o/{reference}", get(item_get).post(item_post))
         .route("/s/{token}/worklist.json", get(worklist_json))
         .route("/s/{token}/calendar.ics", get(calendar_ics))
+        .route("/api/v1/reports/coverage", get(api::coverage))
+        .route("/api/v1/reports/ledger", get(api::ledger))
+        .route(
+            "/api/v1/contacts",
+            get(api::contacts).post(api::add_contact),
+        )
+        .route("/api/v1/events", axum::routing::post(api::add_event))
         .fallback(|| async { not_found() })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(guard))

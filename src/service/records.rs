@@ -101,6 +101,42 @@ pub async fn add_contact(
     Ok(())
 }
 
+/// What [`record_contact`] did.
+pub enum ContactRecorded {
+    /// A done contact for an occasion: its acknowledgement (or why nothing was recorded).
+    Acknowledged(super::ack::AckOutcome),
+    /// An unscheduled contact, or an attempt that was not done.
+    Logged,
+}
+
+/// Records what staff report (`contact add`, `POST /api/v1/contacts`): a done
+/// contact for an occasion acknowledges it, as `ack` does; anything else is logged.
+pub async fn record_contact(
+    store: &Store,
+    c: &ContactReport,
+    now: DateTime<FixedOffset>,
+) -> Result<ContactRecorded> {
+    match &c.reference {
+        Some(reference) if c.outcome == crate::ledger::Outcome::Done => {
+            let req = super::ack::AckRequest {
+                reference: reference.clone(),
+                by: Some(c.staff.clone()),
+                on: Some(c.on),
+                kind: Some(c.kind),
+                person: Some(c.person.clone()),
+                note: c.note.clone(),
+            };
+            Ok(ContactRecorded::Acknowledged(
+                super::ack::ack(store, &req, now).await?,
+            ))
+        }
+        _ => {
+            add_contact(store, c, now).await?;
+            Ok(ContactRecorded::Logged)
+        }
+    }
+}
+
 /// Which contacts `contact list` shows.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {

@@ -48,15 +48,18 @@ pub async fn coverage_for(
 /// to the audit log as read by `who`.
 pub async fn ledger_for(
     store: &Store,
-    from: NaiveDate,
-    to: NaiveDate,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     staff: Option<String>,
     person: Option<String>,
     who: &str,
     now: DateTime<FixedOffset>,
 ) -> Result<Vec<ContactLine>> {
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
     let what = format!(
-        "report ledger from={from} to={to}{}{}",
+        "report ledger from={} to={}{}{}",
+        day(from),
+        day(to),
         staff
             .as_ref()
             .map(|s| format!(" staff={s}"))
@@ -69,8 +72,8 @@ pub async fn ledger_for(
     let filter = ContactFilter {
         person,
         staff,
-        from: Some(from),
-        to: Some(to),
+        from,
+        to,
     };
     let lines = list_contacts(store, &filter).await?;
     store.add_audit(who, &what, lines.len(), now).await?;

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real SQLite files, the local PostgreSQL when
 //! `QINQING_TEST_DATABASE_URL` is set, real SMTP and HTTP peers on loopback.
 
+mod api;
 mod browser;
 mod catchup;
 mod channels;
