@@ -47,6 +47,12 @@ pub enum Command {
     /// Events of a person (住院, 出院, 去世, 困难, 反映问题), planned at once.
     #[command(subcommand)]
     Event(EventCommand),
+    /// A colleague covers a staff member's reminders, escalations and worklist while away.
+    Delegate(DelegateArgs),
+    /// Hold a person's non-urgent reminders while they are away (异地居住…).
+    Pause(PauseArgs),
+    /// Move a person to other staff members (联系人); open work follows.
+    Assign(AssignArgs),
     /// Reports: coverage (落实情况) for the year-end assessment, the ledger (台账), the audit log.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -249,6 +255,49 @@ pub enum OutcomeArg {
     Done,
     #[value(name = "not_done")]
     NotDone,
+}
+
+#[derive(Debug, Args)]
+pub struct DelegateArgs {
+    /// 工号 of who is away.
+    #[arg(long, value_name = "工号")]
+    pub staff: String,
+    /// 工号 of who covers.
+    #[arg(long, value_name = "工号")]
+    pub to: String,
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// The last day covered.
+    #[arg(long)]
+    pub until: NaiveDate,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// 身份证号 or 编号
+    #[arg(long)]
+    pub person: String,
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// The last day paused (default: no end).
+    #[arg(long)]
+    pub until: Option<NaiveDate>,
+    /// Why, e.g. 异地居住 or 随子女外出.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// 身份证号 or 编号
+    #[arg(long)]
+    pub person: String,
+    /// 工号, or several separated by commas (two 联系人).
+    #[arg(long, value_name = "工号[,工号]", value_delimiter = ',')]
+    pub staff: Vec<String>,
+    /// The first day of the new assignment (default: today).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 mod calendar;
 mod check;
+mod cover;
 mod doc;
 mod event;
 mod import;
@@ -35,6 +36,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Contact(cmd) => doc::run_contact(&ctx, cmd).await,
         Command::Event(cmd) => event::run(&ctx, cmd).await,
         Command::Report(cmd) => report::run(&ctx, cmd).await,
+        Command::Delegate(args) => cover::delegate(&ctx, args).await,
+        Command::Pause(args) => cover::pause(&ctx, args).await,
+        Command::Assign(args) => cover::assign(&ctx, args).await,
         Command::Run(args) => {
             // --now, else QINQING_NOW: `--once` runs at that instant; the daemon
             // starts its clock there and lets it run at real speed.

@@ -17,7 +17,7 @@ use super::digest;
 use super::router;
 use crate::calendar::WorkCalendar;
 use crate::config::ScheduleConfig;
-use crate::ledger::ClosingContacts;
+use crate::ledger::{ClosingContacts, cover};
 use crate::planner::{Reminder, StageKind};
 use crate::roster::Staff;
 use crate::store::{NewDigest, SendOutcome, Store, StoreError, StoredReminder};
@@ -304,7 +304,13 @@ impl Dispatcher {
         let closing = ClosingContacts::new(&contacts);
         let mut cancel = Vec::new();
         let mut live = Vec::with_capacity(ready.len());
+        // A paused person's non-urgent reminders wait for the pause to end.
+        let pauses = self.store.pauses().await?;
         for r in ready {
+            if !r.reminder.urgent && cover::paused(r.reminder.person_id, today, &pauses) {
+                report.waiting += 1;
+                continue;
+            }
             let dead = persons
                 .get(&r.reminder.person_id)
                 .is_some_and(|p| p.deceased_on.is_some() || !p.active)
@@ -336,6 +342,22 @@ impl Dispatcher {
             .into_iter()
             .map(|s| (s.number.clone(), s))
             .collect();
+        // A staff member away hands their reminders and escalations to the colleague
+        // covering (the stored stage still names them; the message says 代).
+        let delegations = self.store.delegations_from(today).await?;
+        let mut live = live;
+        if !delegations.is_empty() {
+            for r in &mut live {
+                let to = cover::covering(&r.reminder.recipient, today, &delegations);
+                if to != r.reminder.recipient {
+                    let away = staff
+                        .get(&r.reminder.recipient)
+                        .map_or(r.reminder.recipient.as_str(), |s| s.name.as_str());
+                    r.reminder.title = format!("{}(代{away})", r.reminder.title).into();
+                    r.reminder.recipient = to.to_string();
+                }
+            }
+        }
         let unknown = Staff::default();
         // (channel, recipient or "" for group robots) → reminders
         let mut groups: BTreeMap<(String, String), Vec<&StoredReminder>> = BTreeMap::new();

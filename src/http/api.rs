@@ -52,10 +52,33 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// The caller's name when the bearer token is right, else the response to give.
-fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<String, Response> {
+/// Why a request was refused before it was read.
+enum Refusal {
+    /// No token is configured: the API does not exist.
+    Off,
+    Unauthorized,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Off => super::not_found(),
+            Refusal::Unauthorized => {
+                let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized");
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+                r
+            }
+        }
+    }
+}
+
+/// The caller's name when the bearer token is right.
+fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<String, Refusal> {
     let Some(access) = &state.api else {
-        return Err(super::not_found());
+        return Err(Refusal::Off);
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -64,14 +87,7 @@ fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<String, Response>
         .map(str::trim);
     match presented {
         Some(t) if access.admits(t) => Ok(access.name.clone()),
-        _ => {
-            let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized");
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            Err(r)
-        }
+        _ => Err(Refusal::Unauthorized),
     }
 }
 
@@ -95,7 +111,7 @@ pub async fn coverage(
 ) -> Response {
     let who = match authorise(&state, &headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let (from, to) = match (&p.month, p.from, p.to) {
         (Some(m), None, None) => match month_period(m) {
@@ -143,7 +159,7 @@ pub async fn ledger(
 ) -> Response {
     let who = match authorise(&state, &headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if p.to < p.from {
         return error(StatusCode::BAD_REQUEST, "to is before from");
@@ -169,7 +185,7 @@ pub async fn contacts(
 ) -> Response {
     let who = match authorise(&state, &headers) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let now = state.clock.now();
     match reports::ledger_for(&state.store, None, None, None, Some(p.person), &who, now).await {
@@ -197,7 +213,7 @@ pub async fn add_contact(
     body: Result<Json<NewContactBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Err(r) = authorise(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     let Json(b) = match body {
         Ok(b) => b,
@@ -262,7 +278,7 @@ pub async fn add_event(
     body: Result<Json<EventReport>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Err(r) = authorise(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     let Json(e) = match body {
         Ok(b) => b,

@@ -399,7 +399,8 @@ async fn item_target(state: &HttpState, link: &Link, reference: &str) -> Result<
     if reference.len() != 6 || !reference.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(not_found());
     }
-    match Target::by_reference(&state.store, &link.link.staff_number, &reference).await {
+    let today = state.today();
+    match Target::by_reference(&state.store, &link.link.staff_number, &reference, today).await {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err((StatusCode::NOT_FOUND, Html(pages::gone_page())).into_response()),
         Err(e) => Err(server_error(e)),
@@ -477,6 +478,8 @@ async fn worklist_json(
                 "due_on": o.due_on.to_string(),
                 "title": o.title,
                 "overdue": i.overdue,
+                "paused": i.paused,
+                "covering_for": i.covering_for,
                 "ack_url": format!("{}{}/o/{}", w.origin, w.base(), o.reference),
             })
         })

@@ -241,6 +241,18 @@ fn item_card(i: &WorkItem, base: &str, today: NaiveDate, with_staff: bool) -> St
     if i.overdue {
         s.push_str("<span class=\"tag\">已逾期</span>");
     }
+    if let Some(reason) = &i.paused {
+        s.push_str(&format!(
+            "<span class=\"tag warn\">暂停提醒:{}</span>",
+            escape(reason)
+        ));
+    }
+    if let Some(away) = &i.covering_for {
+        s.push_str(&format!(
+            "<br><span class=\"muted\">代 {} 办理</span>",
+            escape(away)
+        ));
+    }
     if with_staff {
         s.push_str(&format!(
             "<br><span class=\"muted\">负责人:{}</span>",
@@ -327,10 +339,13 @@ pub fn worklist_page(w: &Worklist, base: &str, message: Option<(bool, String)>) 
             "<tr><td>{}</td><td>{}{}</td></tr>",
             escape(&e.person.name),
             e.last_contact.map(md).unwrap_or_else(|| "无记录".into()),
-            if e.stale {
-                "<span class=\"tag warn\">超30天</span>"
-            } else {
-                ""
+            match (&e.paused, e.stale) {
+                (Some(reason), _) => format!(
+                    "<span class=\"tag warn\">暂停提醒:{}</span>",
+                    escape(reason)
+                ),
+                (None, true) => "<span class=\"tag warn\">超30天</span>".into(),
+                (None, false) => String::new(),
             }
         ));
     }

@@ -6,6 +6,7 @@
 
 mod closing;
 mod contact;
+pub mod cover;
 pub mod coverage;
 
 pub use closing::{ClosingContacts, OccasionTerms};

@@ -175,11 +175,18 @@ impl Target {
         store: &Store,
         staff: &str,
         reference: &str,
+        today: chrono::NaiveDate,
     ) -> Result<Option<Target>> {
         let stages = store.reminders_by_reference(reference).await?;
+        // Also an occasion of a colleague this staff member covers for today.
+        let delegations = store.delegations_from(today).await?;
         Ok(stages
             .iter()
-            .find(|s| s.reminder.recipient == staff)
+            .find(|s| {
+                s.reminder.recipient == staff
+                    || crate::ledger::cover::covering(&s.reminder.recipient, today, &delegations)
+                        == staff
+            })
             .map(|s| Target {
                 staff: staff.to_string(),
                 occasion_key: s.reminder.occasion_key.to_string(),

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use crate::ledger::cover::paused;
 use crate::ledger::coverage::{Counts, CoveredOccasion, tally};
 use crate::ledger::{ClosingContacts, Outcome};
 use crate::planner::Reminder;
@@ -210,6 +211,7 @@ pub async fn coverage(
         .collect();
     contacts.extend(store.acknowledgements(&keys).await?);
     let closing = ClosingContacts::new(&contacts);
+    let pauses = store.pauses().await?;
     let occasions: Vec<CoveredOccasion<'_>> = recipients
         .iter()
         .map(|(r, staff)| CoveredOccasion {
@@ -217,7 +219,8 @@ pub async fn coverage(
             rule: &r.rule,
             deadline: r.deadline(),
             staff,
-            paused: false,
+            // Urgent work is never held, so never paused.
+            paused: !r.urgent && paused(r.person_id, r.deadline(), &pauses),
         })
         .collect();
     let t = tally(&occasions, &closing, q.as_of);

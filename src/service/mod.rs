@@ -10,6 +10,7 @@
 pub mod ack;
 pub mod answer;
 pub mod check;
+pub mod cover;
 pub mod coverage;
 pub mod dispatch;
 pub mod events;

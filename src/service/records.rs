@@ -104,7 +104,7 @@ pub async fn add_contact(
 /// What [`record_contact`] did.
 pub enum ContactRecorded {
     /// A done contact for an occasion: its acknowledgement (or why nothing was recorded).
-    Acknowledged(super::ack::AckOutcome),
+    Acknowledged(Box<super::ack::AckOutcome>),
     /// An unscheduled contact, or an attempt that was not done.
     Logged,
 }
@@ -126,9 +126,9 @@ pub async fn record_contact(
                 person: Some(c.person.clone()),
                 note: c.note.clone(),
             };
-            Ok(ContactRecorded::Acknowledged(
+            Ok(ContactRecorded::Acknowledged(Box::new(
                 super::ack::ack(store, &req, now).await?,
-            ))
+            )))
         }
         _ => {
             add_contact(store, c, now).await?;

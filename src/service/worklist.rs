@@ -36,6 +36,11 @@ pub struct WorkItem {
     /// The first day it is (or was) reminded.
     pub first_remind_on: NaiveDate,
     pub overdue: bool,
+    /// Why its person's non-urgent reminders are paused today, if they are.
+    pub paused: Option<String>,
+    /// The 工号 of the colleague whose work this is, while this list's staff member
+    /// covers for them (`delegate`).
+    pub covering_for: Option<String>,
 }
 
 /// An assigned elder and the last call or visit.
@@ -45,6 +50,8 @@ pub struct Elder {
     pub last_contact: Option<NaiveDate>,
     /// Not called or visited for `STALE_DAYS`.
     pub stale: bool,
+    /// Why their non-urgent reminders are paused today, if they are.
+    pub paused: Option<String>,
 }
 
 /// One team member's figures on a supervisor's page.
@@ -127,6 +134,7 @@ async fn open_items(
         v
     };
     let persons = store.persons_brief(&ids).await?;
+    let pauses = store.pauses().await?;
     let mut items = Vec::new();
     for rs in by_occasion.values() {
         let first = rs.iter().min_by_key(|r| r.remind_on).expect("one stage");
@@ -146,10 +154,15 @@ async fn open_items(
         }
         let mut occasion = OccasionView::from_reminder(first, person.clone(), &calendar);
         occasion.staff = first.recipient.clone();
+        let paused = (!first.urgent)
+            .then(|| pause_reason(first.person_id, today, &pauses))
+            .flatten();
         items.push(WorkItem {
             overdue: occasion.due_on < today,
             first_remind_on: first.remind_on,
             occasion,
+            paused,
+            covering_for: None,
         });
     }
     items.sort_by(|a, b| {
@@ -162,7 +175,21 @@ async fn open_items(
     Ok(items)
 }
 
-/// The worklist of staff member `staff_no` on `today`.
+/// The reason of the pause that holds `person_id` on `day`, if any.
+fn pause_reason(
+    person_id: i64,
+    day: NaiveDate,
+    pauses: &[crate::ledger::cover::Pause],
+) -> Option<String> {
+    pauses
+        .iter()
+        .rev()
+        .find(|p| p.person_id == person_id && p.covers(day))
+        .map(|p| p.reason.clone())
+}
+
+/// The worklist of staff member `staff_no` on `today`: their own open work, and
+/// that of the colleagues they cover for today (`delegate`).
 pub async fn worklist(
     store: &Store,
     rules: Arc<RuleSet>,
@@ -178,12 +205,31 @@ pub async fn worklist(
         .filter(|s| s.supervisor.as_deref() == Some(staff_no) && s.number != staff_no)
         .cloned()
         .collect();
+    let covered: Vec<String> = store
+        .delegations_from(today)
+        .await?
+        .into_iter()
+        .filter(|d| d.to == me.number && d.covers(today) && d.staff != me.number)
+        .map(|d| d.staff)
+        .collect();
     let mut numbers = vec![me.number.clone()];
     numbers.extend(members.iter().map(|m| m.number.clone()));
+    numbers.extend(
+        covered
+            .iter()
+            .filter(|c| !numbers.contains(c))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     let open = open_items(store, rules, &numbers, today, Horizon::RemindedBy).await?;
-    let (mine, theirs): (Vec<WorkItem>, Vec<WorkItem>) = open
+    let (mut mine, theirs): (Vec<WorkItem>, Vec<WorkItem>) = open
         .into_iter()
-        .partition(|i| i.occasion.staff == me.number);
+        .partition(|i| i.occasion.staff == me.number || covered.contains(&i.occasion.staff));
+    for i in &mut mine {
+        if i.occasion.staff != me.number {
+            i.covering_for = Some(i.occasion.staff.clone());
+        }
+    }
 
     let month_start = today.with_day(1).expect("day 1");
     let since = today - chrono::Duration::days(STALE_DAYS.max(30));
@@ -213,12 +259,14 @@ pub async fn worklist(
 
     // The last call or visit of each elder, by anyone, from the ledger.
     let last = store.last_contacts(&elder_ids).await?;
+    let pauses = store.pauses().await?;
     let mut elders: Vec<Elder> = elder_ids
         .iter()
         .filter_map(|id| persons.get(id))
         .map(|p| {
             let last_contact = last.get(&p.id).copied();
             Elder {
+                paused: pause_reason(p.id, today, &pauses),
                 stale: last_contact.is_none_or(|d| d < today - chrono::Duration::days(STALE_DAYS)),
                 last_contact,
                 person: p.clone(),

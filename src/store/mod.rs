@@ -8,6 +8,7 @@
 //! Migrations live in `migrations/{sqlite,postgres}/` and are applied at connect.
 
 mod audit;
+mod cover;
 mod ledger;
 mod links;
 mod outbox;

@@ -260,7 +260,8 @@ impl Store {
 
     /// Planned reminders (not escalations) of each rule dated before that rule's
     /// catch-up window, that never got a delivery under way, are recorded as missed:
-    /// after long downtime nothing stale floods out. Escalations go while their
+    /// after long downtime nothing stale floods out. Reminders held by a pause of
+    /// their person are kept: they go out when the pause ends. Escalations go while their
     /// occasion is open; the dispatcher decides.
     pub async fn mark_missed_before(
         &self,
@@ -272,7 +273,9 @@ impl Store {
             let r = sqlx::query(
                 "UPDATE reminders SET status = 'missed', note = 'older than catch_up_days', updated_at = $1 \
                  WHERE status = 'planned' AND stage = 'remind' AND rule = $2 AND remind_on < $3 AND NOT EXISTS \
-                 (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending'))",
+                 (SELECT 1 FROM deliveries d WHERE d.reminder_id = reminders.id AND d.status IN ('pending', 'sending')) \
+                 AND NOT EXISTS (SELECT 1 FROM pauses p WHERE p.person_id = reminders.person_id \
+                 AND p.from_on <= reminders.remind_on AND (p.until_on IS NULL OR p.until_on >= reminders.remind_on))",
             )
             .bind(ts(now))
             .bind(rule.clone())

@@ -532,6 +532,37 @@ impl Store {
         Ok(true)
     }
 
+    /// Assigns a person to these staff members (in order) from `since` on: their
+    /// open assignments end that day; the person's version moves so planning
+    /// re-routes what is open.
+    pub async fn assign_staff(
+        &self,
+        person_id: i64,
+        staff: &[String],
+        since: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let person_key: String = sqlx::query("SELECT pkey FROM persons WHERE id = $1")
+            .bind(person_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let r = Reassignment {
+            person_key: person_key.to_string(),
+            staff: staff.to_vec(),
+            was_stored: true,
+        };
+        reassign(&mut tx, self.backend(), &[r], &date_str(since)).await?;
+        sqlx::query("UPDATE persons SET version = version + 1, updated_at = $1 WHERE pkey = $2")
+            .bind(now.to_rfc3339())
+            .bind(person_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A fingerprint that changes whenever the roster, staff or documents change
     /// (cheap: a few aggregate queries), so the daemon can re-plan within a minute of
     /// a change made by another process. Person versions count as well as times, so

@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod catchup;
 mod channels;
+mod cover;
 mod coverage;
 mod daemon;
 mod daemon_support;
