@@ -47,7 +47,7 @@ fn main() {
     }
 }
 
-// ---- the native reference: the six shipped rules in plain Rust ----------------------
+// ---- the native reference: the eight shipped rules in plain Rust --------------------
 
 #[derive(Clone, Copy, Debug)]
 enum NativeRule {
@@ -57,6 +57,8 @@ enum NativeRule {
     Document,
     Hospital,
     Condolence,
+    Complaint,
+    Hardship,
 }
 
 impl NativeRule {
@@ -68,6 +70,8 @@ impl NativeRule {
             "document-delivery" => NativeRule::Document,
             "hospital-visit" => NativeRule::Hospital,
             "condolence" => NativeRule::Condolence,
+            "complaint-visit" => NativeRule::Complaint,
+            "hardship-visit" => NativeRule::Hardship,
             other => panic!("no native version of rule {other}"),
         }
     }
@@ -184,6 +188,29 @@ fn native(
                             .filter(|(k, x)| k == "discharged" && x >= date)
                             .map(|(_, x)| *x)
                             .min();
+                        out.push(o);
+                    }
+                }
+            }
+        }
+        NativeRule::Complaint | NativeRule::Hardship => {
+            let (want, days, title) = match which {
+                NativeRule::Complaint => ("complaint", 3, "反映问题走访"),
+                _ => ("hardship", 7, "困难帮扶走访"),
+            };
+            for (kind, date) in &p.events {
+                if kind == want {
+                    let d = *date + chrono::Duration::days(days);
+                    if d.year() == year {
+                        let mut o = occasion(rule, d, title.to_string(), "visit");
+                        let remind =
+                            if matches!(which, NativeRule::Hardship) && !cal.is_workday(*date) {
+                                cal.next_workday(*date)
+                            } else {
+                                *date
+                            };
+                        o.remind_on = Some(vec![remind]);
+                        o.key = date.to_string();
                         out.push(o);
                     }
                 }

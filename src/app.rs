@@ -345,6 +345,10 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
         None => None,
     };
 
+    // The store's stamp before the start-up tick: a change made meanwhile (by the
+    // HTTP API, which is already serving, or another process) is planned at the
+    // first watch instead of waiting for the next daily tick.
+    let mut store_stamp = daemon.store.change_stamp().await.ok();
     daemon.tick(daemon.now()).await?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!("qinqing is running");
@@ -355,7 +359,6 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
     let mut watch_every =
         tokio::time::interval(Duration::from_secs(schedule.watch_every_secs.max(1)));
     watch_every.tick().await;
-    let mut store_stamp = daemon.store.change_stamp().await.ok();
     let grace = Duration::from_secs(schedule.shutdown_grace_secs);
 
     loop {

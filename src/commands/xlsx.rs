@@ -91,8 +91,14 @@ fn table(
     header: &[&str],
     rows: Vec<Vec<Cell>>,
     filtered: bool,
+    widths: &mut Vec<usize>,
 ) -> Result<u32> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.width() + 2).collect();
+    if widths.len() < header.len() {
+        widths.resize(header.len(), 0);
+    }
+    for (c, h) in header.iter().enumerate() {
+        widths[c] = widths[c].max(h.width() + 2);
+    }
     for (c, h) in header.iter().enumerate() {
         ws.write_string_with_format(top, c as u16, *h, &f.header)?;
     }
@@ -128,14 +134,19 @@ fn table(
             }
         }
     }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, (*w).min(60) as f64)?;
-    }
     if filtered {
         ws.set_freeze_panes(top + 1, 0)?;
         ws.autofilter(top, 0, row, header.len().saturating_sub(1) as u16)?;
     }
     Ok(row)
+}
+
+/// Column widths that fit the widest cell of every table on the sheet.
+fn fit(ws: &mut Worksheet, widths: &[usize]) -> Result<()> {
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (*w).min(60) as f64)?;
+    }
+    Ok(())
 }
 
 fn save(mut wb: Workbook, path: &Path) -> Result<()> {
@@ -182,7 +193,16 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         .iter()
         .map(|x| vec![x.label.clone().into(), x.count.into(), x.unit.into()])
         .collect();
-    let end = table(ws, &f, 2, &["项目", "数量", "单位"], fig_rows, false)?;
+    let mut widths = Vec::new();
+    let end = table(
+        ws,
+        &f,
+        2,
+        &["项目", "数量", "单位"],
+        fig_rows,
+        false,
+        &mut widths,
+    )?;
     let top = end + 2;
     let staff_rows: Vec<Vec<Cell>> = per_staff
         .iter()
@@ -202,10 +222,12 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         ws,
         &f,
         top,
-        &["工号", "姓名", "按时", "逾期办", "未办", "未到期"],
+        &["工号", "姓名", "按时", "逾期办", "未办", "未到期或暂停"],
         staff_rows,
         true,
+        &mut widths,
     )?;
+    fit(ws, &widths)?;
     if n > 0 {
         let mut chart = Chart::new(ChartType::Column);
         chart.title().set_name("各工作人员落实情况");
@@ -216,10 +238,12 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
                 .set_categories(("汇总", top + 1, 1, top + n, 1))
                 .set_values(("汇总", top + 1, col, top + n, col));
         }
-        ws.insert_chart(top, 7, &chart)?;
+        // Below the staff table, so it prints on the same page.
+        ws.insert_chart(top + n + 2, 0, &chart)?;
     }
 
     let ws = wb.add_worksheet().set_name("明细")?;
+    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .rows
         .iter()
@@ -262,9 +286,12 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         ],
         rows,
         true,
+        &mut widths,
     )?;
+    fit(ws, &widths)?;
 
     let ws = wb.add_worksheet().set_name("总计")?;
+    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .totals
         .iter()
@@ -297,9 +324,12 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         ],
         rows,
         true,
+        &mut widths,
     )?;
+    fit(ws, &widths)?;
 
     let ws = wb.add_worksheet().set_name("电话联系")?;
+    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .monthly_call
         .iter()
@@ -319,7 +349,9 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         &["工号", "姓名", "应联系(人·月)", "已联系(人·月)"],
         rows,
         true,
+        &mut widths,
     )?;
+    fit(ws, &widths)?;
     save(wb, path)
 }
 
@@ -328,6 +360,7 @@ pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
     let f = Formats::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet().set_name("台账")?;
+    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = lines
         .iter()
         .map(|l| {
@@ -374,6 +407,8 @@ pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
         ],
         rows,
         true,
+        &mut widths,
     )?;
+    fit(ws, &widths)?;
     save(wb, path)
 }

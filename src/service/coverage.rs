@@ -171,6 +171,7 @@ pub async fn coverage(
     ids.sort_unstable();
     ids.dedup();
     let persons = store.persons_brief(&ids).await?;
+    let assigned = store.assigned_staff(&ids).await?;
     let mut recipients: Vec<(&Reminder, Vec<String>)> = Vec::with_capacity(by_key.len());
     for rs in by_key.values() {
         let first = rs[0];
@@ -189,6 +190,14 @@ pub async fn coverage(
             .collect();
         staff.sort();
         staff.dedup();
+        // Reassigned while it was open: the old and the new staff member both hold
+        // its latest stage; it counts for the one it is routed to now.
+        if let Some(now) = assigned.get(&first.person_id) {
+            let current: Vec<String> = staff.iter().filter(|s| now.contains(s)).cloned().collect();
+            if !current.is_empty() {
+                staff = current;
+            }
+        }
         if let Some(only) = &q.staff {
             if !staff.contains(only) {
                 continue;

@@ -19,14 +19,12 @@ fn lines_by_staff(msgs: &[Value]) -> std::collections::BTreeMap<String, Vec<Stri
         for s in m["sections"].as_array().cloned().unwrap_or_default() {
             let no = s["staff_no"].as_str().unwrap_or_default().to_string();
             let lines = s["lines"].as_array().cloned().unwrap_or_default();
-            out.entry(no)
-                .or_default()
-                .extend(
-                    lines
-                        .iter()
-                        .filter_map(|l| l.as_str().map(String::from))
-                        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit())),
-                );
+            out.entry(no).or_default().extend(
+                lines
+                    .iter()
+                    .filter_map(|l| l.as_str().map(String::from))
+                    .filter(|l| l.starts_with(|c: char| c.is_ascii_digit())),
+            );
         }
     }
     out
@@ -186,6 +184,37 @@ fn assign_moves_the_person_and_stands_against_an_unchanged_reimport() {
             .map(|h| h["staff"].as_str().unwrap())
             .collect();
         assert_eq!(staff, ["S002", "S003"], "[{label}] {history:#?}");
+        // T0003 moves on 06-02, after S002 was reminded: its open call follows to
+        // S003 (planned late), and coverage counts it for S003 only.
+        let before = console_lines(&out).len();
+        s.cmd("2026-06-02T09:00:00+08:00")
+            .args(["assign", "--person", "T0003", "--staff", "S003"])
+            .run()
+            .ok();
+        s.once("2026-06-02T09:05:00+08:00");
+        let got = lines_by_staff(&console_lines(&out)[before..]);
+        assert!(
+            got.get("S003")
+                .is_some_and(|ls| ls.iter().any(|l| l.contains("张德明"))),
+            "[{label}] T0003's open call goes to S003: {got:#?}"
+        );
+        let v = s
+            .cmd("2026-06-02T10:00:00+08:00")
+            .args([
+                "report", "coverage", "--month", "2026-06", "--format", "json",
+            ])
+            .run()
+            .ok()
+            .json();
+        let due = |staff: &str| {
+            v["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["staff"] == staff && r["rule"] == "monthly-call")
+                .map_or(0, |r| r["due"].as_u64().unwrap())
+        };
+        assert_eq!((due("S002"), due("S003")), (1, 5), "[{label}] {v:#}");
         let e = s
             .cmd(BEFORE)
             .args(["assign", "--person", "T0001", "--staff", "S404"])
