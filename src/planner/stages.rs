@@ -368,12 +368,18 @@ fn expand(
         }
         wanted(StageKind::Escalate, day).map(|v| (day, v))
     });
-    // The second level: days after the first escalation's (unmoved) day.
+    // The second level: days after the first escalation's day (as moved).
     let second = rule
         .escalate_after
         .zip(rule.escalate_again_after)
         .and_then(|(a, b)| {
-            let day = occ.date + chrono::Duration::days(a + b);
+            let first = occ.date + chrono::Duration::days(a);
+            let first = if occ.urgent {
+                first
+            } else {
+                cal.workday_on_or_after(first)
+            };
+            let day = first + chrono::Duration::days(b);
             let day = if occ.urgent {
                 day
             } else {

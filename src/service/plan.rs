@@ -98,7 +98,10 @@ impl Planning {
             let reach_back = rules
                 .rules
                 .iter()
-                .filter_map(|r| r.escalate_after)
+                .filter_map(|r| {
+                    r.escalate_after
+                        .map(|a| a + r.escalate_again_after.unwrap_or(0))
+                })
                 .max()
                 .unwrap_or(0)
                 + 31;

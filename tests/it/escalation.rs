@@ -3,7 +3,8 @@
 //! `[escalation] fallback` for staff without 上级, nobody after an
 //! acknowledgement, and unrouted (shown by `status`) when there is no fallback.
 //! June 2026: the monthly call is on Monday 06-01; 20 days later is Sunday 06-21,
-//! so the first escalation goes on Monday 06-22; two days after 06-21 is 06-23.
+//! so the first escalation goes on Monday 06-22, the second two days after it, on
+//! Wednesday 06-24.
 
 use serde_json::Value;
 
@@ -55,7 +56,7 @@ fn two_levels_and_the_fallback() {
             [
                 "2026-06-22 S001 level 1", // S002's and S003's persons
                 "2026-06-22 S004 level 1", // S001's person: the fallback
-                "2026-06-23 S004 level 2", // S001's supervisor: none, so the fallback
+                "2026-06-24 S004 level 2", // S001's supervisor: none, so the fallback
             ],
             "[{label}] {stages:#?}"
         );
@@ -108,18 +109,24 @@ fn two_levels_and_the_fallback() {
             .ok();
         let before = console_lines(&out).len();
         s.once("2026-06-23T08:40:00+08:00");
-        let day23: Vec<Value> = console_lines(&out)[before..].to_vec();
-        let second = to(&day23, "S004");
+        assert_eq!(
+            console_lines(&out).len(),
+            before,
+            "[{label}] nothing on 06-23"
+        );
+        s.once("2026-06-24T08:40:00+08:00");
+        let day24: Vec<Value> = console_lines(&out)[before..].to_vec();
+        let second = to(&day24, "S004");
         assert_eq!(
             second.len(),
             2,
-            "[{label}] T0002, T0003 again, not T0001: {day23:#?}"
+            "[{label}] T0002, T0003 again, not T0001: {day24:#?}"
         );
         assert!(
             !second.iter().any(|l| l.contains("王建国")),
             "[{label}] acknowledged: no second level {second:?}"
         );
-        assert!(to(&day23, "S001").is_empty(), "[{label}] {day23:#?}");
+        assert!(to(&day24, "S001").is_empty(), "[{label}] {day24:#?}");
     }
 }
 
