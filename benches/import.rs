@@ -95,6 +95,7 @@ async fn run(label: &str, url: &str, rows: usize, dir: &std::path::Path) {
             sheet: None,
             staff_file: Some(staff_path.clone()),
             known_staff: HashSet::new(),
+            max_bytes: None,
         };
         let parsed = parse_path(&path, &opts).expect("parse");
         assert!(parsed.errors.is_empty(), "{}", parsed.errors[0]);

@@ -139,7 +139,7 @@ impl Daemon {
         self.ctx.clock.now()
     }
 
-    async fn import_roster(&self) -> Result<()> {
+    async fn import_roster(&self) -> Result<service::import::RosterState> {
         service::import::import_if_changed(&self.store, &self.ctx.config.roster, self.now()).await
     }
 
@@ -219,7 +219,7 @@ impl Daemon {
 /// round at the clock's `now`, then exit.
 pub async fn run_once(ctx: Context) -> Result<i32> {
     let daemon = Daemon::build(ctx).await?;
-    daemon.import_roster().await?;
+    let roster = daemon.import_roster().await?;
     let now = daemon.now();
     daemon.tick(now).await?;
     daemon.dispatch(now).await?;
@@ -231,6 +231,10 @@ pub async fn run_once(ctx: Context) -> Result<i32> {
         cancelled = counts.cancelled,
         "run --once finished"
     );
+    if let service::import::RosterState::Unreadable(why) = roster {
+        // The work was done with the last good roster, but the file must be fixed.
+        bail!("{why}");
+    }
     Ok(0)
 }
 

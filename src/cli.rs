@@ -121,6 +121,10 @@ pub struct ImportArgs {
     /// 编号 (default: such a row is imported as a new person, with a warning).
     #[arg(long)]
     pub confirm_corrections: bool,
+    /// Write every error to this file (.xlsx: sheet 错误, and sheet 待修改 with the bad
+    /// rows, bad cells highlighted, to fix and import; .csv: the errors only).
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 //! `--skip-invalid` applies the good rows and reports the rest; `--dry-run` only
 //! validates.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::ImportArgs;
 use crate::service::Context;
@@ -13,19 +13,28 @@ use crate::service::import::{self, ImportOptions, ImportStatus};
 pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
     let store = ctx.store().await?;
     let opts = ImportOptions {
-        sheet: args.sheet,
-        staff: args.staff,
+        sheet: args.sheet.clone(),
+        staff: args.staff.clone(),
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
         deactivate_missing: args.deactivate_missing,
         confirm_corrections: args.confirm_corrections,
+        max_bytes: Some(ctx.config.roster.max_bytes),
     };
     let outcome = import::import_file(&store, &args.file, &opts, ctx.clock.now()).await?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
-    for e in &outcome.errors {
-        eprintln!("{e}");
+    print_errors(&outcome, &args);
+    if let Some(path) = &args.errors
+        && !outcome.row_errors.is_empty()
+    {
+        write_errors(path, &args, &outcome, ctx)?;
+        eprintln!(
+            "all {} error(s) written to {} (每个错误一行;待修改表中的红色格子改好后可直接导入)",
+            outcome.row_errors.len(),
+            path.display()
+        );
     }
     let s = &outcome.summary;
     if !s.missing.is_empty() {
@@ -51,9 +60,12 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
     match outcome.status {
         ImportStatus::Rejected => {
             anyhow::bail!(
-                "{}: {} error(s); nothing was imported (fix the rows above, or use --skip-invalid to import the good rows)",
+                "{}: {} error(s) in {} row(s); nothing was imported (fix the rows above, or use --skip-invalid to import the good rows)",
                 args.file.display(),
-                outcome.errors.len()
+                outcome.errors.len(),
+                outcome
+                    .bad_rows
+                    .max(outcome.errors.len() - outcome.row_errors.len())
             );
         }
         ImportStatus::DryRun => {
@@ -85,10 +97,116 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
                 if outcome.errors.is_empty() {
                     String::new()
                 } else {
-                    format!("; {} invalid row(s) skipped", outcome.errors.len())
+                    format!(
+                        "; {} invalid row(s) skipped ({} error(s))",
+                        outcome.bad_rows,
+                        outcome.errors.len()
+                    )
                 }
             );
             Ok(0)
         }
     }
+}
+
+/// At most this many error lines go to the terminal; `--errors FILE` has them all.
+const MAX_ERROR_LINES: usize = 50;
+
+/// The errors, grouped: a kind of error on a few rows is listed row by row, on many
+/// rows as one line with the count and the first rows.
+fn print_errors(outcome: &import::ImportOutcome, args: &ImportArgs) {
+    let mut lines: Vec<String> = Vec::new();
+    for g in crate::roster::group_errors(&outcome.row_errors) {
+        if g.rows.len() <= 3 {
+            for e in outcome
+                .row_errors
+                .iter()
+                .filter(|e| e.column == g.column && g.rows.contains(&e.row))
+                .filter(|e| same_kind(&e.reason, &g.reason))
+            {
+                lines.push(e.to_string());
+            }
+        } else {
+            let first: Vec<String> = g.rows.iter().take(3).map(|r| r.to_string()).collect();
+            let file = outcome
+                .row_errors
+                .first()
+                .map(|e| e.file.clone())
+                .unwrap_or_default();
+            let mut line = format!(
+                "{file}: 「{}」{}: {}行,例如第{}行 ({} rows)",
+                g.column,
+                g.reason,
+                g.rows.len(),
+                first.join("、"),
+                g.rows.len()
+            );
+            if g.reason.contains("不在工作人员名单中") && !outcome.staff_sheet_present {
+                line.push_str(";文件中没有「工作人员」表,也没有给出 --staff (no 工作人员 sheet and no --staff given)");
+            }
+            lines.push(line);
+        }
+    }
+    // Problems of the file as a whole (two stored persons named by one row).
+    lines.extend(outcome.errors[outcome.row_errors.len()..].iter().cloned());
+    let total = lines.len();
+    for l in lines.iter().take(MAX_ERROR_LINES) {
+        eprintln!("{l}");
+    }
+    if total > MAX_ERROR_LINES {
+        eprintln!(
+            "… {} more line(s); {}",
+            total - MAX_ERROR_LINES,
+            match &args.errors {
+                Some(p) => format!("every error is in {}", p.display()),
+                None => "--errors FILE.xlsx writes every error to a file".into(),
+            }
+        );
+    }
+}
+
+/// Whether two reasons are of one kind (codes and numbers aside), as grouping says.
+fn same_kind(a: &str, b: &str) -> bool {
+    let strip = |s: &str| -> String { s.chars().filter(|c| !c.is_ascii_alphanumeric()).collect() };
+    strip(a) == strip(b)
+}
+
+/// `--errors FILE`: every error, and (xlsx) the bad rows to fix.
+fn write_errors(
+    path: &std::path::Path,
+    args: &ImportArgs,
+    outcome: &import::ImportOutcome,
+    ctx: &Context,
+) -> Result<()> {
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        let mut out = String::from("file,sheet,row,column,value,reason\n");
+        for e in &outcome.row_errors {
+            let f = [
+                e.file.clone(),
+                e.sheet.clone().unwrap_or_default(),
+                e.row.to_string(),
+                e.column.clone(),
+                e.value.clone(),
+                e.reason.clone(),
+            ];
+            let q: Vec<String> = f.iter().map(|x| super::csv_field(x)).collect();
+            out.push_str(&q.join(","));
+            out.push('\n');
+        }
+        std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
+    let wanted: std::collections::HashSet<usize> =
+        outcome.row_errors.iter().map(|e| e.row).collect();
+    let opts = crate::roster::ParseOptions {
+        sheet: args.sheet.clone(),
+        max_bytes: Some(ctx.config.roster.max_bytes),
+        ..Default::default()
+    };
+    let raw =
+        crate::roster::raw_rows(&args.file, &opts, &wanted).map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::xlsx::import_errors(&outcome.row_errors, &raw, path)
 }

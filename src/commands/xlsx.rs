@@ -412,3 +412,95 @@ pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
     fit(ws, &widths)?;
     save(wb, path)
 }
+
+/// `import --errors FILE.xlsx`: sheet 待修改 (first, so importing the fixed file
+/// reads it): the bad rows with the roster's own columns, the bad cells highlighted
+/// and a 错误说明 column; sheet 错误: every error, one per line.
+pub fn import_errors(
+    errors: &[crate::roster::RowError],
+    raw: &crate::roster::RawRows,
+    path: &Path,
+) -> Result<()> {
+    let f = Formats::new();
+    let bad = Format::new()
+        .set_font_name("等线")
+        .set_background_color("#FFC7CE")
+        .set_font_color("#9C0006");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("待修改")?;
+    let mut header: Vec<&str> = raw.header.iter().map(String::as_str).collect();
+    header.push("错误说明");
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width() + 2).collect();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &f.header)?;
+    }
+    for (i, (row, cells)) in raw.rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        let mine: Vec<&crate::roster::RowError> = errors.iter().filter(|e| e.row == *row).collect();
+        for (c, text) in cells.iter().enumerate() {
+            let wrong = raw
+                .labels
+                .get(c)
+                .copied()
+                .flatten()
+                .is_some_and(|label| mine.iter().any(|e| e.column == label))
+                || raw
+                    .header
+                    .get(c)
+                    .is_some_and(|h| mine.iter().any(|e| &e.column == h));
+            let fmt = if wrong {
+                &bad
+            } else if text.starts_with(['=', '+', '-', '@']) {
+                &f.formula_like
+            } else {
+                &f.text
+            };
+            ws.write_string_with_format(r, c as u16, text, fmt)?;
+            let k = c.min(widths.len() - 1);
+            widths[k] = widths[k].max(text.width().min(40) + 2);
+        }
+        let why: Vec<String> = mine
+            .iter()
+            .map(|e| format!("第{}行「{}」:{}", e.row, e.column, e.reason))
+            .collect();
+        let why = why.join(";");
+        let last = header.len() - 1;
+        ws.write_string_with_format(r, last as u16, &why, &f.text)?;
+        widths[last] = widths[last].max(why.width().min(80) + 2);
+    }
+    fit(ws, &widths)?;
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(
+        0,
+        0,
+        raw.rows.len() as u32,
+        header.len().saturating_sub(1) as u16,
+    )?;
+
+    let ws = wb.add_worksheet().set_name("错误")?;
+    let rows: Vec<Vec<Cell>> = errors
+        .iter()
+        .map(|e| {
+            vec![
+                e.file.clone().into(),
+                e.sheet.clone().into(),
+                (e.row as u64).into(),
+                e.column.clone().into(),
+                e.value.clone().into(),
+                e.reason.clone().into(),
+            ]
+        })
+        .collect();
+    let mut widths = Vec::new();
+    table(
+        ws,
+        &f,
+        0,
+        &["文件", "工作表", "行", "列", "值", "原因"],
+        rows,
+        true,
+        &mut widths,
+    )?;
+    fit(ws, &widths)?;
+    save(wb, path)
+}

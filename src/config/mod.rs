@@ -63,13 +63,26 @@ pub struct DatabaseConfig {
     pub max_connections: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RosterConfig {
     /// The roster the daemon imports at start and whenever it changes.
     pub path: Option<PathBuf>,
     pub sheet: Option<String>,
     pub staff: Option<PathBuf>,
+    /// A roster file larger than this many bytes is refused before it is read.
+    pub max_bytes: u64,
+}
+
+impl Default for RosterConfig {
+    fn default() -> Self {
+        RosterConfig {
+            path: None,
+            sheet: None,
+            staff: None,
+            max_bytes: 512 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -12,8 +12,8 @@ pub mod record;
 pub use document::{Document, NewDocument};
 pub use model::{Addresses, Category, Facts, Person, Rank, SelfCare, Sex, Staff};
 pub use parse::{
-    ParseOptions, PersonRow, RosterError, RosterFile, RowError, StaffRow, parse_csv_reader,
-    parse_path,
+    ErrorGroup, ParseOptions, PersonRow, RawRows, RosterError, RosterFile, RowError, StaffRow,
+    group_errors, parse_csv_reader, parse_path, raw_rows,
 };
 pub use reconcile::{ImportPlan, ImportSummary};
 pub use record::{PersonEvent, PersonRecord, PlanRow, RosterSnapshot, StaffRecord};

@@ -22,6 +22,8 @@ pub struct ImportOptions {
     pub deactivate_missing: bool,
     /// Apply probable ID-number corrections of rows without 编号.
     pub confirm_corrections: bool,
+    /// `roster.max_bytes`: a larger file is refused before it is read.
+    pub max_bytes: Option<u64>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -35,6 +37,12 @@ pub struct ImportOutcome {
     pub status: ImportStatus,
     pub summary: ImportSummary,
     pub errors: Vec<String>,
+    /// The row errors as parsed (the file-level ones are only in `errors`).
+    pub row_errors: Vec<crate::roster::RowError>,
+    /// Rows with at least one error.
+    pub bad_rows: usize,
+    /// Whether the file (or `--staff`) gave a staff list.
+    pub staff_sheet_present: bool,
     pub warnings: Vec<String>,
     pub valid_persons: usize,
 }
@@ -53,12 +61,25 @@ pub async fn import_file(
         sheet: opts.sheet.clone(),
         staff_file: opts.staff.clone(),
         known_staff: known,
+        max_bytes: opts.max_bytes,
     };
     let file_ = file.to_path_buf();
     let parsed: RosterFile = tokio::task::spawn_blocking(move || parse_path(&file_, &parse_opts))
         .await
         .context("roster parser panicked")??;
     let mut errors: Vec<String> = parsed.errors.iter().map(|e| e.to_string()).collect();
+    let row_errors = parsed.errors.clone();
+    let bad_rows = {
+        let mut rows: Vec<(&str, Option<&str>, usize)> = parsed
+            .errors
+            .iter()
+            .map(|e| (e.file.as_str(), e.sheet.as_deref(), e.row))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows.len()
+    };
+    let staff_sheet_present = parsed.staff_sheet_present;
     let persons: Vec<_> = parsed.persons.into_iter().map(|r| r.person).collect();
     let staff: Vec<_> = parsed.staff.into_iter().map(|r| r.staff).collect();
     let snapshot = store.load_roster().await?;
@@ -89,6 +110,9 @@ pub async fn import_file(
         status,
         summary,
         errors,
+        row_errors,
+        bad_rows,
+        staff_sheet_present,
         warnings,
         valid_persons: persons.len(),
     })
@@ -107,9 +131,9 @@ pub async fn import_if_changed(
     store: &Store,
     roster: &RosterConfig,
     now: chrono::DateTime<chrono::FixedOffset>,
-) -> Result<()> {
+) -> Result<RosterState> {
     let Some(path) = &roster.path else {
-        return Ok(());
+        return Ok(RosterState::Usable);
     };
     // The roster and, when it has its own file, the staff list: a change to either
     // is imported.
@@ -127,14 +151,30 @@ pub async fn import_if_changed(
                 ));
             }
             Err(e) => {
-                tracing::error!(file = %file.display(), "cannot be read: {e} ({key})");
-                return Ok(());
+                let message = format!(
+                    "{key} = {}: 花名册文件无法读取({e});上一次导入的花名册继续使用 \
+                     (the roster file cannot be read; the last good roster stays in use)",
+                    file.display()
+                );
+                tracing::error!("{message}");
+                store
+                    .set_meta(ROSTER_ERRORS, &serde_json::to_string(&[&message])?)
+                    .await?;
+                return Ok(RosterState::Unreadable(message));
             }
         }
     }
     if store.get_meta(ROSTER_FILE).await?.as_deref() == Some(fingerprint.as_str()) {
         tracing::debug!(file = %path.display(), "roster file unchanged since its last import");
-        return Ok(());
+        // Readable again after a failed read: its errors are gone.
+        if store
+            .get_meta(ROSTER_ERRORS)
+            .await?
+            .is_some_and(|e| e.contains("花名册文件无法读取"))
+        {
+            store.set_meta(ROSTER_ERRORS, "[]").await?;
+        }
+        return Ok(RosterState::Usable);
     }
     let opts = ImportOptions {
         sheet: roster.sheet.clone(),
@@ -143,6 +183,7 @@ pub async fn import_if_changed(
         skip_invalid: false,
         deactivate_missing: false,
         confirm_corrections: false,
+        max_bytes: Some(roster.max_bytes),
     };
     match import_file(store, path, &opts, now).await {
         Ok(out) => {
@@ -167,10 +208,21 @@ pub async fn import_if_changed(
         }
         Err(e) => {
             tracing::error!(file = %path.display(), "roster could not be read: {e:#}");
+            let message = format!("{e:#}");
             store
-                .set_meta(ROSTER_ERRORS, &serde_json::to_string(&[format!("{e:#}")])?)
+                .set_meta(ROSTER_ERRORS, &serde_json::to_string(&[&message])?)
                 .await?;
+            return Ok(RosterState::Unreadable(message));
         }
     }
-    Ok(())
+    Ok(RosterState::Usable)
+}
+
+/// What the daemon's follower found of `roster.path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RosterState {
+    /// Imported, unchanged, or rejected for bad rows (the last good roster stays).
+    Usable,
+    /// The file is missing or cannot be read (said in `status`).
+    Unreadable(String),
 }

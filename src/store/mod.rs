@@ -41,6 +41,20 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "无法连接 PostgreSQL {addr}({why}):服务是否已启动?检查 database.url 或 QINQING_DATABASE_URL \
+         (cannot reach PostgreSQL at {addr}: {why})"
+    )]
+    Unreachable { addr: String, why: String },
+    #[error(
+        "无法在文件夹 {dir} 中创建或打开数据库文件 {file}({why});请检查该文件夹的权限,或用 --database 换一个位置 \
+         (cannot create or open the SQLite file: {why})"
+    )]
+    Unwritable {
+        dir: String,
+        file: String,
+        why: String,
+    },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot take the migration lock beside the database: {source}")]
@@ -128,6 +142,81 @@ async fn migrate_lock(path: String) -> Result<std::fs::File> {
 
 /// Normalises what a user may give: `sqlite://x.db`, `sqlite:x.db`, a plain path,
 /// or a PostgreSQL URL.
+/// Folders qinqing creates for its database are private to its user (0700).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// A new SQLite file is created empty and private (0600) before SQLite opens it:
+/// it holds the roster. A folder qinqing cannot write is said once, by name.
+fn create_private_file(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unwritable {
+            dir: path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .display()
+                .to_string(),
+            file: path.display().to_string(),
+            why: match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "没有写权限 permission denied".into(),
+                std::io::ErrorKind::ReadOnlyFilesystem => {
+                    "只读文件系统 read-only file system".into()
+                }
+                _ => e.to_string(),
+            },
+        }),
+    }
+}
+
+/// Tries the PostgreSQL server's address for at most 5 s, so a wrong port or a
+/// stopped server is said at once, with what was tried, instead of a pool timeout.
+async fn probe_postgres(url: &str) -> Result<()> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Ok(()); // let sqlx say what is wrong with the URL
+    };
+    let Some(host) = u.host_str().filter(|h| !h.is_empty()) else {
+        return Ok(()); // a Unix socket
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = u.port().unwrap_or(5432);
+    let addr = format!("{host}:{port}");
+    let why = match tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(e)) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "连接被拒绝 connection refused".to_string(),
+            _ if e.to_string().contains("lookup") || e.to_string().contains("resolve") => {
+                format!("主机名无法解析 {e}")
+            }
+            _ => e.to_string(),
+        },
+        Err(_) => "5秒内没有响应 no answer within 5 s".to_string(),
+    };
+    Err(StoreError::Unreachable { addr, why })
+}
+
 fn classify(url: &str) -> (Backend, String) {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return (Backend::Postgres, url.to_string());
@@ -150,25 +239,31 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (backend, target) = classify(url);
         let pool = match backend {
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(max_connections.unwrap_or(8))
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(&target)
-                .await
-                .map_err(|source| StoreError::Connect {
-                    url: redact_url(url),
-                    source,
-                })?,
+            Backend::Postgres => {
+                probe_postgres(&target).await?;
+                AnyPoolOptions::new()
+                    .max_connections(max_connections.unwrap_or(8))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(&target)
+                    .await
+                    .map_err(|source| StoreError::Connect {
+                        url: redact_url(url),
+                        source,
+                    })?
+            }
             Backend::Sqlite => {
                 let (path, query) = target.split_once('?').unwrap_or((&target, ""));
                 if path != ":memory:"
                     && let Some(dir) = Path::new(path).parent()
                     && !dir.as_os_str().is_empty()
                 {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                         path: path.to_string(),
                         source,
                     })?;
+                }
+                if path != ":memory:" {
+                    create_private_file(Path::new(path))?;
                 }
                 let query = if query.is_empty() { "mode=rwc" } else { query };
                 let full = format!("sqlite://{path}?{query}");

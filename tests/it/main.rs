@@ -12,6 +12,7 @@ mod daemon_support;
 mod escalation;
 mod events;
 mod identity;
+mod inputs;
 mod layers;
 mod ledger;
 mod links;

@@ -1,31 +1,82 @@
 //! CSV text: encoding detection (UTF-8 with or without BOM, else GB18030/GBK, or
 //! UTF-16 with a BOM) and an RFC 4180 record reader. Knows nothing of columns.
 
-/// Decodes CSV bytes: UTF-8 first, GB18030 (a superset of GBK) when the bytes are
-/// not valid UTF-8.
-pub(crate) fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return String::from_utf8_lossy(rest).into_owned();
-    }
+/// Decoded text and the lines (1-based) that were not in the file's encoding.
+pub(crate) struct Decoded {
+    pub text: String,
+    /// Lines of a mostly UTF-8 file that are not valid UTF-8 (GBK text pasted in):
+    /// each becomes an empty line and a row error, not a garbled row.
+    pub bad_lines: Vec<usize>,
+}
+
+/// Decodes CSV bytes: UTF-16 or UTF-8 by their BOM; UTF-8 when the bytes are; GB18030
+/// (a superset of GBK) when they are not. A file whose non-ASCII lines are mostly
+/// valid UTF-8 is read as UTF-8, and each line that is not is reported instead of
+/// decoding the whole file as GBK.
+pub(crate) fn decode(bytes: &[u8]) -> Decoded {
+    let whole = |text: String| Decoded {
+        text,
+        bad_lines: Vec::new(),
+    };
     if bytes.starts_with(b"\xFF\xFE") {
-        return encoding_rs::UTF_16LE
-            .decode_with_bom_removal(bytes)
-            .0
-            .into_owned();
+        return whole(
+            encoding_rs::UTF_16LE
+                .decode_with_bom_removal(bytes)
+                .0
+                .into_owned(),
+        );
     }
     if bytes.starts_with(b"\xFE\xFF") {
-        return encoding_rs::UTF_16BE
-            .decode_with_bom_removal(bytes)
-            .0
-            .into_owned();
+        return whole(
+            encoding_rs::UTF_16BE
+                .decode_with_bom_removal(bytes)
+                .0
+                .into_owned(),
+        );
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GB18030
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF");
+    let bom = body.is_some();
+    let body = body.unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(body) {
+        return whole(s.to_string());
     }
+    // Which encoding do the non-ASCII lines speak?
+    let (mut utf8, mut other) = (0usize, 0usize);
+    for line in body.split(|b| *b == b'\n') {
+        if line.is_ascii() {
+            continue;
+        }
+        if std::str::from_utf8(line).is_ok() {
+            utf8 += 1;
+        } else {
+            other += 1;
+        }
+    }
+    if !bom && utf8 <= other {
+        return whole(
+            encoding_rs::GB18030
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned(),
+        );
+    }
+    let mut text = String::with_capacity(body.len());
+    let mut bad_lines = Vec::new();
+    for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(s) => text.push_str(s),
+            Err(_) => {
+                bad_lines.push(i + 1);
+                if line.ends_with(b"\r") {
+                    text.push('\r');
+                }
+            }
+        }
+    }
+    Decoded { text, bad_lines }
 }
 
 /// Parsed records. Each record keeps its number (1-based, counting every record
@@ -96,14 +147,18 @@ pub(crate) fn read_records(text: &str, delim: char) -> Records {
     }
 }
 
-/// Comma, unless the first line has tabs and no commas (text exported as TSV).
+/// Comma, unless the first lines (a title may come first) have tabs and no commas
+/// (text exported as TSV).
 pub(crate) fn sniff_delimiter(text: &str) -> char {
-    let first = text.lines().next().unwrap_or("");
-    if !first.contains(',') && first.contains('\t') {
-        '\t'
-    } else {
-        ','
+    let (mut tabs, mut commas) = (0, 0);
+    for line in text.lines().take(10) {
+        if line.contains('\t') && !line.contains(',') {
+            tabs += 1;
+        } else if line.contains(',') {
+            commas += 1;
+        }
     }
+    if tabs > commas { '\t' } else { ',' }
 }
 
 #[cfg(test)]
@@ -136,13 +191,19 @@ mod tests {
     #[test]
     fn encodings() {
         let s = "姓名,类别\n张三,离休\n";
-        assert_eq!(decode(s.as_bytes()), s);
+        assert_eq!(decode(s.as_bytes()).text, s);
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(s.as_bytes());
-        assert_eq!(decode(&bom), s);
+        assert_eq!(decode(&bom).text, s);
         let (gbk, _, _) = encoding_rs::GBK.encode(s);
         assert!(std::str::from_utf8(&gbk).is_err());
-        assert_eq!(decode(&gbk), s);
+        assert_eq!(decode(&gbk).text, s);
+        // Mostly UTF-8 with one GBK line: that line is reported, the rest kept.
+        let mut mixed = "姓名,类别\n张三,离休\n李四,退休\n".as_bytes().to_vec();
+        mixed.extend_from_slice(&encoding_rs::GBK.encode("王五,离休\n").0);
+        let d = decode(&mixed);
+        assert_eq!(d.bad_lines, [4]);
+        assert!(d.text.starts_with("姓名,类别\n张三,离休\n李四,退休\n"));
         assert_eq!(sniff_delimiter("a\tb\n"), '\t');
         assert_eq!(sniff_delimiter("a,b\n"), ',');
     }

@@ -11,6 +11,7 @@
 
 mod columns;
 mod csv;
+mod html;
 mod persons;
 mod staff;
 mod values;
@@ -42,6 +43,8 @@ pub struct ParseOptions {
     pub staff_file: Option<PathBuf>,
     /// 工号 already in the database: valid targets for 联系人 and 上级.
     pub known_staff: HashSet<String>,
+    /// A larger file is refused before it is read (`roster.max_bytes`); None: no limit.
+    pub max_bytes: Option<u64>,
 }
 
 /// Everything read from one roster file. Rows with errors are left out of
@@ -105,6 +108,110 @@ impl fmt::Display for RowError {
     }
 }
 
+/// Errors of one kind (the same column and reason, whatever the value) on many rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorGroup {
+    pub column: String,
+    /// The first row's reason.
+    pub reason: String,
+    /// Every row with this error, in file order.
+    pub rows: Vec<usize>,
+}
+
+/// Groups errors by column and reason, numbers and codes in the reason aside (`联系人
+/// S00001 不在工作人员名单中` and `联系人 S00002 …` are one group), in order of first
+/// appearance.
+pub fn group_errors(errors: &[RowError]) -> Vec<ErrorGroup> {
+    fn kind(reason: &str) -> String {
+        let mut out = String::with_capacity(reason.len());
+        let mut in_code = false;
+        for c in reason.chars() {
+            if c.is_ascii_alphanumeric() {
+                if !in_code {
+                    out.push('#');
+                }
+                in_code = true;
+            } else {
+                in_code = false;
+                out.push(c);
+            }
+        }
+        out
+    }
+    let mut groups: Vec<ErrorGroup> = Vec::new();
+    let mut index: std::collections::HashMap<(String, String), usize> = Default::default();
+    for e in errors {
+        let key = (e.column.clone(), kind(&e.reason));
+        match index.get(&key) {
+            Some(&i) => {
+                if groups[i].rows.last() != Some(&e.row) {
+                    groups[i].rows.push(e.row);
+                }
+            }
+            None => {
+                index.insert(key, groups.len());
+                groups.push(ErrorGroup {
+                    column: e.column.clone(),
+                    reason: e.reason.clone(),
+                    rows: vec![e.row],
+                });
+            }
+        }
+    }
+    groups
+}
+
+/// The persons sheet's header as written, each column's canonical name (as errors
+/// name columns) where it is a known one, and the wanted data rows, as text: a copy
+/// a clerk fixes in Excel (`import --errors`).
+pub struct RawRows {
+    pub header: Vec<String>,
+    pub labels: Vec<Option<&'static str>>,
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+pub fn raw_rows(
+    path: &Path,
+    opts: &ParseOptions,
+    wanted: &HashSet<usize>,
+) -> Result<RawRows, RosterError> {
+    let file = display_name(path);
+    let source = match read_content(path, opts.max_bytes)? {
+        Content::Workbook(bytes) => {
+            let mut wb = open_workbook(path, bytes)?;
+            let names = wb.sheet_names();
+            let name = pick_sheet(path, &names, opts.sheet.as_deref(), PERSONS_SHEET, true)?;
+            load_sheet(&mut wb, path, &file, &name)?
+        }
+        Content::Text(decoded) => text_source(decoded, file),
+    };
+    let sheet = source.sheet();
+    let (header, rows) =
+        sheet.split_header(|cells| columns::person_header(cells).index.iter().flatten().count())?;
+    let text = |cells: &[values::Cell]| -> Vec<String> {
+        cells.iter().map(|c| c.text().into_owned()).collect()
+    };
+    let header_text = text(&header.1);
+    let h = columns::person_header(&header.1);
+    let mut labels = vec![None; header_text.len()];
+    for p in columns::P::ALL {
+        if let Some(i) = h.index[p as usize]
+            && i < labels.len()
+        {
+            labels[i] = Some(p.label());
+        }
+    }
+    let picked = rows
+        .filter(|(n, _)| wanted.contains(n))
+        .map(|(n, cells)| (*n, text(cells)))
+        .collect();
+    Ok(RawRows {
+        header: header_text,
+        labels,
+        rows: picked,
+    })
+}
+
 /// File-level problems: nothing could be read row by row.
 #[derive(Debug, thiserror::Error)]
 pub enum RosterError {
@@ -144,20 +251,34 @@ pub enum RosterError {
     )]
     EmptySheet { file: String, sheet: Option<String> },
     #[error(
-        "{}: unsupported roster file type; use .xlsx, .xlsm, .xls or .csv",
+        "{}: unsupported roster file type; use .xlsx, .xlsm, .xls, .et or .csv",
         path.display()
     )]
     UnsupportedFormat { path: PathBuf },
+    #[error(
+        "{}: 这个 .et 文件不是 WPS 表格的工作簿格式, 无法读取; 请在 WPS 中打开后「另存为」Excel 工作簿(.xlsx) \
+         (not a BIFF or OOXML workbook: save it as .xlsx from WPS)",
+        path.display()
+    )]
+    NotAWorkbook { path: PathBuf },
+    #[error(
+        "{}: 文件有 {bytes} 字节, 超过 roster.max_bytes = {max}; 请确认选对了文件, 或调大 roster.max_bytes \
+         (the file is larger than roster.max_bytes)",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, bytes: u64, max: u64 },
 }
 
-/// Reads a roster: `.xlsx`/`.xlsm`/`.xlsb`/`.xls`/`.ods` through calamine, `.csv`
-/// (or `.tsv`/`.txt`) as CSV. Staff come from `opts.staff_file` if given, else from a
+/// Reads a roster. What the file is comes from its content, not its name: a
+/// workbook (OOXML or BIFF: `.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`, WPS `.et`)
+/// through calamine; an HTML table (the "xls" many systems export) or CSV text,
+/// whatever the name says. Staff come from `opts.staff_file` if given, else from a
 /// 工作人员 sheet in the same workbook.
 pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<RosterFile, RosterError> {
     let file = display_name(path);
-    let persons = match kind(path)? {
-        Kind::Excel => {
-            let mut wb = open_workbook(path)?;
+    let persons = match read_content(path, opts.max_bytes)? {
+        Content::Workbook(bytes) => {
+            let mut wb = open_workbook(path, bytes)?;
             let names = wb.sheet_names();
             let name = pick_sheet(path, &names, opts.sheet.as_deref(), PERSONS_SHEET, true)?;
             let persons = load_sheet(&mut wb, path, &file, &name)?;
@@ -169,7 +290,7 @@ pub fn parse_path(path: &Path, opts: &ParseOptions) -> Result<RosterFile, Roster
             };
             return finish(persons, staff, opts);
         }
-        Kind::Csv => csv_source(read_file(path)?, file),
+        Content::Text(decoded) => text_source(decoded, file),
     };
     finish(persons, None, opts)
 }
@@ -187,7 +308,11 @@ pub fn parse_csv_reader<R: Read>(
             path: PathBuf::from(file_name),
             source,
         })?;
-    finish(csv_source(bytes, file_name.to_string()), None, opts)
+    finish(
+        text_source(csv::decode(&bytes), file_name.to_string()),
+        None,
+        opts,
+    )
 }
 
 /// The rows of one sheet or CSV file, owned.
@@ -200,6 +325,8 @@ enum Source {
     Csv {
         file: String,
         records: csv::Records,
+        /// Lines not in the file's encoding (see `csv::decode`).
+        bad_lines: Vec<usize>,
     },
 }
 
@@ -229,7 +356,7 @@ impl Source {
                     rows,
                 }
             }
-            Source::Csv { file, records } => Sheet {
+            Source::Csv { file, records, .. } => Sheet {
                 file,
                 sheet: None,
                 first_col: 0,
@@ -244,7 +371,7 @@ impl Source {
 
     fn warnings(&self) -> Vec<String> {
         match self {
-            Source::Csv { file, records } if records.unterminated_quote => vec![format!(
+            Source::Csv { file, records, .. } if records.unterminated_quote => vec![format!(
                 "{file}: 文件在引号内结束(缺少配对的 \"),最后一行可能不完整"
             )],
             _ => Vec::new(),
@@ -273,24 +400,71 @@ fn excel_cell(d: &Data) -> Cell<'_> {
     }
 }
 
-enum Kind {
-    Excel,
-    Csv,
+/// What a roster file holds, judged by its bytes.
+enum Content {
+    /// An OOXML (zip) or BIFF (OLE2) workbook.
+    Workbook(Vec<u8>),
+    /// Text: CSV, or an HTML table.
+    Text(csv::Decoded),
 }
 
-fn kind(path: &Path) -> Result<Kind, RosterError> {
+const EXTENSIONS: &[&str] = &[
+    "xlsx", "xlsm", "xlsb", "xls", "ods", "et", "ett", "csv", "tsv", "txt", "htm", "html",
+];
+
+fn read_content(path: &Path, max_bytes: Option<u64>) -> Result<Content, RosterError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    match ext.as_str() {
-        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Ok(Kind::Excel),
-        "csv" | "tsv" | "txt" => Ok(Kind::Csv),
-        _ => Err(RosterError::UnsupportedFormat {
+    if !EXTENSIONS.contains(&ext.as_str()) {
+        return Err(RosterError::UnsupportedFormat {
             path: path.to_path_buf(),
-        }),
+        });
     }
+    if let Some(max) = max_bytes {
+        let len = std::fs::metadata(path)
+            .map_err(|source| RosterError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        if len > max {
+            return Err(RosterError::TooLarge {
+                path: path.to_path_buf(),
+                bytes: len,
+                max,
+            });
+        }
+    }
+    let bytes = read_file(path)?;
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Ok(Content::Workbook(bytes));
+    }
+    if ext == "et" || ext == "ett" {
+        return Err(RosterError::NotAWorkbook {
+            path: path.to_path_buf(),
+        });
+    }
+    let decoded = csv::decode(&bytes);
+    // Named as a workbook but text: an HTML table or CSV are read as such; anything
+    // else is a damaged or foreign file.
+    let workbook_name = matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods");
+    if workbook_name
+        && !html::looks_like_html(&decoded.text)
+        && !decoded
+            .text
+            .lines()
+            .take(10)
+            .any(|l| l.contains([',', '\t']))
+    {
+        return Err(RosterError::Excel {
+            path: path.to_path_buf(),
+            message: "the file is neither a workbook, an HTML table nor CSV text".into(),
+        });
+    }
+    Ok(Content::Text(decoded))
 }
 
 fn display_name(path: &Path) -> String {
@@ -308,8 +482,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, RosterError> {
 
 type Workbook = calamine::Sheets<Cursor<Vec<u8>>>;
 
-fn open_workbook(path: &Path) -> Result<Workbook, RosterError> {
-    let bytes = read_file(path)?;
+fn open_workbook(path: &Path, bytes: Vec<u8>) -> Result<Workbook, RosterError> {
     calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| RosterError::Excel {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -366,25 +539,42 @@ fn load_sheet(
     })
 }
 
-fn csv_source(bytes: Vec<u8>, file: String) -> Source {
-    let text = csv::decode(&bytes);
-    drop(bytes);
-    let records = csv::read_records(&text, csv::sniff_delimiter(&text));
-    Source::Csv { file, records }
+/// Decoded text as rows: the largest table of an HTML page, else CSV records.
+fn text_source(decoded: csv::Decoded, file: String) -> Source {
+    let csv::Decoded { text, bad_lines } = decoded;
+    let records = match html::looks_like_html(&text)
+        .then(|| html::largest_table(&text))
+        .flatten()
+    {
+        Some(rows) => csv::Records {
+            rows: rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| (i + 1, r))
+                .collect(),
+            unterminated_quote: false,
+        },
+        None => csv::read_records(&text, csv::sniff_delimiter(&text)),
+    };
+    Source::Csv {
+        file,
+        records,
+        bad_lines,
+    }
 }
 
 /// The staff file given with `staff_file`: a workbook (sheet 工作人员, else the first)
 /// or a CSV.
-fn load_staff_file(path: &Path) -> Result<Source, RosterError> {
+fn load_staff_file(path: &Path, max_bytes: Option<u64>) -> Result<Source, RosterError> {
     let file = display_name(path);
-    match kind(path)? {
-        Kind::Excel => {
-            let mut wb = open_workbook(path)?;
+    match read_content(path, max_bytes)? {
+        Content::Workbook(bytes) => {
+            let mut wb = open_workbook(path, bytes)?;
             let names = wb.sheet_names();
             let name = pick_sheet(path, &names, None, STAFF_SHEET, false)?;
             load_sheet(&mut wb, path, &file, &name)
         }
-        Kind::Csv => Ok(csv_source(read_file(path)?, file)),
+        Content::Text(decoded) => Ok(text_source(decoded, file)),
     }
 }
 
@@ -394,11 +584,31 @@ fn finish(
     opts: &ParseOptions,
 ) -> Result<RosterFile, RosterError> {
     let staff = match (&opts.staff_file, staff) {
-        (Some(path), _) => Some(load_staff_file(path)?),
+        (Some(path), _) => Some(load_staff_file(path, opts.max_bytes)?),
         (None, s) => s,
     };
     let mut out = RosterFile::default();
     out.warnings.extend(persons.warnings());
+    for source in std::iter::once(&persons).chain(staff.as_ref()) {
+        if let Source::Csv {
+            file, bad_lines, ..
+        } = source
+        {
+            for line in bad_lines {
+                out.errors.push(RowError {
+                    file: file.clone(),
+                    sheet: None,
+                    row: *line,
+                    column: String::new(),
+                    value: String::new(),
+                    reason: format!(
+                        "第{line}行不是UTF-8编码,可能混入了GBK文字;请把整个文件用同一种编码保存 \
+                         (row {line} is not UTF-8)"
+                    ),
+                });
+            }
+        }
+    }
     let mut staff_numbers = HashSet::new();
     if let Some(staff) = &staff {
         out.staff_sheet_present = true;

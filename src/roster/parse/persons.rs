@@ -58,6 +58,10 @@ fn opt_text(cell: Cell) -> Option<String> {
     (!t.is_empty()).then(|| t.into_owned())
 }
 
+/// The longest cell a roster may hold, in characters; 姓名 is shorter still.
+pub(crate) const MAX_CELL_CHARS: usize = 1000;
+pub(crate) const MAX_NAME_CHARS: usize = 50;
+
 pub(crate) fn parse(
     sheet: &Sheet,
     known_staff: &dyn Fn(&str) -> bool,
@@ -94,6 +98,31 @@ pub(crate) fn parse(
                 .unwrap_or(Cell::Empty)
         };
         let before = report.errors.len();
+        // Cells no roster needs this long (a pasted document, a runaway formula).
+        let mut too_long = false;
+        for p in P::ALL {
+            let limit = if p == P::Name {
+                MAX_NAME_CHARS
+            } else {
+                MAX_CELL_CHARS
+            };
+            let n = get(p).text().chars().count();
+            if n > limit {
+                too_long = true;
+                report.push(
+                    row,
+                    p.label(),
+                    "",
+                    format!(
+                        "内容有{n}个字,超过上限{limit}个字;请检查这一格是否粘贴错了 \
+                         (cell longer than {limit} characters)"
+                    ),
+                );
+            }
+        }
+        if too_long {
+            continue;
+        }
 
         let number = opt_text(get(P::Number));
         if let Some(n) = &number {

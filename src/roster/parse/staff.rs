@@ -72,6 +72,29 @@ pub(crate) fn parse(
     for (row, cells) in rows {
         let row = *row;
         let before = report.errors.len();
+        let mut too_long = false;
+        for col in S::ALL {
+            let limit = if col == S::Name {
+                super::persons::MAX_NAME_CHARS
+            } else {
+                super::persons::MAX_CELL_CHARS
+            };
+            let n = get(cells, col).chars().count();
+            if n > limit {
+                too_long = true;
+                report.push(
+                    row,
+                    col.label(),
+                    "",
+                    format!(
+                        "内容有{n}个字,超过上限{limit}个字 (cell longer than {limit} characters)"
+                    ),
+                );
+            }
+        }
+        if too_long {
+            continue;
+        }
         let number = get(cells, S::Number);
         if number.is_empty() {
             report.push(row, S::Number.label(), "", "工号不能为空");

@@ -208,6 +208,9 @@ pub(crate) fn parse_date(cell: &Cell) -> Result<Option<NaiveDate>, String> {
             let t = cell.text();
             if t.is_empty() {
                 Ok(None)
+            } else if (4..=5).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+                // A date cell in General format, saved to CSV by Excel: its serial number.
+                excel_serial(t.parse::<f64>().unwrap_or(0.0)).map(Some)
             } else {
                 parse_date_text(&t).map(Some)
             }
@@ -349,14 +352,18 @@ pub(crate) struct IdNumber {
     pub birth: NaiveDate,
 }
 
-pub(crate) const ID_AS_NUMBER: &str =
-    "身份证号被Excel存成了数字,末几位已丢失;请把该列设置为文本格式后重新输入";
+pub(crate) const ID_AS_NUMBER: &str = "身份证号被Excel存成了数字(stored as a number),末几位已丢失;\
+     请在Excel中把该列设置为「文本」格式后重新输入身份证号";
 
 /// Validates a 身份证号. `Err((shown value, reason))`; the shown value is masked.
 pub(crate) fn parse_id(cell: &Cell) -> Result<Option<IdNumber>, (String, String)> {
     if let Cell::Number(f) = *cell {
         let digits = format_number(f.abs().trunc());
         let shown = crate::mask::id_number(&digits);
+        // A 15-digit number is exact in a double: an old-style ID number, kept whole.
+        if f.fract() == 0.0 && (1e14..1e15).contains(&f) {
+            return parse_id(&Cell::Text(&digits));
+        }
         if f.abs() >= 1e14 {
             return Err((shown, ID_AS_NUMBER.into()));
         }
@@ -374,6 +381,11 @@ pub(crate) fn parse_id(cell: &Cell) -> Result<Option<IdNumber>, (String, String)
     let t = cell.text();
     if t.is_empty() {
         return Ok(None);
+    }
+    // `3.70102E+17`: a number Excel wrote in scientific notation (a CSV saved by
+    // Excel): the digits are gone.
+    if scientific(&t) {
+        return Err((t.into_owned(), ID_AS_NUMBER.into()));
     }
     let value: String = t
         .chars()
@@ -416,6 +428,22 @@ pub(crate) fn parse_id(cell: &Cell) -> Result<Option<IdNumber>, (String, String)
             "身份证号应为18位(或旧式15位),这里是{n}位;最后一位可以是X"
         )),
     }
+}
+
+/// `3.70102E+17`, `3.70102e17`, `3,70102E+17`: digits, one decimal mark, an
+/// exponent.
+fn scientific(s: &str) -> bool {
+    let Some((mantissa, exp)) = s.split_once(['e', 'E']) else {
+        return false;
+    };
+    let exp = exp.strip_prefix('+').unwrap_or(exp);
+    !mantissa.is_empty()
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        && mantissa.chars().any(|c| c.is_ascii_digit())
+        && !exp.is_empty()
+        && exp.chars().all(|c| c.is_ascii_digit())
 }
 
 fn id_birth(s: &str) -> Option<NaiveDate> {
