@@ -5,10 +5,26 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// A date on the command line, in any form the roster accepts (2026-09-18,
+/// 2026/9/18, 2026.9.18, 2026年9月18日, 20260918).
+pub fn date(s: &str) -> Result<NaiveDate, String> {
+    crate::roster::parse_date_text(s.trim())
+}
+
+/// `--version`: the release, the commit and the commit's date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("QINQING_COMMIT"),
+    " ",
+    env!("QINQING_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qinqing",
-    version,
+    version = VERSION,
     about = "亲情服务提醒 — reminders for the staff of a retired-cadres bureau"
 )]
 pub struct Cli {
@@ -67,6 +83,13 @@ pub enum Command {
     /// Print a staff member's worklist link (--staff) or an occasion's link (--ref);
     /// `link revoke --staff` ends all of a staff member's links.
     Link(LinkArgs),
+    /// 打印命令行补全脚本 (shell completions): qinqing completions bash > /etc/bash_completion.d/qinqing
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// 打印手册页 (the man page, roff): qinqing man > /usr/local/share/man/man1/qinqing.1
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -143,9 +166,9 @@ pub struct CalendarArgs {
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -169,9 +192,9 @@ pub enum DocCommand {
 pub struct DocAddArgs {
     #[arg(long)]
     pub title: String,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub issued: NaiveDate,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub deadline: NaiveDate,
     /// Categories, e.g. 离休,退休
     #[arg(long)]
@@ -204,10 +227,10 @@ pub struct ContactListArgs {
     #[arg(long)]
     pub staff: Option<String>,
     /// Done on or after this day.
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
     /// Done on or before this day.
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub to: Option<NaiveDate>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -241,7 +264,7 @@ pub struct ContactAddArgs {
     #[arg(long, value_enum)]
     pub kind: ContactKind,
     /// Default: today.
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub on: Option<NaiveDate>,
     #[arg(long)]
     pub note: Option<String>,
@@ -269,10 +292,10 @@ pub struct DelegateArgs {
     /// 工号 of who covers.
     #[arg(long, value_name = "工号")]
     pub to: String,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
     /// The last day covered.
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub until: NaiveDate,
 }
 
@@ -281,10 +304,10 @@ pub struct PauseArgs {
     /// 身份证号 or 编号
     #[arg(long)]
     pub person: String,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
     /// The last day paused (default: no end).
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub until: Option<NaiveDate>,
     /// Why, e.g. 异地居住 or 随子女外出.
     #[arg(long)]
@@ -300,7 +323,7 @@ pub struct AssignArgs {
     #[arg(long, value_name = "工号[,工号]", value_delimiter = ',')]
     pub staff: Vec<String>,
     /// The first day of the new assignment (default: today).
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
 }
 
@@ -331,12 +354,12 @@ pub struct CoverageArgs {
     #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
     pub year: Option<i32>,
     /// With --to: occasions dated from this day.
-    #[arg(long, requires = "to")]
+    #[arg(value_parser = date, long, requires = "to")]
     pub from: Option<NaiveDate>,
-    #[arg(long, requires = "from")]
+    #[arg(value_parser = date, long, requires = "from")]
     pub to: Option<NaiveDate>,
     /// Count work done up to this day (default: today).
-    #[arg(long = "as-of", value_name = "DATE")]
+    #[arg(value_parser = date, long = "as-of", value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
     /// Only this staff member (工号).
     #[arg(long, value_name = "工号")]
@@ -350,9 +373,9 @@ pub struct CoverageArgs {
 
 #[derive(Debug, Args)]
 pub struct LedgerArgs {
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
     /// Only the work of this staff member (工号).
     #[arg(long, value_name = "工号")]
@@ -367,7 +390,7 @@ pub struct LedgerArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only entries from this day on.
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -413,7 +436,7 @@ pub struct EventAddArgs {
     #[arg(long, value_enum)]
     pub kind: EventKind,
     /// The day it happened (not in the future).
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub on: NaiveDate,
     #[arg(long)]
     pub note: Option<String>,
@@ -443,7 +466,7 @@ pub struct AckArgs {
     #[arg(long)]
     pub by: Option<String>,
     /// The day the work was done (default: today).
-    #[arg(long)]
+    #[arg(value_parser = date, long)]
     pub on: Option<NaiveDate>,
     /// What was done (default: what the reminder asked for).
     #[arg(long, value_enum)]

@@ -12,6 +12,15 @@ fn main() {
         .expect("tokio runtime");
     let code = match runtime.block_on(qinqing::commands::run(cli)) {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): nothing more to say.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            0
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             1

@@ -26,6 +26,21 @@ use crate::service::Context;
 
 /// Runs the parsed command; the exit code is 0 unless an error is returned.
 pub async fn run(cli: Cli) -> Result<i32> {
+    // Neither needs a config or a database.
+    match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "qinqing", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let ctx = context(&cli)?;
     match cli.command {
         Command::Import(args) => import::run(&ctx, args).await,
@@ -74,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Ack(args) => records::ack(&ctx, args).await,
         Command::TestSend(args) => records::test_send(&ctx, args).await,
         Command::Link(args) => records::link(&ctx, args).await,
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the context"),
     }
 }
 

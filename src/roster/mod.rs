@@ -13,7 +13,7 @@ pub use document::{Document, NewDocument};
 pub use model::{Addresses, Category, Facts, Person, Rank, SelfCare, Sex, Staff};
 pub use parse::{
     ErrorGroup, ParseOptions, PersonRow, RawRows, RosterError, RosterFile, RowError, StaffRow,
-    group_errors, parse_csv_reader, parse_path, raw_rows,
+    group_errors, parse_csv_reader, parse_date_text, parse_path, raw_rows,
 };
 pub use reconcile::{ImportPlan, ImportSummary};
 pub use record::{PersonEvent, PersonRecord, PlanRow, RosterSnapshot, StaffRecord};

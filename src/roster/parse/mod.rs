@@ -108,6 +108,12 @@ impl fmt::Display for RowError {
     }
 }
 
+/// A date as the roster accepts it (`1935-07-12`, `1935/7/12`, `1935年7月12日`,
+/// `19350712`…), for the command line too.
+pub fn parse_date_text(s: &str) -> Result<chrono::NaiveDate, String> {
+    values::parse_date_text(s)
+}
+
 /// Errors of one kind (the same column and reason, whatever the value) on many rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorGroup {
