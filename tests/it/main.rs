@@ -16,6 +16,7 @@ mod inputs;
 mod layers;
 mod ledger;
 mod links;
+mod ops;
 mod preview;
 mod reports;
 mod roster;

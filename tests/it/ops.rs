@@ -1,0 +1,106 @@
+//! What an operator sees when the database is not there: a closed PostgreSQL port
+//! and an SQLite folder qinqing cannot write are each said once, within seconds,
+//! with what was tried and what to check.
+
+use std::time::{Duration, Instant};
+
+use crate::daemon_support::free_port;
+
+/// `qinqing --database URL status`, with nothing else set.
+fn status_of(url: &str) -> (i32, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_qinqing"))
+        .args(["--database", url, "status"])
+        .env_remove("QINQING_DATABASE_URL")
+        .env("QINQING_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_postgres_port_is_said_at_once() {
+    let port = free_port();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/test");
+    let t0 = Instant::now();
+    let (code, err) = status_of(&url);
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("无法连接 PostgreSQL 127.0.0.1:{port}(连接被拒绝")),
+        "{err}"
+    );
+    assert!(err.contains("QINQING_DATABASE_URL"), "{err}");
+}
+
+/// A read-only folder: a read-only tmpfs when running as root (root may write
+/// anywhere else), else a folder without write permission.
+struct ReadOnlyDir {
+    path: std::path::PathBuf,
+    mounted: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl ReadOnlyDir {
+    fn new() -> Option<ReadOnlyDir> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ro");
+        std::fs::create_dir(&path).unwrap();
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if root {
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+                .arg(&path)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return None;
+            }
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o500)).unwrap();
+        }
+        Some(ReadOnlyDir {
+            path,
+            mounted: root,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = std::process::Command::new("umount").arg(&self.path).status();
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+}
+
+#[test]
+fn an_sqlite_folder_that_cannot_be_written_is_named_once() {
+    let Some(ro) = ReadOnlyDir::new() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must be able to mount a read-only tmpfs"
+        );
+        eprintln!("note: cannot mount a read-only folder; test skipped");
+        return;
+    };
+    let url = format!("sqlite://{}/qinqing.db", ro.path.display());
+    let t0 = Instant::now();
+    let (code, err) = status_of(&url);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_ne!(code, 0);
+    let folder = ro.path.display().to_string();
+    assert!(err.contains(&format!("无法在文件夹 {folder} 中创建")), "{err}");
+    assert!(err.contains("只读文件系统") || err.contains("没有写权限"), "{err}");
+    assert_eq!(err.matches("无法在文件夹").count(), 1, "once: {err}");
+}
