@@ -21,8 +21,9 @@ pub async fn status(ctx: &Context, args: StatusArgs) -> Result<i32> {
     );
     let d = &report.deliveries;
     println!(
-        "deliveries: {} pending, {} sending, {} sent, {} failed, {} cancelled",
-        d.pending, d.sending, d.sent, d.failed, d.cancelled
+        "deliveries: {} pending, {} sending, {} sent, {} failed, {} cancelled; {} reminder(s) delivered, \
+         {} channel failure(s) rescued by another channel, {} deferred by a sending limit",
+        d.pending, d.sending, d.sent, d.failed, d.cancelled, d.delivered, d.rescued, d.deferred
     );
     let r: Vec<String> = report
         .reminders
@@ -41,13 +42,18 @@ pub async fn status(ctx: &Context, args: StatusArgs) -> Result<i32> {
         println!("pending and failed deliveries:");
         for f in &report.failures {
             println!(
-                "  {} {} {} → {} via {}: {} after {} attempt(s){}",
+                "  {} {} {} → {} via {}: {}{} after {} attempt(s){}",
                 f.remind_on,
                 f.reference,
                 f.rule,
                 f.recipient,
                 f.channel,
                 f.status,
+                if f.rescued {
+                    " (rescued: delivered on another channel)"
+                } else {
+                    ""
+                },
                 f.attempts,
                 f.last_error
                     .as_deref()

@@ -121,6 +121,9 @@ pub enum SendOutcome {
     },
 }
 
+/// Deliveries by status, and what they mean for reminders. `failed` counts the
+/// channel failures that no other channel made good; `rescued` those another
+/// channel did (the reminder was delivered after all).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct OutboxCounts {
     pub pending: i64,
@@ -128,6 +131,13 @@ pub struct OutboxCounts {
     pub sent: i64,
     pub failed: i64,
     pub cancelled: i64,
+    /// Reminders delivered on some channel.
+    pub delivered: i64,
+    /// Channel failures of reminders another channel delivered.
+    pub rescued: i64,
+    /// Deliveries held back to a later day by a sending limit (SMS caps, a
+    /// provider's daily quota).
+    pub deferred: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +151,8 @@ pub struct FailedDelivery {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// A failure another channel made good: the reminder was delivered.
+    pub rescued: bool,
 }
 
 /// How an occasion's reminders stand, for its escalation.
@@ -762,6 +774,18 @@ impl Store {
                 _ => {}
             }
         }
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(DISTINCT reminder_id) FROM deliveries WHERE status = 'sent'), \
+                    (SELECT COUNT(*) FROM deliveries d WHERE d.status = 'failed' AND EXISTS \
+                       (SELECT 1 FROM deliveries s WHERE s.reminder_id = d.reminder_id AND s.status = 'sent')), \
+                    (SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND last_error LIKE 'deferred:%')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        c.delivered = row.try_get(0)?;
+        c.rescued = row.try_get(1)?;
+        c.deferred = row.try_get(2)?;
+        c.failed -= c.rescued;
         Ok(c)
     }
 
@@ -778,7 +802,9 @@ impl Store {
     /// Pending and failed deliveries, newest first, for `status`.
     pub async fn troubled_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>> {
         let rows = sqlx::query(
-            "SELECT r.id, r.reference, r.rule, r.recipient, r.remind_on, d.channel, d.status, d.attempts, d.last_error \
+            "SELECT r.id, r.reference, r.rule, r.recipient, r.remind_on, d.channel, d.status, d.attempts, d.last_error, \
+             CASE WHEN EXISTS (SELECT 1 FROM deliveries s WHERE s.reminder_id = d.reminder_id AND s.status = 'sent') \
+             THEN 1 ELSE 0 END \
              FROM deliveries d JOIN reminders r ON r.id = d.reminder_id \
              WHERE d.status IN ('pending', 'sending', 'failed') ORDER BY d.id DESC LIMIT $1",
         )
@@ -797,6 +823,7 @@ impl Store {
                     status: r.try_get(6)?,
                     attempts: r.try_get(7)?,
                     last_error: r.try_get(8)?,
+                    rescued: r.try_get::<i64, _>(9)? != 0,
                 })
             })
             .collect()

@@ -322,7 +322,10 @@ fn a_permanent_error_moves_the_digest_to_the_next_channel() {
             assert_lines(s.label(), &lines, &for_recipient(&due, &staff));
         }
         let st = s.status();
-        assert_eq!(deliveries(&st, "failed"), 6, "[{}] {st:#}", s.label());
+        // Each webhook failure was made good by email: rescued, not failed.
+        assert_eq!(deliveries(&st, "failed"), 0, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "rescued"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "delivered"), 6, "[{}] {st:#}", s.label());
         assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
         assert_eq!(deliveries(&st, "pending"), 0);
         assert_eq!(reminders(&st, "sent"), 6, "{st:#}");
@@ -796,9 +799,11 @@ fn after_max_attempts_the_next_channel_takes_over() {
         );
         assert_eq!(srv.mails().len(), 2, "[{}] fallback to email", s.label());
         let st = s.status();
-        assert_eq!(deliveries(&st, "failed"), 6, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "failed"), 0, "[{}] {st:#}", s.label());
+        assert_eq!(deliveries(&st, "rescued"), 6, "[{}] {st:#}", s.label());
         assert_eq!(deliveries(&st, "sent"), 6, "[{}] {st:#}", s.label());
         let f = &st["failures"][0];
+        assert_eq!(f["rescued"], true, "{f:#}");
         assert!(
             f["last_error"]
                 .as_str()
