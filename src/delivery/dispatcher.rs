@@ -120,6 +120,65 @@ impl Dispatcher {
         !quiet && self.calendar().is_workday(now.date_naive()) && t >= self.schedule.send_time()
     }
 
+    /// The next working day's send window (`schedule.send_at`), in `now`'s offset.
+    fn next_window(&self, now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+        let cal = self.calendar();
+        let day = cal.workday_on_or_after(now.date_naive() + chrono::Duration::days(1));
+        day.and_time(self.schedule.send_time())
+            .and_local_timezone(*now.offset())
+            .single()
+            .unwrap_or(now + chrono::Duration::days(1))
+    }
+
+    /// The claimed digests a channel's own daily caps hold back today, with why:
+    /// counted from what the store says was sent since midnight, in claim order.
+    async fn over_daily_caps(
+        &self,
+        claimed: &[crate::store::ClaimedDigest],
+        now: DateTime<FixedOffset>,
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        let mut out = HashMap::new();
+        let midnight = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(*now.offset()).single())
+            .unwrap_or(now);
+        let mut counted: HashMap<&str, (u64, HashMap<String, u64>)> = HashMap::new();
+        for d in claimed {
+            let Some(ch) = self.channel(&d.channel) else {
+                continue;
+            };
+            let (all, one) = ch.daily_caps();
+            if all.is_none() && one.is_none() {
+                continue;
+            }
+            if !counted.contains_key(d.channel.as_str()) {
+                let c = self.store.sent_since(&d.channel, midnight).await?;
+                counted.insert(d.channel.as_str(), c);
+            }
+            let (total, per) = counted.get_mut(d.channel.as_str()).expect("counted");
+            let mine = per.entry(d.recipient.clone()).or_default();
+            if let Some(max) = all.filter(|m| *total >= u64::from(*m)) {
+                out.insert(
+                    d.id,
+                    format!("{} daily_limit = {max} reached today", d.channel),
+                );
+            } else if let Some(max) = one.filter(|m| *mine >= u64::from(*m)) {
+                out.insert(
+                    d.id,
+                    format!(
+                        "{} per_number_daily_limit = {max} reached today for this number",
+                        d.channel
+                    ),
+                );
+            } else {
+                *total += 1;
+                *mine += 1;
+            }
+        }
+        Ok(out)
+    }
+
     fn may_send(&self, r: &StoredReminder, now: DateTime<FixedOffset>) -> bool {
         self.window_open(now, r.reminder.urgent)
     }
@@ -486,8 +545,17 @@ impl Dispatcher {
             }
             any = true;
             let max_attempts = self.schedule.max_attempts as i64;
+            let capped = self.over_daily_caps(&claimed, now).await?;
+            let next_window = self.next_window(now);
             let mut results = futures::stream::iter(claimed)
-                .map(|d| async move {
+                .map(|d| {
+                    let over = capped.get(&d.id).cloned();
+                    async move {
+                    if let Some(why) = over {
+                        tracing::warn!(digest = d.id, channel = %d.channel, recipient = %d.recipient,
+                            until = %next_window, "{why}; deferred to the next working day");
+                        return (d.id, SendOutcome::Deferred { error: format!("deferred: {why}"), until: next_window });
+                    }
                     let outcome = match (self.channel(&d.channel), serde_json::from_str::<Outgoing>(&d.payload)) {
                         (None, _) => SendOutcome::Failed {
                             error: format!("channel {} is no longer configured", d.channel),
@@ -504,6 +572,14 @@ impl Dispatcher {
                                     tracing::info!(digest = d.id, channel = %d.channel, recipient = %d.recipient,
                                         key = %d.idempotency_key, "delivered");
                                     SendOutcome::Sent { provider_id: receipt.provider_id }
+                                }
+                                Err(SendError::DailyLimit { reason }) => {
+                                    tracing::warn!(digest = d.id, channel = %d.channel, until = %next_window,
+                                        error = %reason, "daily limit reached; deferred to the next working day");
+                                    SendOutcome::Deferred {
+                                        error: format!("deferred: {reason}"),
+                                        until: next_window,
+                                    }
                                 }
                                 Err(e) if e.is_transient() && d.attempts < max_attempts => {
                                     let wait = backoff(d.attempts, e.retry_after());
@@ -529,7 +605,7 @@ impl Dispatcher {
                         }
                     };
                     (d.id, outcome)
-                })
+                }})
                 .buffer_unordered(CONCURRENCY)
                 // Record outcomes as they arrive, so a crash can repeat only the
                 // sends that were in flight, not the whole claimed batch.
@@ -540,6 +616,7 @@ impl Dispatcher {
                         SendOutcome::Sent { .. } => report.sent += 1,
                         SendOutcome::Retry { .. } => report.retried += 1,
                         SendOutcome::Failed { .. } => report.failed += 1,
+                        SendOutcome::Deferred { .. } => report.retried += 1,
                     }
                 }
                 self.store.record_outcomes(&done, now).await?;

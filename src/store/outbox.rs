@@ -119,6 +119,12 @@ pub enum SendOutcome {
     Failed {
         error: String,
     },
+    /// A daily limit: back to pending until `until` (the next working day's send
+    /// window); the attempt does not count against `max_attempts`.
+    Deferred {
+        error: String,
+        until: DateTime<FixedOffset>,
+    },
 }
 
 /// Deliveries by status, and what they mean for reminders. `failed` counts the
@@ -721,6 +727,15 @@ impl Store {
                     )
                     .await?;
                 }
+                SendOutcome::Deferred { error, until } => {
+                    set_outcome(&mut tx, *id, "pending", error, Some(ts(*until)), &now_s).await?;
+                    sqlx::query(
+                        "UPDATE digests SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0",
+                    )
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 SendOutcome::Failed { error } => {
                     set_outcome(&mut tx, *id, "failed", error, None, &now_s).await?;
                     // The next channel builds its own digest; this one is never sent.
@@ -876,6 +891,30 @@ impl Store {
             .iter()
             .map(reminder_from_row)
             .collect()
+    }
+
+    /// Digests sent on `channel` since `since`: in all, and per recipient.
+    pub async fn sent_since(
+        &self,
+        channel: &str,
+        since: DateTime<FixedOffset>,
+    ) -> Result<(u64, std::collections::HashMap<String, u64>)> {
+        let rows = sqlx::query(
+            "SELECT recipient, COUNT(*) FROM digests WHERE channel = $1 AND status = 'sent' \
+             AND sent_at >= $2 GROUP BY recipient",
+        )
+        .bind(channel.to_string())
+        .bind(ts(since))
+        .fetch_all(self.pool())
+        .await?;
+        let mut total = 0;
+        let mut per = std::collections::HashMap::new();
+        for r in rows {
+            let n = r.try_get::<i64, _>(1)? as u64;
+            total += n;
+            per.insert(r.try_get(0)?, n);
+        }
+        Ok((total, per))
     }
 
     /// Escalations that had nobody to go to (no 上级, no fallback), newest first.

@@ -21,6 +21,7 @@ mod preview;
 mod reports;
 mod roster;
 mod rules;
+mod sms_limits;
 mod store;
 mod support;
 mod watch;

@@ -76,7 +76,9 @@ impl ReadOnlyDir {
 impl Drop for ReadOnlyDir {
     fn drop(&mut self) {
         if self.mounted {
-            let _ = std::process::Command::new("umount").arg(&self.path).status();
+            let _ = std::process::Command::new("umount")
+                .arg(&self.path)
+                .status();
         } else {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o700));
@@ -100,7 +102,13 @@ fn an_sqlite_folder_that_cannot_be_written_is_named_once() {
     assert!(t0.elapsed() < Duration::from_secs(10));
     assert_ne!(code, 0);
     let folder = ro.path.display().to_string();
-    assert!(err.contains(&format!("无法在文件夹 {folder} 中创建")), "{err}");
-    assert!(err.contains("只读文件系统") || err.contains("没有写权限"), "{err}");
+    assert!(
+        err.contains(&format!("无法在文件夹 {folder} 中创建")),
+        "{err}"
+    );
+    assert!(
+        err.contains("只读文件系统") || err.contains("没有写权限"),
+        "{err}"
+    );
     assert_eq!(err.matches("无法在文件夹").count(), 1, "once: {err}");
 }

@@ -92,6 +92,11 @@ pub struct SmsConfig {
     pub http: Option<HttpSmsConfig>,
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// At most this many SMS a day for the whole bureau (counted in the store);
+    /// the excess waits for the next working day. Unset: no cap.
+    pub daily_limit: Option<u32>,
+    /// At most this many SMS a day to one staff member.
+    pub per_number_daily_limit: Option<u32>,
 }
 
 impl SmsConfig {

@@ -195,6 +195,10 @@ pub enum SendError {
     /// Retrying will not help: credentials, signature, template, address.
     #[error("permanent failure: {reason}")]
     Permanent { reason: String },
+    /// A daily quota is used up (the provider's for this number, or the bureau's
+    /// own `daily_limit`): the send waits for the next working day's window.
+    #[error("daily limit reached: {reason}")]
+    DailyLimit { reason: String },
 }
 
 impl SendError {
@@ -215,18 +219,25 @@ impl SendError {
             reason: reason.into(),
         }
     }
+    pub fn daily_limit(reason: impl Into<String>) -> Self {
+        SendError::DailyLimit {
+            reason: reason.into(),
+        }
+    }
     pub fn is_transient(&self) -> bool {
         matches!(self, SendError::Transient { .. })
     }
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SendError::Transient { retry_after, .. } => *retry_after,
-            SendError::Permanent { .. } => None,
+            SendError::Permanent { .. } | SendError::DailyLimit { .. } => None,
         }
     }
     pub fn reason(&self) -> &str {
         match self {
-            SendError::Transient { reason, .. } | SendError::Permanent { reason } => reason,
+            SendError::Transient { reason, .. }
+            | SendError::Permanent { reason }
+            | SendError::DailyLimit { reason } => reason,
         }
     }
 }
@@ -246,6 +257,11 @@ pub trait Channel: Send + Sync {
         true
     }
     async fn send(&self, msg: &Outgoing) -> Result<Receipt, SendError>;
+    /// The bureau's own caps on messages per day on this channel: (all recipients,
+    /// one recipient). SMS costs money per message; other channels keep the default.
+    fn daily_caps(&self) -> (Option<u32>, Option<u32>) {
+        (None, None)
+    }
 }
 
 /// Installs rustls' ring crypto provider as the process default, once. Called by

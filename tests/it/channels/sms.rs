@@ -70,6 +70,9 @@ fn aliyun_peer(
             "OK" => ok_json(
                 json!({"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "R"}),
             ),
+            "day-limit" => ok_json(
+                json!({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发天级流控Permits:10", "RequestId": "R"}),
+            ),
             other => ok_json(
                 json!({"Code": other, "Message": "触发分钟级流控Permits:1", "RequestId": "R"}),
             ),
@@ -116,6 +119,16 @@ async fn aliyun_business_limit_is_transient() {
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err}");
+}
+
+#[tokio::test]
+async fn aliyun_day_level_limit_waits_for_the_next_day() {
+    let peer = HttpPeer::start(aliyun_peer("s", "day-limit")).await;
+    let err = within(aliyun(&peer.url("/"), "s").send(&msg()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SendError::DailyLimit { .. }), "{err}");
+    assert!(err.reason().contains("天级"), "{err}");
 }
 
 #[tokio::test]
@@ -195,12 +208,12 @@ async fn tencent_request_is_signed_with_positional_params() {
 }
 
 #[tokio::test]
-async fn tencent_daily_limit_is_transient() {
+async fn tencent_daily_limit_waits_for_the_next_day() {
     let peer = HttpPeer::start(tencent_peer("s", "LimitExceeded.PhoneNumberDailyLimit")).await;
     let err = within(tencent(&peer.url("/"), "s").send(&msg()))
         .await
         .unwrap_err();
-    assert!(err.is_transient(), "{err}");
+    assert!(matches!(err, SendError::DailyLimit { .. }), "{err}");
     assert!(err.reason().contains("138****1234"), "{err}");
 }
 

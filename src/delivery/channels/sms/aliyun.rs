@@ -92,7 +92,10 @@ impl SmsChannel {
                     http::snippet(message),
                     aliyun_hint(code)
                 );
-                if aliyun_transient(code) || status.is_server_error() {
+                // 天级流控: this number's quota for the day is used up.
+                if code == "isv.BUSINESS_LIMIT_CONTROL" && message.contains("天级") {
+                    Err(SendError::daily_limit(reason))
+                } else if aliyun_transient(code) || status.is_server_error() {
                     Err(SendError::throttled(reason, http::retry_after(&hdrs)))
                 } else {
                     Err(SendError::permanent(reason))

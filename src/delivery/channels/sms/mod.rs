@@ -98,6 +98,9 @@ impl Channel for SmsChannel {
     fn name(&self) -> &str {
         "sms"
     }
+    fn daily_caps(&self) -> (Option<u32>, Option<u32>) {
+        (self.cfg.daily_limit, self.cfg.per_number_daily_limit)
+    }
     fn can_reach(&self, c: &Addressee) -> bool {
         c.addresses
             .mobile

@@ -99,7 +99,9 @@ impl SmsChannel {
                 http::snippet(message),
                 tencent_hint(code)
             );
-            if tencent_transient(code) {
+            if code == "LimitExceeded.PhoneNumberDailyLimit" || code == "LimitExceeded.DailyLimit" {
+                SendError::daily_limit(reason)
+            } else if tencent_transient(code) {
                 SendError::throttled(reason, None)
             } else {
                 SendError::permanent(reason)
