@@ -16,7 +16,8 @@ pub struct RosterSummary {
     pub unassigned: usize,
     pub by_category: BTreeMap<String, usize>,
     pub by_rank: BTreeMap<String, usize>,
-    /// Active persons with no assigned staff member: 身份证号 masked, or 编号.
+    /// Active persons with no assigned staff member, as a clerk finds them in the
+    /// file: `编号 姓名`, else the masked 身份证号 and the name.
     pub unassigned_persons: Vec<String>,
     /// Staff over `limits.max_persons_per_staff`.
     pub overloaded: Vec<StaffLoad>,
@@ -58,10 +59,12 @@ pub fn summarise(s: &RosterSnapshot, max_per_staff: usize) -> RosterSummary {
         *out.by_rank.entry(p.facts.rank.as_str().into()).or_default() += 1;
         if p.staff.is_empty() {
             out.unassigned += 1;
-            out.unassigned_persons.push(match &p.id_number {
-                Some(id) => crate::mask::id_number(id),
-                None => p.key().to_string(),
-            });
+            let label = match (&p.number, &p.id_number) {
+                (Some(n), _) if !n.is_empty() => n.clone(),
+                (_, Some(id)) => crate::mask::id_number(id),
+                _ => p.key().to_string(),
+            };
+            out.unassigned_persons.push(format!("{label} {}", p.name));
         }
         for st in &p.staff {
             *load.entry(st.as_str()).or_default() += 1;

@@ -61,6 +61,48 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
     };
 
     let store = ctx.store().await?;
+    // roster.path (and roster.staff) as the daemon would import them: a dry run.
+    if let Some(path) = &ctx.config.roster.path {
+        let opts = super::import::ImportOptions {
+            sheet: ctx.config.roster.sheet.clone(),
+            staff: ctx.config.roster.staff.clone(),
+            dry_run: true,
+            skip_invalid: false,
+            deactivate_missing: false,
+            confirm_corrections: false,
+            max_bytes: Some(ctx.config.roster.max_bytes),
+        };
+        match super::import::import_file(&store, path, &opts, ctx.clock.now()).await {
+            Ok(out) => {
+                let n = out.row_errors.len();
+                for g in crate::roster::group_errors(&out.row_errors).iter().take(20) {
+                    let rows: Vec<String> = g.rows.iter().take(3).map(|r| r.to_string()).collect();
+                    errors.push(format!(
+                        "roster.path = {}: 「{}」{}: {}行,例如第{}行",
+                        path.display(),
+                        g.column,
+                        g.reason,
+                        g.rows.len(),
+                        rows.join("、")
+                    ));
+                }
+                if n > 0 {
+                    errors.push(format!(
+                        "roster.path = {}: {n} error(s) in {} row(s); the daemon keeps the last good roster \
+                         until they are fixed (qinqing import {} --errors 错误.xlsx lists them all)",
+                        path.display(),
+                        out.bad_rows,
+                        path.display()
+                    ));
+                }
+                warnings.extend(out.warnings.iter().map(|w| format!("roster.path: {w}")));
+            }
+            Err(e) => errors.push(format!(
+                "roster.path = {}: {e:#} (the daemon keeps the last good roster)",
+                path.display()
+            )),
+        }
+    }
     let snapshot = store.load_roster().await?;
     let max = ctx.config.limits.max_persons_per_staff;
     let roster = summarise(&snapshot, max);

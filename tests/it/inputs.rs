@@ -306,3 +306,37 @@ fn a_closed_pipe_ends_quietly_and_the_sqlite_file_is_private() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{path}");
 }
+
+#[test]
+fn check_opens_roster_path_and_names_unassigned_persons_by_number_and_name() {
+    let db = TestDb::sqlite();
+    let mut r = Roster::synthetic(6);
+    r.persons.set(2, "联系人", X::Empty);
+    import(&db, &r.save(&db, "roster.xlsx"), &[]).ok();
+    let config = db.path("q.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[roster]\npath = {:?}\n",
+            db.path("gone.xlsx").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = qinqing(&db)
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .run()
+        .fails();
+    assert!(out.all().contains("gone.xlsx"), "{out:?}");
+    assert!(!out.stdout.contains("check passed"), "{out:?}");
+    // Without roster.path: the unassigned person is named by 编号 and 姓名.
+    let report = check_json(&db);
+    let names: Vec<String> = report["unassigned_persons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["T0003 张德明"], "{report:#}");
+}

@@ -86,7 +86,10 @@ fn the_bureaus_daily_limit_holds_the_excess_to_the_next_day() {
         assert_eq!(deliveries(&st, "sent"), 3, "[{label}] {st:#}");
         assert_eq!(deliveries(&st, "deferred"), 3, "[{label}] {st:#}");
         let text = s.cmd(LATER).arg("status").run().ok().stdout;
-        assert!(text.contains("3 deferred by a sending limit"), "[{label}] {text}");
+        assert!(
+            text.contains("3 deferred by a sending limit"),
+            "[{label}] {text}"
+        );
         assert!(text.contains("daily_limit = 1"), "[{label}] {text}");
         s.once(LATER);
         assert_eq!(sink.count(), 1, "[{label}] still one today");
