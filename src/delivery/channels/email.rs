@@ -123,7 +123,7 @@ impl EmailChannel {
             tls_failure |= is_rustls;
             src = s.source();
         }
-        let reason = format!("email to {to}: {detail}");
+        let reason = format!("email to {to} via {}:{}: {detail}", self.host, self.port);
         if tls_failure && !e.is_transient() && !e.is_permanent() && !e.is_timeout() {
             return SendError::permanent(format!("{reason}. {}", self.hint()));
         }
@@ -243,13 +243,16 @@ impl Channel for EmailChannel {
         }
         let mut ids = Vec::new();
         for (addr, m) in mails {
-            // lettre bounds each SMTP command; this also bounds the pool's waits.
-            let sent = tokio::time::timeout(self.timeout * 3, self.transport.send(m)).await;
+            // `timeout_secs` is the whole time a send may take (lettre bounds each
+            // SMTP command; this bounds the connection, TLS and every command together).
+            let sent = tokio::time::timeout(self.timeout, self.transport.send(m)).await;
             match sent {
                 Err(_) => {
                     return Err(SendError::transient(format!(
-                        "email to {addr}: timed out after {:?}. {}",
-                        self.timeout * 3,
+                        "email to {addr}: {}:{} timed out after {} s (channels.email.timeout_secs). {}",
+                        self.host,
+                        self.port,
+                        self.timeout.as_secs(),
                         self.hint()
                     )));
                 }

@@ -286,3 +286,30 @@ fn validation_names_keys() {
     }
     assert!(build(&cfg, clock()).is_err());
 }
+
+/// `timeout_secs` is the whole send: a server that accepts and never speaks is
+/// given up on after it, and the error names the server and the setting.
+#[tokio::test]
+async fn a_silent_server_times_out_after_timeout_secs() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock); // never answers
+        }
+    });
+    let ch = email_channel(&format!(
+        "host = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\ntimeout_secs = 1"
+    ));
+    let t0 = std::time::Instant::now();
+    let err = within(ch.send(&zhang())).await.unwrap_err();
+    assert!(t0.elapsed() < std::time::Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(err.is_transient(), "{err}");
+    assert!(
+        err.reason()
+            .contains(&format!("127.0.0.1:{port} timed out after 1 s")),
+        "{err}"
+    );
+    hold.abort();
+}
