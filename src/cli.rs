@@ -28,10 +28,10 @@ pub const VERSION: &str = concat!(
     about = "亲情服务提醒 — reminders for the staff of a retired-cadres bureau"
 )]
 pub struct Cli {
-    /// Config file (TOML). Default: config/qinqing.toml when it exists, else built-in defaults.
+    /// 配置文件 (TOML)。默认 config/qinqing.toml(存在时),否则用内置默认值。Config file.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Database URL: sqlite://FILE, a file path, or postgres://…; overrides the config.
+    /// 数据库地址:sqlite://文件、文件路径或 postgres://…;优先于配置文件。Database URL.
     #[arg(
         long,
         global = true,
@@ -46,45 +46,45 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import a roster (花名册) from .xlsx or .csv (UTF-8 or GBK).
+    /// 导入花名册(.xlsx、.xls、.et、.csv,UTF-8 或 GBK)。Import a roster.
     Import(ImportArgs),
-    /// Validate config, rules (with their test cases) and the stored roster; print a summary.
+    /// 检查配置、规则(及其测试用例)和花名册,并汇总。Validate the set-up.
     Check(CheckArgs),
-    /// Festivals and China's non-working days of a year.
+    /// 一年的节日和法定节假日、调休。Festivals and days off of a year.
     Calendar(CalendarArgs),
-    /// Every reminder stage in a date range, as if the daemon had run each day; nothing is stored or sent.
+    /// 预览一段时间内的所有提醒(不保存、不发送)。Preview every reminder stage in a range.
     Preview(PreviewArgs),
-    /// Documents to deliver (三必须).
+    /// 需要送达的文件(三必须)。Documents to deliver.
     #[command(subcommand)]
     Doc(DocCommand),
-    /// The ledger of calls and visits.
+    /// 台账:登记和查看电话、走访、送文。The ledger of contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// Events of a person (住院, 出院, 去世, 困难, 反映问题), planned at once.
+    /// 登记老同志的事件(住院、出院、去世、困难、反映问题),立即安排提醒。Record an event.
     #[command(subcommand)]
     Event(EventCommand),
-    /// A colleague covers a staff member's reminders, escalations and worklist while away.
+    /// 工作人员外出期间,由同事代办其提醒、督办和工作清单(服务断档)。Delegate while away.
     Delegate(DelegateArgs),
-    /// Hold a person's non-urgent reminders while they are away (异地居住…).
+    /// 暂停老同志的非紧急提醒(异地居住、随子女外出等)。Pause a person's reminders.
     Pause(PauseArgs),
-    /// Move a person to other staff members (联系人); open work follows.
+    /// 更换老同志的联系人,未办事项随之转交。Reassign a person.
     Assign(AssignArgs),
-    /// Reports: coverage (落实情况) for the year-end assessment, the ledger (台账), the audit log.
+    /// 报表:落实情况(目标考核)、台账、审计日志。Reports.
     #[command(subcommand)]
     Report(ReportCommand),
-    /// Run the daemon (planning tick and dispatcher).
+    /// 运行守护进程(每日安排提醒并发送)。Run the daemon.
     Run(RunArgs),
-    /// Last tick, the outbox by status, failures.
+    /// 运行状态:上次安排、发送情况、失败和督办无人接收的事项。Status.
     Status(StatusArgs),
-    /// Acknowledge an occasion by the reference printed in a digest.
+    /// 按提醒编号确认办结。Acknowledge an occasion by its 提醒编号.
     Ack(AckArgs),
-    /// Send one test message to a staff member on one channel.
+    /// 给工作人员发送一条测试消息。Send a test message.
     TestSend(TestSendArgs),
-    /// Print a staff member's worklist link (--staff) or an occasion's link (--ref);
-    /// `link revoke --staff` ends all of a staff member's links.
+    /// 生成工作清单链接(--staff)或确认链接(--ref);link revoke --staff 作废某人的全部链接。Links.
     Link(LinkArgs),
     /// 打印命令行补全脚本 (shell completions): qinqing completions bash > /etc/bash_completion.d/qinqing
     Completions {
+        /// bash, zsh, fish, elvish 或 powershell
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -97,18 +97,19 @@ pub enum Command {
 pub struct LinkArgs {
     #[command(subcommand)]
     pub revoke: Option<LinkCommand>,
-    /// 工号: print a new worklist link for this staff member.
+    /// 工号:生成此人的工作清单链接。
     #[arg(long, value_name = "工号", conflicts_with = "reference")]
     pub staff: Option<String>,
-    /// 提醒编号: print a new acknowledgement link for this occasion.
+    /// 提醒编号:生成该事项的确认链接。
     #[arg(long = "ref", value_name = "REFERENCE")]
     pub reference: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LinkCommand {
-    /// End every link of a staff member (worklist and acknowledgement links).
+    /// 作废某位工作人员的全部链接。End every link of a staff member.
     Revoke {
+        /// 工号
         #[arg(long, value_name = "工号")]
         staff: String,
     },
@@ -123,115 +124,121 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The roster file (.xlsx or .csv).
+    /// 花名册文件。The roster file.
     pub file: PathBuf,
-    /// Sheet holding the persons (default 花名册, else the first sheet).
+    /// 老同志所在的工作表(默认「花名册」,否则第一个)。Sheet of the persons.
     #[arg(long)]
     pub sheet: Option<String>,
-    /// Staff list in its own file (default: sheet 工作人员 of the workbook).
+    /// 单独的工作人员名单文件(默认同一工作簿的「工作人员」表)。Staff file.
     #[arg(long, value_name = "FILE")]
     pub staff: Option<PathBuf>,
-    /// Only validate; change nothing.
+    /// 只检查,不导入。Only validate.
     #[arg(long)]
     pub dry_run: bool,
-    /// Import the good rows and report the bad ones (default: any error changes nothing).
+    /// 导入正确的行,报告错误的行(默认:有任何错误就不导入)。Import the good rows.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Mark persons missing from this file inactive (default: only report them).
+    /// 把文件中没有的老同志标为不在册(默认只报告)。Deactivate missing persons.
     #[arg(long)]
     pub deactivate_missing: bool,
-    /// Apply the probable ID-number corrections the import reports for rows without
-    /// 编号 (default: such a row is imported as a new person, with a warning).
+    /// 采纳导入报告的身份证号更正(没有编号的行;默认作为新人导入并警告)。Apply ID corrections.
     #[arg(long)]
     pub confirm_corrections: bool,
-    /// Write every error to this file (.xlsx: sheet 错误, and sheet 待修改 with the bad
-    /// rows, bad cells highlighted, to fix and import; .csv: the errors only).
+    /// 把全部错误写入文件(.xlsx:「待修改」表标出错误格子,改好后可直接导入;「错误」表逐条列出;.csv:只有错误)。Write every error to a file.
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct CalendarArgs {
-    #[arg(long)]
+    /// 年份,如 2026。The year.    #[arg(long)]
     pub year: i32,
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
-    #[arg(value_parser = date, long)]
+    /// 起始日期(提醒日)。First remind day.    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    #[arg(value_parser = date, long)]
+
+    /// 结束日期(提醒日)。Last remind day.    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Only this rule id.
+    /// 只看这条规则。Only this rule.
     #[arg(long)]
     pub rule: Option<String>,
-    /// Only this person (身份证号 or 编号).
+    /// 只看这位老同志(身份证号或编号)。Only this person.
     #[arg(long)]
     pub person: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DocCommand {
-    /// Register a document.
+    /// 登记文件。Register a document.
     Add(DocAddArgs),
-    /// List registered documents.
+    /// 列出已登记的文件。List documents.
     List(DocListArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct DocAddArgs {
-    #[arg(long)]
+    /// 文件标题。The document's title.    #[arg(long)]
     pub title: String,
-    #[arg(value_parser = date, long)]
+
+    /// 印发日期。Issued on.    #[arg(value_parser = date, long)]
     pub issued: NaiveDate,
-    #[arg(value_parser = date, long)]
+
+    /// 送达期限。Deliver by.    #[arg(value_parser = date, long)]
     pub deadline: NaiveDate,
-    /// Categories, e.g. 离休,退休
+    /// 阅读范围(类别),如 离休,退休
     #[arg(long)]
     pub audience: String,
-    /// Minimum rank, e.g. 县处级
+    /// 最低职级,如 县处级
     #[arg(long)]
     pub min_rank: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct DocListArgs {
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContactCommand {
-    /// Log a call, a visit or a delivery (with --ref: the one a reminder asked for).
+    /// 登记电话、走访或送文(带 --ref:办结该提醒)。Log a contact.
     Add(ContactAddArgs),
-    /// The ledger's contacts and attempts, by day done.
+    /// 列出台账(按办理日期)。List the ledger.
     List(ContactListArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ContactListArgs {
-    /// 身份证号 or 编号: this person's whole history, across staff.
+    /// 身份证号或编号:此人的全部记录(不论哪位工作人员)。
     #[arg(long)]
     pub person: Option<String>,
-    /// 工号: the work this staff member did.
+    /// 工号:此人办理的记录。
     #[arg(long)]
     pub staff: Option<String>,
-    /// Done on or after this day.
+    /// 办理日期不早于。Done on or after.
     #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
-    /// Done on or before this day.
+    /// 办理日期不晚于。Done on or before.
     #[arg(value_parser = date, long)]
     pub to: Option<NaiveDate>,
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
@@ -255,24 +262,25 @@ impl ContactKind {
 
 #[derive(Debug, Args)]
 pub struct ContactAddArgs {
-    /// 身份证号 or 编号
+    /// 身份证号或编号
     #[arg(long)]
     pub person: String,
     /// 工号
     #[arg(long)]
     pub staff: String,
-    #[arg(long, value_enum)]
+
+    /// 方式:call 电话、visit 走访、deliver 送文。    #[arg(long, value_enum)]
     pub kind: ContactKind,
-    /// Default: today.
+    /// 办理日期,默认今天。Default: today.
     #[arg(value_parser = date, long)]
     pub on: Option<NaiveDate>,
-    #[arg(long)]
+
+    /// 备注。A note.    #[arg(long)]
     pub note: Option<String>,
-    /// 提醒编号: the contact acknowledges this occasion (as `qinqing ack` does).
+    /// 提醒编号:同时办结该事项(同 qinqing ack)。
     #[arg(long = "ref", value_name = "REFERENCE")]
     pub reference: Option<String>,
-    /// not_done: an attempt that failed (家中无人), with its reason in --note; it
-    /// is in the ledger and closes nothing.
+    /// not_done:未能完成(如家中无人),原因写在 --note;记入台账但不算办结。
     #[arg(long, value_enum, default_value = "done")]
     pub outcome: OutcomeArg,
 }
@@ -286,43 +294,45 @@ pub enum OutcomeArg {
 
 #[derive(Debug, Args)]
 pub struct DelegateArgs {
-    /// 工号 of who is away.
+    /// 外出人员的工号。
     #[arg(long, value_name = "工号")]
     pub staff: String,
-    /// 工号 of who covers.
+    /// 代办人员的工号。
     #[arg(long, value_name = "工号")]
     pub to: String,
-    #[arg(value_parser = date, long)]
+
+    /// 代办的第一天。The first day covered.    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    /// The last day covered.
+    /// 代办的最后一天。The last day covered.
     #[arg(value_parser = date, long)]
     pub until: NaiveDate,
 }
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
-    /// 身份证号 or 编号
+    /// 身份证号或编号
     #[arg(long)]
     pub person: String,
-    #[arg(value_parser = date, long)]
+
+    /// 暂停的第一天。The first day paused.    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    /// The last day paused (default: no end).
+    /// 暂停的最后一天(默认一直暂停)。The last day paused.
     #[arg(value_parser = date, long)]
     pub until: Option<NaiveDate>,
-    /// Why, e.g. 异地居住 or 随子女外出.
+    /// 原因,如 异地居住、随子女外出。
     #[arg(long)]
     pub reason: String,
 }
 
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    /// 身份证号 or 编号
+    /// 身份证号或编号
     #[arg(long)]
     pub person: String,
-    /// 工号, or several separated by commas (two 联系人).
+    /// 工号,两位联系人用逗号分隔。
     #[arg(long, value_name = "工号[,工号]", value_delimiter = ',')]
     pub staff: Vec<String>,
-    /// The first day of the new assignment (default: today).
+    /// 新联系人开始负责的日期(默认今天)。
     #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
 }
@@ -337,68 +347,74 @@ pub enum ReportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// Occasions of a period per staff member and rule: due, on time, late, missed, open, paused.
+    /// 落实情况:按工作人员和规则统计应办、按时、逾期办、未办、未到期、暂停。Coverage.
     Coverage(CoverageArgs),
-    /// Every contact and attempt of a period (台账).
+    /// 一段时间的台账(全部联系和未能完成的记录)。The ledger.
     Ledger(LedgerArgs),
-    /// Who exported which report or read the API, and when.
+    /// 审计日志:谁在何时导出了哪份报表。The audit log.
     Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("period").required(true).args(["month", "year", "from"])))]
 pub struct CoverageArgs {
-    /// A month, e.g. 2026-09.
+    /// 月份,如 2026-09。
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["year", "from", "to"])]
     pub month: Option<String>,
-    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
+
+    /// 年份,如 2026。A year.    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
     pub year: Option<i32>,
-    /// With --to: occasions dated from this day.
+    /// 起始日期(与 --to 一起用)。
     #[arg(value_parser = date, long, requires = "to")]
     pub from: Option<NaiveDate>,
-    #[arg(value_parser = date, long, requires = "from")]
+
+    /// 结束日期(与 --from 一起用)。    #[arg(value_parser = date, long, requires = "from")]
     pub to: Option<NaiveDate>,
-    /// Count work done up to this day (default: today).
+    /// 统计截至哪天办理的(默认今天)。
     #[arg(value_parser = date, long = "as-of", value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
-    /// Only this staff member (工号).
+    /// 只统计这位工作人员(工号)。
     #[arg(long, value_name = "工号")]
     pub staff: Option<String>,
+    /// 输出格式(xlsx 需要 --output)。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ReportFormat,
-    /// Write to this file instead of the terminal (required for xlsx).
+    /// 写入文件而不是屏幕(xlsx 必须指定)。
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct LedgerArgs {
-    #[arg(value_parser = date, long)]
+    /// 起始日期(办理日期)。Done on or after.    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
-    #[arg(value_parser = date, long)]
+
+    /// 结束日期(办理日期)。Done on or before.    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
-    /// Only the work of this staff member (工号).
+    /// 只列这位工作人员办理的(工号)。
     #[arg(long, value_name = "工号")]
     pub staff: Option<String>,
+    /// 输出格式(xlsx 需要 --output)。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ReportFormat,
-    /// Write to this file instead of the terminal (required for xlsx).
+    /// 写入文件而不是屏幕(xlsx 必须指定)。
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only entries from this day on.
+    /// 只列这天以后的记录。
     #[arg(value_parser = date, long)]
     pub from: Option<NaiveDate>,
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum EventCommand {
-    /// Record an event: updates the person as a re-import would and plans at once.
+    /// 登记事件:更新老同志信息并立即安排提醒。Record an event.
     Add(EventAddArgs),
 }
 
@@ -430,48 +446,52 @@ impl EventKind {
 
 #[derive(Debug, Args)]
 pub struct EventAddArgs {
-    /// 身份证号 or 编号
+    /// 身份证号或编号
     #[arg(long)]
     pub person: String,
-    #[arg(long, value_enum)]
+
+    /// 事件:hospitalised 住院、discharged 出院、deceased 去世、hardship 困难、complaint 反映问题。    #[arg(long, value_enum)]
     pub kind: EventKind,
-    /// The day it happened (not in the future).
+    /// 发生日期(不能是将来)。
     #[arg(value_parser = date, long)]
     pub on: NaiveDate,
-    #[arg(long)]
+
+    /// 备注。A note.    #[arg(long)]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// One planning tick and one dispatch round, then exit.
+    /// 只安排和发送一次,然后退出。One tick and one round, then exit.
     #[arg(long)]
     pub once: bool,
-    /// The clock for this run, e.g. 2026-09-18T08:30:00+08:00.
+    /// 这次运行的时间,如 2026-09-18T08:30:00+08:00。
     #[arg(long)]
     pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct AckArgs {
-    /// The reference printed in the digest.
+    /// 提醒里的提醒编号。
     pub reference: String,
-    /// 工号 of who did it.
+    /// 办理人的工号。
     #[arg(long)]
     pub by: Option<String>,
-    /// The day the work was done (default: today).
+    /// 办理日期(默认今天)。
     #[arg(value_parser = date, long)]
     pub on: Option<NaiveDate>,
-    /// What was done (default: what the reminder asked for).
+    /// 办理方式(默认为提醒要求的方式)。
     #[arg(long, value_enum)]
     pub kind: Option<ContactKind>,
-    #[arg(long)]
+
+    /// 备注。A note.    #[arg(long)]
     pub note: Option<String>,
 }
 
@@ -480,7 +500,37 @@ pub struct TestSendArgs {
     /// 工号
     #[arg(long)]
     pub staff: String,
-    /// Channel name: console, email, sms, webhook, wecom, dingtalk, feishu.
+    /// 渠道:console、email、sms、webhook、wecom、dingtalk、feishu。
     #[arg(long)]
     pub channel: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is for.
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{path} {} (no about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "qinqing", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

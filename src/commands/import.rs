@@ -21,7 +21,10 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<i32> {
         confirm_corrections: args.confirm_corrections,
         max_bytes: Some(ctx.config.roster.max_bytes),
     };
-    let outcome = import::import_file(&store, &args.file, &opts, ctx.clock.now()).await?;
+    let outcome = {
+        let work = import::import_file(&store, &args.file, &opts, ctx.clock.now());
+        with_progress(&args.file, work).await?
+    };
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
     }
@@ -209,4 +212,34 @@ fn write_errors(
     let raw =
         crate::roster::raw_rows(&args.file, &opts, &wanted).map_err(|e| anyhow::anyhow!("{e}"))?;
     super::xlsx::import_errors(&outcome.row_errors, &raw, path)
+}
+
+/// Runs the import; when it takes longer than a second and stderr is a terminal, a
+/// spinner says it is working (nothing is drawn into a pipe or a log).
+async fn with_progress<T>(
+    file: &std::path::Path,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let bar = indicatif::ProgressBar::hidden();
+    let shown = bar.clone();
+    let name = file.display().to_string();
+    let show = async move {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} 正在导入 {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            shown.set_message(name);
+            shown.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        std::future::pending::<()>().await;
+    };
+    let out = tokio::select! {
+        out = work => out,
+        _ = show => unreachable!("the spinner never finishes"),
+    };
+    bar.finish_and_clear();
+    out
 }

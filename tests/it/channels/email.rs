@@ -304,7 +304,11 @@ async fn a_silent_server_times_out_after_timeout_secs() {
     ));
     let t0 = std::time::Instant::now();
     let err = within(ch.send(&zhang())).await.unwrap_err();
-    assert!(t0.elapsed() < std::time::Duration::from_secs(3), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t0.elapsed()
+    );
     assert!(err.is_transient(), "{err}");
     assert!(
         err.reason()
