@@ -152,7 +152,7 @@ impl Daemon {
 
     /// Re-reads `calendar.holidays`; a bad file keeps the last good calendar, with
     /// its errors in `status`. A new calendar reaches the rules and the dispatcher.
-    async fn reload_calendar(&self) {
+    async fn reload_calendar(&self) -> bool {
         match service::work_calendar(&self.ctx.config) {
             Ok(cal) => {
                 *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = cal.clone();
@@ -162,6 +162,7 @@ impl Daemon {
                     tracing::error!("cannot record the holiday file's state: {e:#}");
                 }
                 self.reload_rules().await;
+                true
             }
             Err(e) => {
                 tracing::error!(
@@ -172,6 +173,7 @@ impl Daemon {
                 {
                     tracing::error!("cannot record the holiday file's errors: {e:#}");
                 }
+                false
             }
         }
     }
@@ -192,6 +194,19 @@ impl Daemon {
             "rules reloaded"
         );
         *self.rules.write().await = Arc::new(next);
+        self.record_rules_loaded().await;
+    }
+
+    /// When the rules were (re)loaded, for `/healthz`.
+    async fn record_rules_loaded(&self) {
+        let at = self.now().to_rfc3339();
+        if let Err(e) = self
+            .store
+            .set_meta(service::status::RULES_LOADED_AT, &at)
+            .await
+        {
+            tracing::warn!("cannot record when the rules were loaded: {e}");
+        }
     }
 
     async fn tick(&self, now: DateTime<FixedOffset>) -> Result<()> {
@@ -254,10 +269,11 @@ enum Work {
     Tick,
 }
 
-/// SIGTERM and SIGINT.
+/// SIGTERM and SIGINT stop; SIGHUP (systemd's ExecReload) re-reads.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -266,15 +282,33 @@ impl Signals {
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
         })
     }
 
-    async fn recv(&mut self) {
+    /// The next signal: a stop request or a reload.
+    async fn next(&mut self) -> Sig {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => Sig::Stop,
+            _ = self.int.recv() => Sig::Stop,
+            _ = self.hup.recv() => Sig::Reload,
         }
     }
+
+    /// Waits for a stop request; reloads asked for meanwhile are remembered.
+    async fn stop(&mut self, reload: &mut bool) {
+        loop {
+            match self.next().await {
+                Sig::Stop => return,
+                Sig::Reload => *reload = true,
+            }
+        }
+    }
+}
+
+enum Sig {
+    Stop,
+    Reload,
 }
 
 /// How long from `now` until the next `plan_at` (today's if still ahead, else
@@ -353,6 +387,7 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
     // HTTP API, which is already serving, or another process) is planned at the
     // first watch instead of waiting for the next daily tick.
     let mut store_stamp = daemon.store.change_stamp().await.ok();
+    daemon.record_rules_loaded().await;
     daemon.tick(daemon.now()).await?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!("qinqing is running");
@@ -364,10 +399,33 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
         tokio::time::interval(Duration::from_secs(schedule.watch_every_secs.max(1)));
     watch_every.tick().await;
     let grace = Duration::from_secs(schedule.shutdown_grace_secs);
+    let watchdog_every = Duration::from_secs(schedule.watch_every_secs.clamp(1, 60));
 
+    // A SIGHUP to act on (it may arrive while a step runs).
+    let mut reload = false;
     loop {
         let work: Option<Work> = tokio::select! {
-            _ = signals.recv() => break,
+            biased;
+            sig = signals.next() => match sig {
+                Sig::Stop => break,
+                Sig::Reload => {
+                    reload = true;
+                    None
+                }
+            },
+            _ = std::future::ready(()), if reload => {
+                reload = false;
+                // Reload: the holiday file and every rule (a rule set that does not
+                // load keeps the running one), the roster files; then plan again.
+                tracing::info!("SIGHUP: re-reading the holiday file, the rules and the roster");
+                if !daemon.reload_calendar().await {
+                    daemon.reload_rules().await;
+                }
+                if let Err(e) = daemon.import_roster().await {
+                    tracing::error!("roster import failed: {e:#}");
+                }
+                Some(Work::Tick)
+            }
             w = rx.recv() => {
                 if let Err(e) = arm_daily_tick(&scheduler, &daemon, &tx).await {
                     tracing::error!("cannot arm the next daily tick: {e:#}");
@@ -412,9 +470,22 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
             }
         });
         tokio::pin!(step);
-        tokio::select! {
-            _ = &mut step => {}
-            _ = signals.recv() => { finish(step, grace).await; break; }
+        // A long round (a festival morning, a dead endpoint's timeouts) keeps the
+        // watchdog fed while it makes progress; every send has its own timeout.
+        let mut ping = tokio::time::interval(watchdog_every);
+        ping.tick().await;
+        let stop = loop {
+            tokio::select! {
+                _ = &mut step => break false,
+                _ = signals.stop(&mut reload) => break true,
+                _ = ping.tick() => {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+            }
+        };
+        if stop {
+            finish(step, grace).await;
+            break;
         }
     }
     tracing::info!("stopping: no new work taken");

@@ -151,6 +151,10 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// 启动前检查(systemd ExecStartPre/ExecReload):只有会让守护进程无法启动的问题才算错误,
+    /// 规则和花名册的问题只警告。Fail only on what stops the daemon from starting.
+    #[arg(long)]
+    pub startup: bool,
     /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -158,7 +162,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct CalendarArgs {
-    /// 年份,如 2026。The year.    #[arg(long)]
+    /// 年份,如 2026。The year.
+    #[arg(long)]
     pub year: i32,
     /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
@@ -167,10 +172,12 @@ pub struct CalendarArgs {
 
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
-    /// 起始日期(提醒日)。First remind day.    #[arg(value_parser = date, long)]
+    /// 起始日期(提醒日)。First remind day.
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
 
-    /// 结束日期(提醒日)。Last remind day.    #[arg(value_parser = date, long)]
+    /// 结束日期(提醒日)。Last remind day.
+    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
     /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
@@ -193,13 +200,16 @@ pub enum DocCommand {
 
 #[derive(Debug, Args)]
 pub struct DocAddArgs {
-    /// 文件标题。The document's title.    #[arg(long)]
+    /// 文件标题。The document's title.
+    #[arg(long)]
     pub title: String,
 
-    /// 印发日期。Issued on.    #[arg(value_parser = date, long)]
+    /// 印发日期。Issued on.
+    #[arg(value_parser = date, long)]
     pub issued: NaiveDate,
 
-    /// 送达期限。Deliver by.    #[arg(value_parser = date, long)]
+    /// 送达期限。Deliver by.
+    #[arg(value_parser = date, long)]
     pub deadline: NaiveDate,
     /// 阅读范围(类别),如 离休,退休
     #[arg(long)]
@@ -269,13 +279,15 @@ pub struct ContactAddArgs {
     #[arg(long)]
     pub staff: String,
 
-    /// 方式:call 电话、visit 走访、deliver 送文。    #[arg(long, value_enum)]
+    /// 方式:call 电话、visit 走访、deliver 送文。
+    #[arg(long, value_enum)]
     pub kind: ContactKind,
     /// 办理日期,默认今天。Default: today.
     #[arg(value_parser = date, long)]
     pub on: Option<NaiveDate>,
 
-    /// 备注。A note.    #[arg(long)]
+    /// 备注。A note.
+    #[arg(long)]
     pub note: Option<String>,
     /// 提醒编号:同时办结该事项(同 qinqing ack)。
     #[arg(long = "ref", value_name = "REFERENCE")]
@@ -301,7 +313,8 @@ pub struct DelegateArgs {
     #[arg(long, value_name = "工号")]
     pub to: String,
 
-    /// 代办的第一天。The first day covered.    #[arg(value_parser = date, long)]
+    /// 代办的第一天。The first day covered.
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
     /// 代办的最后一天。The last day covered.
     #[arg(value_parser = date, long)]
@@ -314,7 +327,8 @@ pub struct PauseArgs {
     #[arg(long)]
     pub person: String,
 
-    /// 暂停的第一天。The first day paused.    #[arg(value_parser = date, long)]
+    /// 暂停的第一天。The first day paused.
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
     /// 暂停的最后一天(默认一直暂停)。The last day paused.
     #[arg(value_parser = date, long)]
@@ -362,13 +376,15 @@ pub struct CoverageArgs {
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["year", "from", "to"])]
     pub month: Option<String>,
 
-    /// 年份,如 2026。A year.    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
+    /// 年份,如 2026。A year.
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
     pub year: Option<i32>,
     /// 起始日期(与 --to 一起用)。
     #[arg(value_parser = date, long, requires = "to")]
     pub from: Option<NaiveDate>,
 
-    /// 结束日期(与 --from 一起用)。    #[arg(value_parser = date, long, requires = "from")]
+    /// 结束日期(与 --from 一起用)。
+    #[arg(value_parser = date, long, requires = "from")]
     pub to: Option<NaiveDate>,
     /// 统计截至哪天办理的(默认今天)。
     #[arg(value_parser = date, long = "as-of", value_name = "DATE")]
@@ -386,10 +402,12 @@ pub struct CoverageArgs {
 
 #[derive(Debug, Args)]
 pub struct LedgerArgs {
-    /// 起始日期(办理日期)。Done on or after.    #[arg(value_parser = date, long)]
+    /// 起始日期(办理日期)。Done on or after.
+    #[arg(value_parser = date, long)]
     pub from: NaiveDate,
 
-    /// 结束日期(办理日期)。Done on or before.    #[arg(value_parser = date, long)]
+    /// 结束日期(办理日期)。Done on or before.
+    #[arg(value_parser = date, long)]
     pub to: NaiveDate,
     /// 只列这位工作人员办理的(工号)。
     #[arg(long, value_name = "工号")]
@@ -450,13 +468,15 @@ pub struct EventAddArgs {
     #[arg(long)]
     pub person: String,
 
-    /// 事件:hospitalised 住院、discharged 出院、deceased 去世、hardship 困难、complaint 反映问题。    #[arg(long, value_enum)]
+    /// 事件:hospitalised 住院、discharged 出院、deceased 去世、hardship 困难、complaint 反映问题。
+    #[arg(long, value_enum)]
     pub kind: EventKind,
     /// 发生日期(不能是将来)。
     #[arg(value_parser = date, long)]
     pub on: NaiveDate,
 
-    /// 备注。A note.    #[arg(long)]
+    /// 备注。A note.
+    #[arg(long)]
     pub note: Option<String>,
 }
 
@@ -491,7 +511,8 @@ pub struct AckArgs {
     #[arg(long, value_enum)]
     pub kind: Option<ContactKind>,
 
-    /// 备注。A note.    #[arg(long)]
+    /// 备注。A note.
+    #[arg(long)]
     pub note: Option<String>,
 }
 
@@ -520,6 +541,10 @@ mod tests {
                 }
                 if a.get_help().is_none() && a.get_long_help().is_none() {
                     missing.push(format!("{path} --{id}"));
+                }
+                // Only these are positional; everything else is a --flag.
+                if a.is_positional() && !["file", "reference", "shell"].contains(&id) {
+                    missing.push(format!("{path} {id} is positional, not --{id}"));
                 }
             }
             for sub in cmd.get_subcommands() {

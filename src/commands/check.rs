@@ -9,7 +9,7 @@ use crate::service::Context;
 use crate::service::check::{CheckReport, check};
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> Result<i32> {
-    let report = check(ctx).await?;
+    let report = check(ctx, args.startup).await?;
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -353,7 +353,9 @@ pub fn env_name(dotted: &str) -> String {
     format!("QINQING_{}", dotted.replace(['.', '-'], "_").to_uppercase())
 }
 
-/// Fills secret keys from `QINQING_*` or `QINQING_*_FILE`, which win over the file.
+/// Fills secret keys from `QINQING_*`, `QINQING_*_FILE`, or a systemd credential
+/// named after the key (`$CREDENTIALS_DIRECTORY/channels.email.password`), which
+/// win over the file.
 fn apply_env_secrets(
     table: &mut toml::Table,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -370,6 +372,11 @@ fn apply_env_secrets(
                 var: format!("{var}_FILE"),
                 message: format!("cannot read {file}: {e}"),
             })?;
+            Some(text.trim_end_matches(['\n', '\r']).to_string())
+        } else if let Some(dir) = lookup("CREDENTIALS_DIRECTORY")
+            && let Ok(text) = std::fs::read_to_string(Path::new(&dir).join(dotted))
+        {
+            // systemd LoadCredential=, the credential named after the key.
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         } else {
             None

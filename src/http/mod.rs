@@ -4,7 +4,9 @@
 //! `service`; none holds business logic or SQL.
 //!
 //! Routes:
-//! - `GET /healthz`: 200 `ok last_tick=YYYY-MM-DD`, or 503 when the store cannot be read.
+//! - `GET /healthz`: JSON `{"status": "ok"|"degraded"|"failing", "store", "last_tick",
+//!   "last_tick_at", "last_tick_age_secs", "rules": {"loaded", "reloaded_at", "errors"},
+//!   "roster_errors", "deliveries": {"pending", "failed"}}`; 200 unless failing (503).
 //! - `GET|POST /a/{token}`: the acknowledgement page of one occasion; POST takes the
 //!   form fields `outcome` (`visited`, `called`, `delivered`, `not_done`), `on`
 //!   (YYYY-MM-DD, default today, never in the future, up to 30 days back) and `note`
@@ -53,7 +55,7 @@ use crate::links::{Link, LinkKind};
 use crate::rules::RuleSet;
 use crate::service::answer::{self, Answer, Recorded, Target};
 use crate::service::links::{Resolved, resolve};
-use crate::service::{plan, worklist};
+use crate::service::worklist;
 use crate::store::Store;
 
 /// Unknown tokens one client address may present per minute.
@@ -214,14 +216,17 @@ fn server_error(e: anyhow::Error) -> Response {
         .into_response()
 }
 
-async fn healthz(State(state): State<HttpState>) -> (StatusCode, String) {
-    match plan::last_tick(&state.store).await {
-        Ok(t) => (
-            StatusCode::OK,
-            format!("ok last_tick={}", t.unwrap_or_default()),
-        ),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")),
-    }
+/// `GET /healthz`: JSON (see `service::status::Health`); 200 when ok or degraded,
+/// 503 when failing.
+async fn healthz(State(state): State<HttpState>) -> Response {
+    let rules = state.rules().await;
+    let h = crate::service::status::health(&state.store, &rules, state.clock.now()).await;
+    let code = if h.status == "failing" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (code, axum::Json(h)).into_response()
 }
 
 async fn css() -> Response {
@@ -560,7 +565,11 @@ mod tests {
             .text()
             .await
             .unwrap();
-        assert_eq!(body, "ok last_tick=2026-09-18");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["last_tick"], "2026-09-18", "{v}");
+        assert_eq!(v["store"], "ok", "{v}");
+        assert_eq!(v["status"], "degraded", "no tick time recorded: {v}");
+        assert!(v["rules"]["loaded"].as_array().unwrap().len() >= 6, "{v}");
         stop.send(()).unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(10), server)
             .await

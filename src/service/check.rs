@@ -20,9 +20,32 @@ pub struct CheckReport {
     pub ok: bool,
 }
 
-pub async fn check(ctx: &Context) -> Result<CheckReport> {
+/// Checks the set-up. With `startup` (`check --startup`, systemd's ExecStartPre
+/// and ExecReload), only what would stop the daemon from starting is an error (an
+/// invalid config or holiday file, an unreachable store, an unreadable rules
+/// folder, no usable channel); rule errors, failing rule tests and roster problems
+/// are warnings, since the daemon keeps the last good rules and roster.
+pub async fn check(ctx: &Context, startup: bool) -> Result<CheckReport> {
     let mut errors: Vec<String> = ctx.config.validate();
     let mut warnings = Vec::new();
+    // Errors the daemon survives (it keeps the last good rules and roster).
+    let mut soft: Vec<String> = Vec::new();
+    if let Some(dir) = &ctx.config.rules.path
+        && let Err(e) = std::fs::read_dir(dir)
+    {
+        errors.push(format!(
+            "rules.path = {}: 规则文件夹无法读取 ({e}) (the rules folder cannot be read)",
+            dir.display()
+        ));
+    }
+    match crate::delivery::channels::build(&ctx.config.channels, ctx.clock.clone()) {
+        Err(e) => errors.push(format!("channel configuration: {e}")),
+        Ok(chans) if chans.is_empty() && startup => errors.push(
+            "no channel is configured: add [channels.console] or another channel to the config"
+                .into(),
+        ),
+        Ok(_) => {}
+    }
 
     let calendar = match super::work_calendar(&ctx.config) {
         Ok(c) => Some(c),
@@ -47,12 +70,12 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
         Some(cal) => {
             let loaded = super::load_rules(&ctx.config, cal.clone());
             for e in &loaded.errors {
-                errors.push(e.to_string());
+                soft.push(e.to_string());
             }
             let tests = loaded.run_cases();
             for t in &tests {
                 if !t.passed {
-                    errors.push(format!("rule test {} failed: {}", t.name, t.message));
+                    soft.push(format!("rule test {} failed: {}", t.name, t.message));
                 }
             }
             (loaded.rules.clone(), tests)
@@ -77,7 +100,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
                 let n = out.row_errors.len();
                 for g in crate::roster::group_errors(&out.row_errors).iter().take(20) {
                     let rows: Vec<String> = g.rows.iter().take(3).map(|r| r.to_string()).collect();
-                    errors.push(format!(
+                    soft.push(format!(
                         "roster.path = {}: 「{}」{}: {}行,例如第{}行",
                         path.display(),
                         g.column,
@@ -87,7 +110,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
                     ));
                 }
                 if n > 0 {
-                    errors.push(format!(
+                    soft.push(format!(
                         "roster.path = {}: {n} error(s) in {} row(s); the daemon keeps the last good roster \
                          until they are fixed (qinqing import {} --errors 错误.xlsx lists them all)",
                         path.display(),
@@ -97,7 +120,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
                 }
                 warnings.extend(out.warnings.iter().map(|w| format!("roster.path: {w}")));
             }
-            Err(e) => errors.push(format!(
+            Err(e) => soft.push(format!(
                 "roster.path = {}: {e:#} (the daemon keeps the last good roster)",
                 path.display()
             )),
@@ -107,7 +130,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
     let max = ctx.config.limits.max_persons_per_staff;
     let roster = summarise(&snapshot, max);
     for u in &roster.unknown_staff {
-        errors.push(format!(
+        soft.push(format!(
             "联系人 {u} is assigned persons but is not in the staff list"
         ));
     }
@@ -166,7 +189,7 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
             .iter()
             .any(|s| s.active && s.staff.number == f)
     {
-        errors.push(format!(
+        soft.push(format!(
             "[escalation] fallback = {f:?} is not a 工号 in the staff list"
         ));
     }
@@ -181,6 +204,11 @@ pub async fn check(ctx: &Context) -> Result<CheckReport> {
             "[http] base_url is set but [http] listen is not: the links in messages lead nowhere"
                 .into(),
         );
+    }
+    if startup {
+        warnings.extend(soft);
+    } else {
+        errors.extend(soft);
     }
     let ok = errors.is_empty();
     Ok(CheckReport {

@@ -78,3 +78,91 @@ pub async fn record_calendar_errors(store: &Store, errors: &[String]) -> Result<
         .await?;
     Ok(())
 }
+
+/// Store key of when the daemon last (re)loaded its rules.
+pub const RULES_LOADED_AT: &str = "rules_loaded_at";
+
+/// What `GET /healthz` says: ok, degraded (a rule error, failed deliveries, no tick
+/// for 26 hours) or failing (the store cannot be read).
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    /// "ok", or the store's error.
+    pub store: String,
+    pub last_tick: Option<String>,
+    pub last_tick_at: Option<String>,
+    pub last_tick_age_secs: Option<i64>,
+    pub rules: RulesHealth,
+    pub roster_errors: usize,
+    pub deliveries: DeliveryHealth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesHealth {
+    pub loaded: Vec<String>,
+    pub reloaded_at: Option<String>,
+    pub errors: Vec<crate::rules::LoadError>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DeliveryHealth {
+    pub pending: i64,
+    pub failed: i64,
+}
+
+/// A tick older than this is a sign the daemon is not planning.
+const STALE_TICK_SECS: i64 = 26 * 3600;
+
+pub async fn health(
+    store: &Store,
+    rules: &crate::rules::RuleSet,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> Health {
+    let rules_health = |reloaded_at| RulesHealth {
+        loaded: rules.rules.iter().map(|r| r.id.clone()).collect(),
+        reloaded_at,
+        errors: rules.errors.clone(),
+    };
+    let read = async {
+        let last_tick = plan::last_tick(store).await?;
+        let last_tick_at = plan::last_tick_at(store).await?;
+        let counts = store.outbox_counts().await?;
+        let roster_errors = errors(store, ROSTER_ERRORS).await?.len();
+        let reloaded_at = store.get_meta(RULES_LOADED_AT).await?;
+        Ok::<_, anyhow::Error>((last_tick, last_tick_at, counts, roster_errors, reloaded_at))
+    };
+    match read.await {
+        Err(e) => Health {
+            status: "failing",
+            store: format!("{e:#}"),
+            last_tick: None,
+            last_tick_at: None,
+            last_tick_age_secs: None,
+            rules: rules_health(None),
+            roster_errors: 0,
+            deliveries: DeliveryHealth::default(),
+        },
+        Ok((last_tick, last_tick_at, counts, roster_errors, reloaded_at)) => {
+            let age = last_tick_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| (now - t).num_seconds());
+            let degraded = !rules.errors.is_empty()
+                || counts.failed > 0
+                || age.is_none_or(|a| a > STALE_TICK_SECS);
+            Health {
+                status: if degraded { "degraded" } else { "ok" },
+                store: "ok".into(),
+                last_tick,
+                last_tick_at,
+                last_tick_age_secs: age,
+                rules: rules_health(reloaded_at),
+                roster_errors,
+                deliveries: DeliveryHealth {
+                    pending: counts.pending,
+                    failed: counts.failed,
+                },
+            }
+        }
+    }
+}

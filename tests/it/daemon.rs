@@ -686,7 +686,11 @@ fn the_daemon_serves_health_delivers_and_stops_on_sigterm() {
         );
         let due = due_today(&s);
         let log = s.path("daemon.log");
-        let mut child = s.cmd(AT).args(["run", "--now", AT]).spawn(&log);
+        let mut child = s
+            .cmd(AT)
+            .env("QINQING_LOG", "info")
+            .args(["run", "--now", AT])
+            .spawn(&log);
         let (code, body) = wait_for("GET /healthz", 30, || {
             if let Ok(Some(st)) = child.try_wait() {
                 panic!(
@@ -705,14 +709,32 @@ fn the_daemon_serves_health_delivers_and_stops_on_sigterm() {
         let all: Vec<&Value> = due.iter().collect();
         assert_lines(s.label(), &lines, &all);
         let (_, body) = http_get(port, "/healthz").expect("health after the tick");
+        let health: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["last_tick"], "2026-06-01", "[{}] {body}", s.label());
+        assert_eq!(health["status"], "ok", "[{}] {body}", s.label());
         assert!(
-            body.contains("last_tick=2026-06-01"),
+            health["rules"]["reloaded_at"].is_string(),
             "[{}] {body}",
             s.label()
         );
         assert!(
             child.try_wait().unwrap().is_none(),
             "the daemon must keep running"
+        );
+        // SIGHUP (systemd's ExecReload) re-reads and keeps running.
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(hup.success());
+        wait_for("the reload after SIGHUP", 30, || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            (text.contains("SIGHUP: re-reading") && text.contains("rules reloaded")).then_some(())
+        });
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "[{}] SIGHUP must not stop the daemon",
+            s.label()
         );
 
         let term = std::process::Command::new("kill")

@@ -24,4 +24,5 @@ mod rules;
 mod sms_limits;
 mod store;
 mod support;
+mod systemd;
 mod watch;
