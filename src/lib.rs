@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod links;
 pub mod logging;
 pub mod mask;
+pub mod metrics;
 pub mod planner;
 pub mod roster;
 pub mod rules;

@@ -564,9 +564,11 @@ impl Dispatcher {
                             error: format!("stored digest cannot be read: {e}"),
                         },
                         (Some(ch), Ok(msg)) => {
+                            let started = std::time::Instant::now();
                             let r = tokio::time::timeout(Duration::from_secs(SEND_TIMEOUT_SECS), ch.send(&msg))
                                 .await
                                 .unwrap_or_else(|_| Err(SendError::transient(format!("send did not finish in {SEND_TIMEOUT_SECS} s"))));
+                            crate::metrics::observe_send(&d.channel, started.elapsed().as_secs_f64());
                             match r {
                                 Ok(receipt) => {
                                     tracing::info!(digest = d.id, channel = %d.channel, recipient = %d.recipient,

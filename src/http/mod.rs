@@ -14,6 +14,7 @@
 //! - `GET /s/{token}`: the staff member's worklist (and team section for a 上级);
 //!   `GET|POST /s/{token}/o/{reference}`: an occasion on that list, answered like
 //!   `/a/`; `GET /s/{token}/worklist.json`; `GET /s/{token}/calendar.ics`.
+//! - `GET /metrics`: Prometheus metrics (see `service::metrics`).
 //! - `GET /static/qinqing.css`.
 //! - `/api/v1/…`: the JSON API for the bureau's systems, behind a bearer token
 //!   (see `api`).
@@ -132,6 +133,7 @@ impl HttpState {
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/static/qinqing.css", get(css))
         .route("/a/{token}", get(ack_get).post(ack_post))
         .route("/s/{token}", get(worklist_get))
@@ -227,6 +229,21 @@ async fn healthz(State(state): State<HttpState>) -> Response {
         StatusCode::OK
     };
     (code, axum::Json(h)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+async fn metrics(State(state): State<HttpState>) -> Response {
+    match crate::service::metrics::render(&state.store).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e:#}")).into_response(),
+    }
 }
 
 async fn css() -> Response {

@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod events;
 pub mod import;
 pub mod links;
+pub mod metrics;
 pub mod plan;
 pub mod preview;
 pub mod records;

@@ -122,6 +122,9 @@ impl Planning {
                 .await
                 .expect("planning task panicked")
             };
+            for e in &errors {
+                crate::metrics::rule_error(&e.rule);
+            }
             for e in errors.iter().take(10) {
                 tracing::warn!(rule = %e.rule, person = e.person_id, line = ?e.line, column = ?e.column,
                     "rule error: {}", crate::mask::text(&e.message));

@@ -51,3 +51,61 @@ impl Store {
             .collect()
     }
 }
+
+/// What `/metrics` reads from the store at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct StoreFigures {
+    /// Reminder stages ever planned, by rule.
+    pub reminders_by_rule: Vec<(String, i64)>,
+    /// Deliveries by (channel, status).
+    pub deliveries: Vec<(String, String, i64)>,
+    /// Send attempts beyond the first, by channel.
+    pub retried: Vec<(String, i64)>,
+    pub pending: i64,
+    pub persons_active: i64,
+    pub persons_inactive: i64,
+    pub persons_deceased: i64,
+}
+
+impl Store {
+    pub async fn figures(&self) -> Result<StoreFigures> {
+        let mut f = StoreFigures::default();
+        for r in sqlx::query("SELECT rule, COUNT(*) FROM reminders GROUP BY rule ORDER BY rule")
+            .fetch_all(self.pool())
+            .await?
+        {
+            f.reminders_by_rule.push((r.try_get(0)?, r.try_get(1)?));
+        }
+        for r in sqlx::query(
+            "SELECT channel, status, COUNT(*), CAST(COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM deliveries GROUP BY channel, status ORDER BY channel, status",
+        )
+        .fetch_all(self.pool())
+        .await?
+        {
+            let channel: String = r.try_get(0)?;
+            let status: String = r.try_get(1)?;
+            let n: i64 = r.try_get(2)?;
+            let extra: i64 = r.try_get(3)?;
+            if status == "pending" || status == "sending" {
+                f.pending += n;
+            }
+            match f.retried.iter_mut().find(|(c, _)| *c == channel) {
+                Some((_, x)) => *x += extra,
+                None => f.retried.push((channel.clone(), extra)),
+            }
+            f.deliveries.push((channel, status, n));
+        }
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM persons WHERE active = 1 AND deceased_on IS NULL), \
+                    (SELECT COUNT(*) FROM persons WHERE active = 0 AND deceased_on IS NULL), \
+                    (SELECT COUNT(*) FROM persons WHERE deceased_on IS NOT NULL)",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        f.persons_active = r.try_get(0)?;
+        f.persons_inactive = r.try_get(1)?;
+        f.persons_deceased = r.try_get(2)?;
+        Ok(f)
+    }
+}

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, StoreFigures};
 pub use outbox::{
     ClaimedDigest, FailedDelivery, NewDigest, OccasionReminded, OutboxCounts, SendOutcome,
     StoredReminder,

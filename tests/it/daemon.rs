@@ -717,6 +717,56 @@ fn the_daemon_serves_health_delivers_and_stops_on_sigterm() {
             "[{}] {body}",
             s.label()
         );
+        // /metrics parses as Prometheus text, and the counters moved.
+        let (code, text) = http_get(port, "/metrics").expect("metrics");
+        assert_eq!(code, 200, "[{}] {text}", s.label());
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .unwrap_or_else(|e| panic!("[{}] not Prometheus text: {e}\n{text}", s.label()));
+        let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+            scrape
+                .samples
+                .iter()
+                .filter(|m| m.metric == name)
+                .filter(|m| label.is_none_or(|(k, v)| m.labels.get(k) == Some(v)))
+                .map(|m| match m.value {
+                    prometheus_parse::Value::Counter(v)
+                    | prometheus_parse::Value::Gauge(v)
+                    | prometheus_parse::Value::Untyped(v) => v,
+                    _ => 0.0,
+                })
+                .sum()
+        };
+        assert!(
+            value("qinqing_deliveries_total", Some(("status", "sent"))) >= 6.0,
+            "[{}] {text}",
+            s.label()
+        );
+        assert!(
+            value(
+                "qinqing_reminders_planned_total",
+                Some(("rule", "monthly-call"))
+            ) >= 6.0,
+            "[{}] {text}",
+            s.label()
+        );
+        assert_eq!(
+            value("qinqing_roster_persons", Some(("state", "active"))),
+            6.0,
+            "{text}"
+        );
+        assert!(
+            value("qinqing_last_tick_timestamp_seconds", None) > 1.7e9,
+            "{text}"
+        );
+        assert!(
+            scrape
+                .samples
+                .iter()
+                .any(|m| m.metric.starts_with("qinqing_delivery_duration_seconds")),
+            "[{}] {text}",
+            s.label()
+        );
+        assert_eq!(value("qinqing_build_info", None), 1.0, "{text}");
         assert!(
             child.try_wait().unwrap().is_none(),
             "the daemon must keep running"
