@@ -20,12 +20,52 @@ impl tracing_subscriber::fmt::time::FormatTime for ChinaTime {
     }
 }
 
+/// Under systemd (`JOURNAL_STREAM` set) each line starts with its syslog priority
+/// (`<3>` error … `<7>` debug) so journald keeps the levels, and carries no
+/// timestamp (journald adds its own).
+struct Journald;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Journald
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
 pub fn init() {
+    // sqlx's slow-statement warnings (with the SQL text) mean nothing to an
+    // operator: only its errors are shown unless asked for.
     let filter = std::env::var("QINQING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,sqlx=warn,tokio_cron_scheduler=warn".into());
+        .unwrap_or_else(|_| "info,sqlx=warn,sqlx::query=error,tokio_cron_scheduler=warn".into());
+    let filter = tracing_subscriber::EnvFilter::new(filter);
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .event_format(Journald)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_timer(ChinaTime)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

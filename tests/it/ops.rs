@@ -112,3 +112,51 @@ fn an_sqlite_folder_that_cannot_be_written_is_named_once() {
     );
     assert_eq!(err.matches("无法在文件夹").count(), 1, "once: {err}");
 }
+
+/// Under systemd (`JOURNAL_STREAM` set) log lines carry their syslog priority and
+/// no timestamp; elsewhere they carry +08:00 timestamps.
+#[test]
+fn logs_speak_journald_under_systemd_and_china_time_elsewhere() {
+    let db = crate::support::TestDb::sqlite();
+    let run = |journal: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_qinqing"));
+        c.args([
+            "--database",
+            db.url(),
+            "run",
+            "--once",
+            "--now",
+            "2026-09-18T08:30:00+08:00",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("QINQING_LOG", "info")
+        .env_remove("QINQING_DATABASE_URL");
+        if journal {
+            c.env("JOURNAL_STREAM", "8:12345");
+        } else {
+            c.env_remove("JOURNAL_STREAM");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let journal = run(true);
+    let lines: Vec<&str> = journal.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert!(
+            ["<3>", "<4>", "<6>", "<7>"]
+                .iter()
+                .any(|p| l.starts_with(p)),
+            "{l}"
+        );
+        assert!(!l.contains("+08:00 "), "no timestamp under journald: {l}");
+    }
+    let plain = run(false);
+    assert!(
+        plain
+            .lines()
+            .any(|l| l.starts_with("20") && l.contains("+08:00")),
+        "{plain}"
+    );
+}
