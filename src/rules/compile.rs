@@ -198,6 +198,42 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
             "缺少 const RULE = #{ id: …, title: … } at the top of the file".into(),
         )
     })?;
+    const RULE_KEYS: &[&str] = &[
+        "id",
+        "title",
+        "remind_before",
+        "escalate_after",
+        "escalate_again_after",
+        "urgent",
+        "channels",
+        "after_death",
+        "catch_up",
+        "catch_up_days",
+        "after_death_days",
+    ];
+    for k in map.keys() {
+        if !RULE_KEYS.contains(&k.as_str()) {
+            // Where the key is written, for the line and column.
+            let (line, column) = text
+                .lines()
+                .enumerate()
+                .find_map(|(i, l)| {
+                    l.find(&format!("{k}:"))
+                        .or_else(|| l.find(&format!("{k} :")))
+                        .map(|c| (Some(i + 1), Some(l[..c].chars().count() + 1)))
+                })
+                .unwrap_or((None, None));
+            return Err(fail(
+                line,
+                column,
+                format!(
+                    "RULE 里的「{k}」不是可用的项{};可用的有 {} (unknown RULE key {k:?})",
+                    super::suggest(k, RULE_KEYS),
+                    RULE_KEYS.join("、")
+                ),
+            ));
+        }
+    }
     let get_str =
         |k: &str| -> Option<String> { map.get(k).and_then(|v| v.clone().into_string().ok()) };
     let id = get_str("id")

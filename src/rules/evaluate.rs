@@ -68,9 +68,29 @@ impl RuleSet {
     }
 }
 
+/// The keys an occasion may have.
+pub const OCCASION_KEYS: &[&str] = &[
+    "date",
+    "title",
+    "kind",
+    "key",
+    "remind_on",
+    "urgent",
+    "satisfied_by",
+    "window",
+    "until",
+];
+
+/// The contact kinds an occasion may ask for or be satisfied by.
+pub const KINDS: &[&str] = &["visit", "call", "deliver"];
+
 fn convert_occasions(rule: &Rule, value: Dynamic) -> Result<Vec<Occasion>, String> {
     if value.is_unit() {
-        return Ok(Vec::new());
+        return Err(
+            "occasions() 没有返回事项列表:函数的最后一行应当是 out(或 [] 表示没有事项),\
+                    末尾不要加分号 (occasions() returned nothing: end it with `out`)"
+                .into(),
+        );
     }
     let list = value
         .into_array()
@@ -96,6 +116,15 @@ fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
 }
 
 fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
+    for k in m.keys() {
+        if !OCCASION_KEYS.contains(&k.as_str()) {
+            return Err(format!(
+                "事项里的「{k}」不是可用的项{};可用的有 {} (unknown occasion key {k:?})",
+                super::suggest(k, OCCASION_KEYS),
+                OCCASION_KEYS.join("、")
+            ));
+        }
+    }
     let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
     // A Date shows as 2026-09-18 (Rhai's own Display would print the type name).
     let text = |k: &str| -> Option<String> {
@@ -172,10 +201,19 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         Some(v) if v.is_bool() => v.as_bool().unwrap_or(false),
         _ => rule.urgent,
     };
+    let kind = text("kind").unwrap_or_else(|| "visit".into());
+    for k in std::iter::once(&kind).chain(satisfied_by.iter()) {
+        if !KINDS.contains(&k.as_str()) {
+            return Err(format!(
+                "kind: \"{k}\" 不是可用的方式,请写 \"visit\"(走访)、\"call\"(电话)或 \"deliver\"(送文) \
+                 (kind must be visit, call or deliver)"
+            ));
+        }
+    }
     Ok(Occasion {
         date,
         title: text("title").unwrap_or_else(|| rule.title.clone()),
-        kind: text("kind").unwrap_or_else(|| "visit".into()),
+        kind,
         key: text("key").unwrap_or_default(),
         remind_on,
         urgent,

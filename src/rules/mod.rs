@@ -267,3 +267,30 @@ impl RuleSet {
 
 #[cfg(test)]
 mod tests;
+
+/// `;您是不是要写 `remind_before`?` when `word` is a small typo of one of `known`,
+/// else "".
+pub(crate) fn suggest(word: &str, known: &[&str]) -> String {
+    fn distance(a: &str, b: &str) -> usize {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| format!(";您是不是要写 `{k}`?"))
+        .unwrap_or_default()
+}

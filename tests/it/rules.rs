@@ -74,6 +74,35 @@ const SHIPPED: [&str; 8] = [
 /// only when one is given.
 const BROKEN: &[(&str, &str, Line, &str)] = &[
     (
+        "typo-key.rhai",
+        "const RULE = #{\n\
+         \x20   id: \"typo-key\",\n\
+         \x20   remind_befor: [3],\n\
+         };\n\
+         fn occasions(p, year) { [] }\n",
+        Line::Must(3),
+        "您是不是要写 `remind_before`",
+    ),
+    (
+        "chinese-kind.rhai",
+        "const RULE = #{ id: \"chinese-kind\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   [#{ date: date(year, 9, 1), title: \"走访\", kind: \"走访\" }]\n\
+         }\n",
+        Line::IfAny(3),
+        "不是可用的方式",
+    ),
+    (
+        "no-out.rhai",
+        "const RULE = #{ id: \"no-out\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   let out = [];\n\
+         \x20   out.push(#{ date: date(year, 9, 1) });\n\
+         }\n",
+        Line::IfAny(2),
+        "没有返回事项列表",
+    ),
+    (
         "loop.rhai",
         "const RULE = #{ id: \"loop-forever\", title: \"死循环\" };\n\
          \n\
