@@ -509,6 +509,24 @@ fn register_date(engine: &mut Engine) {
     engine.register_fn("<=", |a: NaiveDate, b: NaiveDate| a <= b);
     engine.register_fn(">", |a: NaiveDate, b: NaiveDate| a > b);
     engine.register_fn(">=", |a: NaiveDate, b: NaiveDate| a >= b);
+    // A date compared with text or a number is always a mistake (`b.date <
+    // "2026-06-01"` would silently be false): an error at that line instead.
+    fn mismatch(other: &str) -> Result<bool, Box<EvalAltResult>> {
+        Err(format!(
+            "日期不能和{other}比较:请写成 date(2026, 6, 1) 或 date(\"2026-06-01\") \
+             (a Date compared with {other})"
+        )
+        .into())
+    }
+    macro_rules! no_compare {
+        ($($op:literal),*) => {$(
+            engine.register_fn($op, |_: NaiveDate, _: ImmutableString| mismatch("文字"));
+            engine.register_fn($op, |_: ImmutableString, _: NaiveDate| mismatch("文字"));
+            engine.register_fn($op, |_: NaiveDate, _: i64| mismatch("数字"));
+            engine.register_fn($op, |_: i64, _: NaiveDate| mismatch("数字"));
+        )*};
+    }
+    no_compare!("==", "!=", "<", "<=", ">", ">=");
     engine.register_get("year", |d: &mut NaiveDate| d.year() as i64);
     engine.register_get("month", |d: &mut NaiveDate| d.month() as i64);
     engine.register_get("day", |d: &mut NaiveDate| d.day() as i64);

@@ -93,6 +93,17 @@ const BROKEN: &[(&str, &str, Line, &str)] = &[
         "不是可用的方式",
     ),
     (
+        "date-vs-text.rhai",
+        "const RULE = #{ id: \"date-vs-text\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   let d = date(year, 9, 1);\n\
+         \x20   if d < \"2026-06-01\" { return []; }\n\
+         \x20   [#{ date: d }]\n\
+         }\n",
+        Line::Must(4),
+        "日期不能和文字比较",
+    ),
+    (
         "no-out.rhai",
         "const RULE = #{ id: \"no-out\" };\n\
          fn occasions(p, year) {\n\
