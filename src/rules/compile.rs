@@ -151,6 +151,68 @@ fn hash_text(text: &str) -> u64 {
     h.finish()
 }
 
+/// The first full-width punctuation mark in code (outside strings and comments),
+/// as a Chinese input method types it: (line, column, the mark, its ASCII twin).
+fn full_width(text: &str) -> Option<(usize, usize, char, char)> {
+    const MARKS: &[(char, char)] = &[
+        ('（', '('),
+        ('）', ')'),
+        ('，', ','),
+        ('；', ';'),
+        ('：', ':'),
+        ('“', '"'),
+        ('”', '"'),
+        ('【', '['),
+        ('】', ']'),
+        ('｛', '{'),
+        ('｝', '}'),
+        ('＝', '='),
+        ('＋', '+'),
+        ('－', '-'),
+        ('．', '.'),
+        ('！', '!'),
+        ('＜', '<'),
+        ('＞', '>'),
+    ];
+    let mut in_str: Option<char> = None;
+    let mut block_comment = false;
+    for (i, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut j = 0;
+        while j < chars.len() {
+            let c = chars[j];
+            let next = chars.get(j + 1).copied();
+            if block_comment {
+                if c == '*' && next == Some('/') {
+                    block_comment = false;
+                    j += 1;
+                }
+            } else if let Some(q) = in_str {
+                if c == '\\' {
+                    j += 1;
+                } else if c == q {
+                    in_str = None;
+                }
+            } else if c == '/' && next == Some('/') {
+                break;
+            } else if c == '/' && next == Some('*') {
+                block_comment = true;
+                j += 1;
+            } else if c == '"' || c == '`' || c == '\'' {
+                in_str = Some(c);
+            } else if let Some((_, ascii)) = MARKS.iter().find(|(w, _)| *w == c) {
+                return Some((i + 1, j + 1, c, *ascii));
+            }
+            j += 1;
+        }
+        // Plain strings end at the line's end; template strings may go on.
+        if in_str.is_some_and(|q| q != '`') {
+            in_str = None;
+        }
+    }
+    None
+}
+
 fn display(p: &Path) -> String {
     p.display().to_string()
 }
@@ -171,6 +233,15 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
         column,
         message,
     };
+    if let Some((line, column, found, want)) = full_width(text) {
+        return Err(fail(
+            Some(line),
+            Some(column),
+            format!(
+                "这里用了全角符号\"{found}\",请改成半角\"{want}\" (full-width punctuation in code)"
+            ),
+        ));
+    }
     let ast = engine.compile(text).map_err(|e| {
         let (l, c) = pos_of(e.position());
         fail(l, c, format!("语法错误 syntax error: {}", e.err_type()))

@@ -104,6 +104,16 @@ const BROKEN: &[(&str, &str, Line, &str)] = &[
         "日期不能和文字比较",
     ),
     (
+        "full-width.rhai",
+        "const RULE = #{ id: \"full-width\", title: \"全角（括号）在字符串里没关系\" };\n\
+         // 注释里的（全角）也没关系\n\
+         fn occasions(p, year) {\n\
+         \x20   [#{ date: date（year, 9, 18) }]\n\
+         }\n",
+        Line::Must(4),
+        "这里用了全角符号\"（\",请改成半角\"(\"",
+    ),
+    (
         "no-out.rhai",
         "const RULE = #{ id: \"no-out\" };\n\
          fn occasions(p, year) {\n\
