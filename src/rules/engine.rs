@@ -108,13 +108,64 @@ pub(super) fn explain(e: &EvalAltResult) -> String {
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             format!("数据超过上限 data too large: {what}")
         }
-        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
-            format!("找不到函数 unknown function: {sig}")
-        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => match property(sig) {
+            // `p.nmae`: a property no getter has.
+            Some(name) => format!(
+                "老同志没有「{name}」这一项{} (no such property: {name})",
+                super::suggest(name, PROPERTIES)
+            ),
+            None => format!("找不到函数 unknown function: {sig}"),
+        },
         EvalAltResult::ErrorVariableNotFound(v, _) => format!("未定义的变量 unknown variable: {v}"),
+        EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
+            let name = text["Unknown property '".len()..]
+                .split('\'')
+                .next()
+                .unwrap_or_default();
+            format!(
+                "老同志没有「{name}」这一项{} (no such property: {name})",
+                super::suggest(name, PROPERTIES)
+            )
+        }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => explain(inner),
         other => other.to_string(),
     }
+}
+
+/// Everything a rule can read with a dot: the person's getters and a date's.
+const PROPERTIES: &[&str] = &[
+    "id",
+    "name",
+    "sex",
+    "category",
+    "rank",
+    "birth_date",
+    "lunar",
+    "lives_alone",
+    "empty_nest",
+    "widowed",
+    "hardship",
+    "self_care",
+    "hospitalised_since",
+    "deceased_on",
+    "community",
+    "branch",
+    "party_member",
+    "active",
+    "staff",
+    "tags",
+    "events",
+    "documents",
+    "year",
+    "month",
+    "day",
+    "weekday",
+];
+
+/// The property name of a missing getter's signature (`get$nmae (Person)`).
+fn property(sig: &str) -> Option<&str> {
+    let rest = sig.strip_prefix("get$")?;
+    Some(rest.split([' ', '(']).next().unwrap_or(rest))
 }
 
 pub(super) fn innermost_position(e: &EvalAltResult) -> Position {

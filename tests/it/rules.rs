@@ -114,6 +114,16 @@ const BROKEN: &[(&str, &str, Line, &str)] = &[
         "这里用了全角符号\"（\",请改成半角\"(\"",
     ),
     (
+        "typo-getter.rhai",
+        "const RULE = #{ id: \"typo-getter\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   if p.catgory == \"离休\" { return []; }\n\
+         \x20   []\n\
+         }\n",
+        Line::IfAny(3),
+        "您是不是要写 `category`",
+    ),
+    (
         "no-out.rhai",
         "const RULE = #{ id: \"no-out\" };\n\
          fn occasions(p, year) {\n\
