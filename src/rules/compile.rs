@@ -77,14 +77,37 @@ impl RuleSet {
         for (file, text) in files {
             match compile_rule(&engine, &file, &text) {
                 Ok(rule) => {
-                    if let Some(other) = rules.iter().find(|r| r.id == rule.id) {
+                    if let Some(i) = rules.iter().position(|r| r.id == rule.id) {
+                        // Two files, one id: the one that was running keeps it, else
+                        // the file named after the id (festival-visit.rhai), else the
+                        // first; the other is the mistake, and is named.
+                        let was_running = |r: &Rule| {
+                            previous.is_some_and(|p| {
+                                p.rules.iter().any(|x| x.file == r.file && x.id == r.id)
+                            })
+                        };
+                        let named_after = |r: &Rule| {
+                            Path::new(&r.file).file_stem().and_then(|s| s.to_str())
+                                == Some(r.id.as_str())
+                        };
+                        let newcomer_wins = (was_running(&rule) && !was_running(&rules[i]))
+                            || (!was_running(&rules[i])
+                                && named_after(&rule)
+                                && !named_after(&rules[i]));
+                        let (kept, dropped) = if newcomer_wins {
+                            let old = std::mem::replace(&mut rules[i], rule);
+                            (rules[i].file.clone(), old)
+                        } else {
+                            (rules[i].file.clone(), rule)
+                        };
                         errors.push(LoadError {
-                            file: file.clone(),
+                            file: dropped.file.clone(),
                             line: None,
                             column: None,
                             message: format!(
-                                "规则编号重复 rule id {:?} is already used by {}",
-                                rule.id, other.file
+                                "规则编号重复:{:?} 已由 {kept} 使用,本文件未加载;请给本规则换一个编号 \
+                                 (rule id {:?} is already used by {kept})",
+                                dropped.id, dropped.id
                             ),
                         });
                         continue;

@@ -342,6 +342,36 @@ fn duplicate_rule_ids_are_an_error() {
     );
     let report = rules.check(&db, "json").fails().json();
     assert_eq!(rule_ids(&report), SHIPPED, "the first one stays loaded");
+    // A copy that sorts before the shipped file is the one refused: the festival
+    // visits do not vanish.
+    std::fs::remove_file(rules.dir.join("zz-monthly-call-copy.rhai")).unwrap();
+    let text = std::fs::read_to_string(rules.dir.join("festival-visit.rhai")).unwrap();
+    rules.write("aa-my-festival.rhai", &text);
+    let out = rules.check(&db, "table").fails();
+    let err = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error:") && l.contains("规则编号重复"))
+        .unwrap_or_else(|| panic!("duplicate not reported:\n{}", out.all()));
+    assert!(
+        err.contains("aa-my-festival.rhai"),
+        "blames the newcomer: {err}"
+    );
+    let report = rules.check(&db, "json").fails().json();
+    assert_eq!(rule_ids(&report), SHIPPED);
+    let festival = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "festival-visit")
+        .unwrap();
+    assert!(
+        festival["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("/festival-visit.rhai"),
+        "{festival}"
+    );
 }
 
 /// A bureau's own test case that does not hold: check prints FAIL and exits non-zero.
