@@ -226,7 +226,26 @@ impl Daemon {
 
     async fn dispatch(&self, now: DateTime<FixedOffset>) -> Result<()> {
         service::dispatch::round(&self.dispatcher, now).await?;
+        self.notify_status().await;
         Ok(())
+    }
+
+    /// systemd's STATUS= line (`systemctl status qinqing`): the last tick, what is
+    /// waiting and what failed, in the operator's words.
+    async fn notify_status(&self) {
+        let (Ok(at), Ok(c)) = (
+            service::plan::last_tick_at(&self.store).await,
+            self.store.outbox_counts().await,
+        ) else {
+            return;
+        };
+        let at = at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "无".into());
+        let line = format!("上次计划 {at},待发 {},失败 {}", c.pending, c.failed);
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
     }
 }
 

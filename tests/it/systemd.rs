@@ -106,3 +106,58 @@ fn check_startup_fails_only_on_what_stops_the_daemon() {
         .fails();
     assert!(out.all().contains("规则文件夹无法读取"), "{out:?}");
 }
+
+/// `Type=notify`: the daemon says READY=1 after its start-up tick, STATUS= lines
+/// with the last tick and the outbox, WATCHDOG=1 while it runs, STOPPING=1 on
+/// SIGTERM; read from a real notify socket (a Unix datagram socket, as systemd's).
+#[test]
+fn the_daemon_speaks_sd_notify() {
+    use crate::daemon_support::*;
+    let db = TestDb::sqlite();
+    let sock_path = db.path("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .unwrap();
+    let out = db.path("out.jsonl");
+    let s = Setup::new(
+        db,
+        &roster(6, ""),
+        "dispatch_every_secs = 1\nwatch_every_secs = 1",
+        &console(&out),
+    );
+    let at = "2026-06-01T08:40:00+08:00";
+    let mut child = s
+        .cmd(at)
+        .env("NOTIFY_SOCKET", sock_path.to_str().unwrap())
+        .args(["run", "--now", at])
+        .spawn(&s.path("daemon.log"));
+    let mut seen: Vec<String> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let got = |seen: &[String], what: &str| seen.iter().any(|m| m.contains(what));
+    wait_for("READY=1, STATUS= and WATCHDOG=1", 60, || {
+        if let Ok(n) = sock.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        (got(&seen, "READY=1")
+            && got(&seen, "STATUS=上次计划 2026-06-01")
+            && got(&seen, "WATCHDOG=1"))
+        .then_some(())
+    });
+    let status = seen.iter().find(|m| m.contains("STATUS=")).unwrap();
+    assert!(
+        status.contains("待发") && status.contains("失败 0"),
+        "{status}"
+    );
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_for("STOPPING=1", 30, || {
+        if let Ok(n) = sock.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        got(&seen, "STOPPING=1").then_some(())
+    });
+    let code = wait_for("exit", 30, || child.try_wait().unwrap());
+    assert_eq!(code.code(), Some(0));
+}
