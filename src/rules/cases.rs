@@ -79,6 +79,16 @@ struct TestPerson {
     lives_alone: bool,
     #[serde(default)]
     hardship: bool,
+    #[serde(default)]
+    empty_nest: bool,
+    #[serde(default)]
+    widowed: bool,
+    #[serde(default)]
+    sex: Option<String>,
+    #[serde(default)]
+    community: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
     hospitalised_since: Option<NaiveDate>,
     deceased_on: Option<NaiveDate>,
 }
@@ -137,6 +147,16 @@ fn to_person(t: &TestPerson) -> Result<Person, String> {
         SelfCare::parse(&t.self_care).ok_or_else(|| format!("self_care {:?}", t.self_care))?;
     p.facts.lives_alone = t.lives_alone;
     p.facts.hardship = t.hardship;
+    p.facts.empty_nest = t.empty_nest;
+    p.facts.widowed = t.widowed;
+    p.facts.sex = match &t.sex {
+        Some(x) => {
+            Some(crate::roster::Sex::parse(x).ok_or_else(|| format!("sex {x:?}: 男 or 女"))?)
+        }
+        None => None,
+    };
+    p.community = t.community.clone();
+    p.tags = t.tags.clone();
     p.facts.hospitalised_since = t.hospitalised_since;
     p.facts.deceased_on = t.deceased_on;
     Ok(p)

@@ -505,3 +505,33 @@ fn check_with_rules_folder_on_every_backend() {
         assert_eq!(rule_ids(&report), SHIPPED, "[{}]", db.name());
     }
 }
+
+/// Test cases may set every flag a rule reads: 空巢, 丧偶, 性别, 社区, 标签.
+#[test]
+fn test_cases_set_every_flag_a_rule_reads() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "empty-nest-call.rhai",
+        "const RULE = #{ id: \"empty-nest-call\", title: \"空巢电话\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   if p.empty_nest && p.widowed && p.has_tag(\"百岁\") && p.community == \"文化东路社区\" && p.sex == \"女\" {\n\
+         \x20       return [#{ date: date(year, 3, 8), kind: \"call\" }];\n\
+         \x20   }\n\
+         \x20   []\n\
+         }\n",
+    );
+    rules.write(
+        "tests/empty-nest-call.toml",
+        "rule = \"empty-nest-call\"\n\n\
+         [[case]]\nname = \"空巢丧偶的百岁老人\"\nyear = 2026\n\
+         person = { birth_date = \"1926-01-01\", empty_nest = true, widowed = true, sex = \"女\", community = \"文化东路社区\", tags = [\"百岁\"] }\n\
+         expect = [\"2026-03-08\"]\n\n\
+         [[case]]\nname = \"不空巢:无\"\nyear = 2026\n\
+         person = { birth_date = \"1926-01-01\", widowed = true, sex = \"女\", community = \"文化东路社区\", tags = [\"百岁\"] }\n\
+         expect = []\n",
+    );
+    let out = rules.check(&db, "table").ok();
+    assert!(out.stdout.contains("空巢丧偶的百岁老人"), "{}", out.stdout);
+    assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+}
