@@ -178,6 +178,22 @@ pub(super) fn run(set: &RuleSet, files: &[(String, String)]) -> Vec<CaseResult> 
                 continue;
             }
         };
+        // A rule that did not load has its error above; its cases are one line,
+        // not one failure each burying it.
+        if set.get(&parsed.rule).is_none() {
+            out.push(CaseResult {
+                name: format!("{} ({} 个测试用例)", parsed.rule, parsed.cases.len()),
+                file: file.clone(),
+                rule: parsed.rule.clone(),
+                passed: false,
+                message: format!(
+                    "规则 {} 没有加载(错误见上面该规则的文件),它的测试用例未运行 \
+                     (rule not loaded; its cases were not run)",
+                    parsed.rule
+                ),
+            });
+            continue;
+        }
         for case in &parsed.cases {
             let result = run_case(set, &parsed.rule, case);
             out.push(CaseResult {
