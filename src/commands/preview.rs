@@ -39,6 +39,15 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
         Format::Csv => print_csv(&stages),
         Format::Table => print_table(&stages),
     }
+    // What could be printed was; a rule that failed for anyone is still a failure.
+    if !out.rule_errors.is_empty() || !out.load_errors.is_empty() {
+        eprintln!(
+            "preview is incomplete: {} rule file(s) not loaded, {} rule error(s)",
+            out.load_errors.len(),
+            out.rule_errors.len()
+        );
+        return Ok(1);
+    }
     Ok(0)
 }
 

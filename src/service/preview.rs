@@ -145,8 +145,58 @@ pub async fn stages(
             stages.retain(|s| ids.contains(&s.person_id));
         }
         planner::sort(&mut stages);
-        (stages, errors.iter().map(|e| e.to_string()).collect())
+        (stages, errors)
     })
     .await?;
-    Ok(out)
+    let (stages, errors) = out;
+    Ok((stages, describe_errors(store, &errors).await?))
+}
+
+/// Rule errors grouped by rule, place and message, naming the persons by 编号 (never
+/// the ID number): `festival-visit.rhai 第3行: … — 12 人出错,例如 LX0007、LX0012`.
+async fn describe_errors(
+    store: &crate::store::Store,
+    errors: &[crate::rules::RunError],
+) -> Result<Vec<String>> {
+    if errors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<i64> = errors.iter().map(|e| e.person_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let persons = store.persons_brief(&ids).await?;
+    let mut groups: Vec<((String, Option<usize>, Option<usize>, String), Vec<String>)> = Vec::new();
+    for e in errors {
+        let key = (e.rule.clone(), e.line, e.column, e.message.clone());
+        let who = persons
+            .get(&e.person_id)
+            .map(|p| p.label())
+            .unwrap_or_else(|| format!("#{}", e.person_id));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            // Once per person, whatever the years it failed in.
+            Some((_, v)) => {
+                if !v.contains(&who) {
+                    v.push(who);
+                }
+            }
+            None => groups.push((key, vec![who])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((rule, line, column, message), who)| {
+            let place = match (line, column) {
+                (Some(l), Some(c)) => format!(" 第{l}行第{c}列"),
+                (Some(l), None) => format!(" 第{l}行"),
+                _ => String::new(),
+            };
+            let shown: Vec<&str> = who.iter().take(5).map(String::as_str).collect();
+            format!(
+                "{rule}{place}: {message} — {} 人出错,例如 {} ({} person(s))",
+                who.len(),
+                shown.join("、"),
+                who.len()
+            )
+        })
+        .collect())
 }

@@ -275,7 +275,8 @@ fn broken_rules_are_named_and_the_rest_still_work() {
             report["errors"]
         );
 
-        // preview still plans with the good rules and says which were not loaded.
+        // preview still plans with the good rules, says which were not loaded, and
+        // exits non-zero: what it printed is incomplete.
         import(&db, &fixture("roster.xlsx"), &[]).ok();
         let out = qinqing(&db)
             .arg("--config")
@@ -283,7 +284,7 @@ fn broken_rules_are_named_and_the_rest_still_work() {
             .args(["preview", "--from", "2026-03-01", "--to", "2026-03-31"])
             .args(["--format", "json"])
             .run()
-            .ok();
+            .fails();
         let stages = out.json_lines();
         assert!(
             stages.iter().any(|s| s["rule"] == "monthly-call"),
@@ -534,4 +535,44 @@ fn test_cases_set_every_flag_a_rule_reads() {
     let out = rules.check(&db, "table").ok();
     assert!(out.stdout.contains("空巢丧偶的百岁老人"), "{}", out.stdout);
     assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+}
+
+/// A rule that fails only for some persons (a branch the load-time trial does not
+/// reach): preview prints what it could, names the failing persons by 编号,
+/// grouped, and exits non-zero.
+#[test]
+fn preview_groups_rule_errors_by_number_and_fails() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "retired-only-bug.rhai",
+        "const RULE = #{ id: \"retired-only-bug\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   if p.category == \"退休\" {\n\
+         \x20       let x = [1, 2][5];\n\
+         \x20   }\n\
+         \x20   []\n\
+         }\n",
+    );
+    import(
+        &db,
+        &crate::support::Roster::synthetic(9).save(&db, "roster.xlsx"),
+        &[],
+    )
+    .ok();
+    let out = qinqing(&db)
+        .arg("--config")
+        .arg(&rules.config)
+        .args(["preview", "--from", "2026-03-01", "--to", "2026-03-31"])
+        .run()
+        .fails();
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("retired-only-bug"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    // Rows 2, 5, 8 are 退休 (T0002, T0005, T0008).
+    assert!(line.contains("3 人出错,例如 T0002、T0005、T0008"), "{line}");
+    assert!(line.contains("第4行"), "{line}");
+    assert!(out.stdout.contains("monthly-call"), "the rest is printed");
 }
