@@ -165,7 +165,9 @@ async fn describe_errors(
     ids.sort_unstable();
     ids.dedup();
     let persons = store.persons_brief(&ids).await?;
-    let mut groups: Vec<((String, Option<usize>, Option<usize>, String), Vec<String>)> = Vec::new();
+    // (rule, line, column, message) → the persons it failed for.
+    type Place = (String, Option<usize>, Option<usize>, String);
+    let mut groups: Vec<(Place, Vec<String>)> = Vec::new();
     for e in errors {
         let key = (e.rule.clone(), e.line, e.column, e.message.clone());
         let who = persons
