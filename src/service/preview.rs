@@ -154,7 +154,7 @@ pub async fn stages(
 
 /// Rule errors grouped by rule, place and message, naming the persons by 编号 (never
 /// the ID number): `festival-visit.rhai 第3行: … — 12 人出错,例如 LX0007、LX0012`.
-async fn describe_errors(
+pub(crate) async fn describe_errors(
     store: &crate::store::Store,
     errors: &[crate::rules::RunError],
 ) -> Result<Vec<String>> {

@@ -576,3 +576,42 @@ fn preview_groups_rule_errors_by_number_and_fails() {
     assert!(line.contains("第4行"), "{line}");
     assert!(out.stdout.contains("monthly-call"), "the rest is printed");
 }
+
+/// `check` proves the rules on data: an error in a branch the one-person trial
+/// does not reach is found on made-up persons of every kind (empty store) and on
+/// the roster (naming 编号), and check fails.
+#[test]
+fn check_finds_errors_in_branches_the_trial_does_not_reach() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "retired-only-bug.rhai",
+        "const RULE = #{ id: \"retired-only-bug\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   if p.category == \"退休\" && p.self_care == \"自理\" {\n\
+         \x20       let x = [1, 2][5];\n\
+         \x20   }\n\
+         \x20   []\n\
+         }\n",
+    );
+    let out = rules.check(&db, "table").fails();
+    assert!(
+        out.stdout.contains("retired-only-bug") && out.stdout.contains("made-up person"),
+        "{}",
+        out.stdout
+    );
+    import(
+        &db,
+        &crate::support::Roster::synthetic(9).save(&db, "roster.xlsx"),
+        &[],
+    )
+    .ok();
+    let out = rules.check(&db, "table").fails();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("rule error on the roster"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(line.contains("T0002"), "{line}");
+    assert!(!line.contains("370102"), "never an ID number: {line}");
+}
