@@ -485,6 +485,13 @@ pub fn register(engine: &mut Engine, cal: Arc<WorkCalendar>) {
     engine.register_fn("prev_workday", move |d: NaiveDate| c.prev_workday(d));
     let c = cal.clone();
     engine.register_fn("next_workday", move |d: NaiveDate| c.next_workday(d));
+    // The first working day of d's week (Monday to Sunday), 调休 counted: the
+    // Monday, or later when it is a holiday.
+    let c = cal.clone();
+    engine.register_fn("first_workday_of_week", move |d: NaiveDate| {
+        let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+        c.workday_on_or_after(monday)
+    });
     let c = cal;
     engine.register_fn(
         "first_workday",

@@ -615,3 +615,30 @@ fn check_finds_errors_in_branches_the_trial_does_not_reach() {
     assert!(line.contains("T0002"), "{line}");
     assert!(!line.contains("370102"), "never an ID number: {line}");
 }
+
+/// `first_workday_of_week(d)`: the week's Monday, or the first working day after a
+/// holiday (the week of 国庆 2026 starts working on Thursday 10-08).
+#[test]
+fn first_workday_of_week_skips_the_holiday() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "weekly.rhai",
+        "const RULE = #{ id: \"weekly\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   [date(year, 9, 16), date(year, 10, 6)].map(|d| #{ date: first_workday_of_week(d), kind: \"call\" })\n\
+         }\n",
+    );
+    rules.write(
+        "tests/weekly.toml",
+        "rule = \"weekly\"\n\n[[case]]\nname = \"周一,或节后第一个工作日\"\nyear = 2026\n\
+         person = { birth_date = \"1940-01-01\" }\nexpect = [\"2026-09-14\", \"2026-10-08\"]\n",
+    );
+    let out = rules.check(&db, "table").ok();
+    assert!(
+        out.stdout.contains("周一,或节后第一个工作日"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+}
