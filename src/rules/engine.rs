@@ -13,7 +13,10 @@ pub const MAX_OPERATIONS: u64 = 200_000;
 pub const MAX_CALL_LEVELS: usize = 32;
 pub const MAX_STRING: usize = 4_096;
 pub const MAX_ARRAY: usize = 4_096;
-pub const MAX_MAP: usize = 256;
+/// Rhai counts the properties of every map a call returns together, so this bounds
+/// a person-year's occasions times their keys: a daily rule of 366 occasions with
+/// up to 20 keys each fits.
+pub const MAX_MAP: usize = 8_192;
 
 /// Re-runs a failed call step by step to learn the line where it stopped.
 pub(super) struct Diagnoser {

@@ -642,3 +642,30 @@ fn first_workday_of_week_skips_the_holiday() {
     );
     assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
 }
+
+/// A weekly rule (52 occasions a year, several keys each) fits the limits, which
+/// count per occasion, not per person-year.
+#[test]
+fn a_weekly_rule_fits_the_limits() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "weekly-call.rhai",
+        "const RULE = #{ id: \"weekly-call\", title: \"每周电话\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   let out = [];\n\
+         \x20   for w in 0..52 {\n\
+         \x20       out.push(#{ date: date(year, 1, 5) + 7 * w, title: `第${w + 1}周电话`, kind: \"call\", key: `${w}`, satisfied_by: [\"call\", \"visit\"] });\n\
+         \x20   }\n\
+         \x20   out\n\
+         }\n",
+    );
+    rules.write(
+        "tests/weekly-call.toml",
+        "rule = \"weekly-call\"\n\n[[case]]\nname = \"52周\"\nyear = 2026\n\
+         person = { birth_date = \"1940-01-01\" }\nexpect = [\"2026-01-05\", \"2026-01-12\", \"2026-01-19\", \"2026-01-26\", \"2026-02-02\", \"2026-02-09\", \"2026-02-16\", \"2026-02-23\", \"2026-03-02\", \"2026-03-09\", \"2026-03-16\", \"2026-03-23\", \"2026-03-30\", \"2026-04-06\", \"2026-04-13\", \"2026-04-20\", \"2026-04-27\", \"2026-05-04\", \"2026-05-11\", \"2026-05-18\", \"2026-05-25\", \"2026-06-01\", \"2026-06-08\", \"2026-06-15\", \"2026-06-22\", \"2026-06-29\", \"2026-07-06\", \"2026-07-13\", \"2026-07-20\", \"2026-07-27\", \"2026-08-03\", \"2026-08-10\", \"2026-08-17\", \"2026-08-24\", \"2026-08-31\", \"2026-09-07\", \"2026-09-14\", \"2026-09-21\", \"2026-09-28\", \"2026-10-05\", \"2026-10-12\", \"2026-10-19\", \"2026-10-26\", \"2026-11-02\", \"2026-11-09\", \"2026-11-16\", \"2026-11-23\", \"2026-11-30\", \"2026-12-07\", \"2026-12-14\", \"2026-12-21\", \"2026-12-28\"]\n",
+    );
+    let out = rules.check(&db, "table").ok();
+    assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
+    assert!(!out.all().contains("data too large"), "{}", out.all());
+}
