@@ -160,3 +160,42 @@ fn logs_speak_journald_under_systemd_and_china_time_elsewhere() {
         "{plain}"
     );
 }
+
+/// A day's run at trace level (import, plan, dispatch to a console file) logs no
+/// roster value: no name, phone, ID number or address (message bodies go to the
+/// sink, never to the log).
+#[test]
+fn a_days_run_at_trace_level_logs_no_roster_value() {
+    use crate::daemon_support::*;
+    let db = crate::support::TestDb::sqlite();
+    let out = db.path("out.jsonl");
+    let mut r = roster(6, "");
+    r.persons.add_column("住址");
+    for i in 0..r.persons.rows.len() {
+        r.persons.set(
+            i,
+            "住址",
+            crate::support::t(format!("历下区文化东路{}号", 100 + i)),
+        );
+    }
+    let s = Setup::new(db, &r, "", &console(&out));
+    let o = s
+        .cmd("2026-06-01T08:40:00+08:00")
+        .env("QINQING_LOG", "trace")
+        .args(["run", "--once", "--now", "2026-06-01T08:40:00+08:00"])
+        .run()
+        .ok();
+    assert!(
+        !console_lines(&out).is_empty(),
+        "the day's digests were sent"
+    );
+    for i in 0..r.persons.rows.len() {
+        for col in ["姓名", "身份证号", "联系电话", "住址"] {
+            let v = r.persons.text(i, col);
+            assert!(
+                !v.is_empty() && !o.stderr.contains(&v),
+                "{col} {v:?} is in the log"
+            );
+        }
+    }
+}
