@@ -149,6 +149,27 @@ fn fit(ws: &mut Worksheet, widths: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// A sheet holding one filtered table from its first row, widths fitted.
+fn sheet(
+    wb: &mut Workbook,
+    f: &Formats,
+    name: &str,
+    header: &[&str],
+    rows: Vec<Vec<Cell>>,
+) -> Result<()> {
+    let ws = wb.add_worksheet().set_name(name)?;
+    let mut widths = Vec::new();
+    table(ws, f, 0, header, rows, true, &mut widths)?;
+    fit(ws, &widths)
+}
+
+/// The six coverage counts, in the order of [`COUNT_HEADERS`].
+fn count_cells(n: &crate::ledger::coverage::Counts) -> [Cell; 6] {
+    [n.due, n.on_time, n.late, n.missed, n.open, n.paused].map(Cell::from)
+}
+
+const COUNT_HEADERS: [&str; 6] = ["应办", "按时", "逾期办", "未办", "未到期", "暂停"];
+
 fn save(mut wb: Workbook, path: &Path) -> Result<()> {
     wb.save(path)
         .with_context(|| format!("cannot write {}", path.display()))
@@ -242,8 +263,6 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
         ws.insert_chart(top + n + 2, 0, &chart)?;
     }
 
-    let ws = wb.add_worksheet().set_name("明细")?;
-    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .rows
         .iter()
@@ -254,82 +273,33 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
                 .find(|t| t.rule == r.rule)
                 .map(|t| t.title.clone())
                 .unwrap_or_default();
-            vec![
+            let mut v: Vec<Cell> = vec![
                 r.staff.clone().into(),
                 name(&r.staff).into(),
                 r.rule.clone().into(),
                 title.into(),
-                r.counts.due.into(),
-                r.counts.on_time.into(),
-                r.counts.late.into(),
-                r.counts.missed.into(),
-                r.counts.open.into(),
-                r.counts.paused.into(),
-            ]
+            ];
+            v.extend(count_cells(&r.counts));
+            v
         })
         .collect();
-    table(
-        ws,
-        &f,
-        0,
-        &[
-            "工号",
-            "姓名",
-            "规则",
-            "规则名称",
-            "应办",
-            "按时",
-            "逾期办",
-            "未办",
-            "未到期",
-            "暂停",
-        ],
-        rows,
-        true,
-        &mut widths,
-    )?;
-    fit(ws, &widths)?;
+    let mut header = vec!["工号", "姓名", "规则", "规则名称"];
+    header.extend(COUNT_HEADERS);
+    sheet(&mut wb, &f, "明细", &header, rows)?;
 
-    let ws = wb.add_worksheet().set_name("总计")?;
-    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .totals
         .iter()
         .map(|t| {
-            vec![
-                t.rule.clone().into(),
-                t.title.clone().into(),
-                t.counts.due.into(),
-                t.counts.on_time.into(),
-                t.counts.late.into(),
-                t.counts.missed.into(),
-                t.counts.open.into(),
-                t.counts.paused.into(),
-            ]
+            let mut v: Vec<Cell> = vec![t.rule.clone().into(), t.title.clone().into()];
+            v.extend(count_cells(&t.counts));
+            v
         })
         .collect();
-    table(
-        ws,
-        &f,
-        0,
-        &[
-            "规则",
-            "规则名称",
-            "应办",
-            "按时",
-            "逾期办",
-            "未办",
-            "未到期",
-            "暂停",
-        ],
-        rows,
-        true,
-        &mut widths,
-    )?;
-    fit(ws, &widths)?;
+    let mut header = vec!["规则", "规则名称"];
+    header.extend(COUNT_HEADERS);
+    sheet(&mut wb, &f, "总计", &header, rows)?;
 
-    let ws = wb.add_worksheet().set_name("电话联系")?;
-    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = c
         .monthly_call
         .iter()
@@ -342,16 +312,13 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
             ]
         })
         .collect();
-    table(
-        ws,
+    sheet(
+        &mut wb,
         &f,
-        0,
+        "电话联系",
         &["工号", "姓名", "应联系(人·月)", "已联系(人·月)"],
         rows,
-        true,
-        &mut widths,
     )?;
-    fit(ws, &widths)?;
     save(wb, path)
 }
 
@@ -359,8 +326,6 @@ pub fn coverage(c: &Coverage, names: &HashMap<String, String>, path: &Path) -> R
 pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
     let f = Formats::new();
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet().set_name("台账")?;
-    let mut widths = Vec::new();
     let rows: Vec<Vec<Cell>> = lines
         .iter()
         .map(|l| {
@@ -387,10 +352,10 @@ pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
             ]
         })
         .collect();
-    table(
-        ws,
+    sheet(
+        &mut wb,
         &f,
-        0,
+        "台账",
         &[
             "编号",
             "姓名",
@@ -406,10 +371,7 @@ pub fn ledger(lines: &[ContactLine], path: &Path) -> Result<()> {
             "备注",
         ],
         rows,
-        true,
-        &mut widths,
     )?;
-    fit(ws, &widths)?;
     save(wb, path)
 }
 
@@ -477,7 +439,6 @@ pub fn import_errors(
         header.len().saturating_sub(1) as u16,
     )?;
 
-    let ws = wb.add_worksheet().set_name("错误")?;
     let rows: Vec<Vec<Cell>> = errors
         .iter()
         .map(|e| {
@@ -491,16 +452,12 @@ pub fn import_errors(
             ]
         })
         .collect();
-    let mut widths = Vec::new();
-    table(
-        ws,
+    sheet(
+        &mut wb,
         &f,
-        0,
+        "错误",
         &["文件", "工作表", "行", "列", "值", "原因"],
         rows,
-        true,
-        &mut widths,
     )?;
-    fit(ws, &widths)?;
     save(wb, path)
 }

@@ -66,9 +66,11 @@ pub async fn check(ctx: &Context, startup: bool) -> Result<CheckReport> {
         }
     }
 
-    let (rules, rule_tests) = match &calendar {
-        Some(cal) => {
-            let loaded = super::load_rules(&ctx.config, cal.clone());
+    let loaded = calendar
+        .as_ref()
+        .map(|cal| super::load_rules(&ctx.config, cal.clone()));
+    let (rules, rule_tests) = match &loaded {
+        Some(loaded) => {
             for e in &loaded.errors {
                 soft.push(e.to_string());
             }
@@ -127,13 +129,12 @@ pub async fn check(ctx: &Context, startup: bool) -> Result<CheckReport> {
         }
     }
     // The rules proved on data: made-up persons of every kind, and the roster.
-    if let Some(cal) = &calendar {
-        let rules = super::load_rules(&ctx.config, cal.clone());
-        if !rules.rules.is_empty() {
-            let (errs, warns) = prove_rules(&store, &rules, this_year).await?;
-            soft.extend(errs);
-            warnings.extend(warns);
-        }
+    if let Some(loaded) = &loaded
+        && !loaded.rules.is_empty()
+    {
+        let (errs, warns) = prove_rules(&store, loaded, this_year).await?;
+        soft.extend(errs);
+        warnings.extend(warns);
     }
     let snapshot = store.load_roster().await?;
     let max = ctx.config.limits.max_persons_per_staff;
