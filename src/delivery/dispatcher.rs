@@ -63,12 +63,23 @@ fn in_quiet_hours(t: NaiveTime, (start, end): (NaiveTime, NaiveTime)) -> bool {
     }
 }
 
-/// Capped exponential backoff with ±20% jitter: 30 s, 60 s, 120 s … at most 1 h.
+/// Capped exponential backoff (`backon`): 30 s doubling up to 30 min, each wait plus
+/// a random 0–100% jitter so the retries of a festival morning spread out (so the
+/// first retry comes after 30–60 s and none waits more than an hour); a provider's
+/// Retry-After wins when it is longer.
 pub fn backoff(attempt: i64, hint: Option<Duration>) -> Duration {
-    let exp = attempt.clamp(1, 20) - 1;
-    let base = (30u64.saturating_mul(1u64 << exp.min(10))).min(3600) as f64;
-    let jitter = 0.8 + 0.4 * rand::random::<f64>();
-    let d = Duration::from_secs_f64(base * jitter);
+    use backon::BackoffBuilder;
+    const CAP: Duration = Duration::from_secs(30 * 60);
+    let nth = attempt.clamp(1, 20) as usize - 1;
+    let d = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(30))
+        .with_max_delay(CAP)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(nth)
+        .unwrap_or(CAP);
     match hint {
         Some(h) if h > d => h,
         _ => d,
@@ -677,10 +688,13 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let a = backoff(1, None).as_secs_f64();
-        assert!((24.0..=36.0).contains(&a), "{a}");
+        assert!((30.0..60.0).contains(&a), "{a}");
         let b = backoff(3, None).as_secs_f64();
-        assert!((96.0..=144.0).contains(&b), "{b}");
-        assert!(backoff(30, None).as_secs_f64() <= 3600.0 * 1.2);
+        assert!((120.0..240.0).contains(&b), "{b}");
+        for _ in 0..100 {
+            let c = backoff(30, None).as_secs_f64();
+            assert!((1800.0..3600.0).contains(&c), "{c}");
+        }
         assert!(backoff(1, Some(Duration::from_secs(600))).as_secs() >= 600);
     }
 }

@@ -656,6 +656,22 @@ fn a_death_cancels_pending_reminders_and_sends_the_condolence() {
     }
 }
 
+/// The sum of a metric's samples, optionally those with one label value.
+fn metric(scrape: &prometheus_parse::Scrape, name: &str, label: Option<(&str, &str)>) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|m| m.metric == name)
+        .filter(|m| label.is_none_or(|(k, v)| m.labels.get(k) == Some(v)))
+        .map(|m| match m.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
 /// `GET path` on 127.0.0.1:port: (status, body), or None when nothing answers.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -717,30 +733,21 @@ fn the_daemon_serves_health_delivers_and_stops_on_sigterm() {
             "[{}] {body}",
             s.label()
         );
-        // /metrics parses as Prometheus text, and the counters moved.
-        let (code, text) = http_get(port, "/metrics").expect("metrics");
-        assert_eq!(code, 200, "[{}] {text}", s.label());
-        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
-            .unwrap_or_else(|e| panic!("[{}] not Prometheus text: {e}\n{text}", s.label()));
-        let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
-            scrape
-                .samples
-                .iter()
-                .filter(|m| m.metric == name)
-                .filter(|m| label.is_none_or(|(k, v)| m.labels.get(k) == Some(v)))
-                .map(|m| match m.value {
-                    prometheus_parse::Value::Counter(v)
-                    | prometheus_parse::Value::Gauge(v)
-                    | prometheus_parse::Value::Untyped(v) => v,
-                    _ => 0.0,
-                })
-                .sum()
-        };
-        assert!(
-            value("qinqing_deliveries_total", Some(("status", "sent"))) >= 6.0,
-            "[{}] {text}",
-            s.label()
-        );
+        // /metrics parses as Prometheus text, and the counters moved (the console
+        // line is written before the send is recorded, so wait for the count).
+        let (text, scrape) = wait_for("the sends counted in /metrics", 30, || {
+            let (code, text) = http_get(port, "/metrics")?;
+            assert_eq!(code, 200, "[{}] {text}", s.label());
+            let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+                .unwrap_or_else(|e| panic!("[{}] not Prometheus text: {e}\n{text}", s.label()));
+            (metric(
+                &scrape,
+                "qinqing_deliveries_total",
+                Some(("status", "sent")),
+            ) >= 6.0)
+                .then_some((text, scrape))
+        });
+        let value = |name: &str, label: Option<(&str, &str)>| metric(&scrape, name, label);
         assert!(
             value(
                 "qinqing_reminders_planned_total",

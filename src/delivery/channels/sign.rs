@@ -26,16 +26,8 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 /// RFC 3986 percent-encoding: `A-Za-z0-9-_.~` kept, everything else `%XX` (upper
 /// case), space as `%20`, as Aliyun V3 wants it.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    // urlencoding keeps exactly the RFC 3986 unreserved set and writes upper-case hex.
+    urlencoding::encode(s).into_owned()
 }
 
 /// `k=v&k=v` with keys and values percent-encoded and sorted by encoded key (then value).

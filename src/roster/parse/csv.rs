@@ -79,71 +79,64 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     Decoded { text, bad_lines }
 }
 
-/// Parsed records. Each record keeps its number (1-based, counting every record
-/// including empty lines, so it matches the row number a spreadsheet shows).
+/// Parsed records. Each record keeps its number (1-based, counting the file's lines
+/// minus the line breaks inside quoted fields, so it matches the row number a
+/// spreadsheet shows). Empty lines are skipped but still counted.
 pub(crate) struct Records {
     pub rows: Vec<(usize, Vec<String>)>,
     /// The file ended inside a quoted field.
     pub unterminated_quote: bool,
 }
 
-/// Reads RFC 4180 records: fields separated by `delim`, records by CRLF, LF or CR,
-/// quoted fields may hold separators, line breaks and doubled quotes.
+/// Reads RFC 4180 records with the `csv` crate: fields separated by `delim`, records
+/// by CRLF, LF or CR, quoted fields may hold separators, line breaks and doubled
+/// quotes; rows may have any number of fields.
 pub(crate) fn read_records(text: &str, delim: char) -> Records {
+    // A file with only CR line ends (old Mac Excel) counts its rows by CR.
+    let text: std::borrow::Cow<str> = if !text.contains('\n') && text.contains('\r') {
+        text.replace('\r', "\n").into()
+    } else {
+        text.into()
+    };
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(u8::try_from(delim).unwrap_or(b','))
+        .from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut number = 1usize;
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    // Whether the current field started with a quote (text after the closing quote
-    // is kept, as spreadsheets do).
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                field.push(c);
-            }
-            continue;
+    // The reader's own line numbers skip blank lines and lag after CRLF, so the row
+    // number is counted here: the line breaks before the record's first byte.
+    let bytes = text.as_bytes();
+    let (mut cursor, mut line) = (0usize, 1usize);
+    // Line breaks inside quoted fields so far: a spreadsheet counts them as one row.
+    let mut inside = 0usize;
+    let mut last_spans_lines = false;
+    let mut record = ::csv::StringRecord::new();
+    // The input is a &str, so reading cannot fail on encoding; any other error
+    // ends the records read so far.
+    while let Ok(true) = reader.read_record(&mut record) {
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        // The position may point at the rest of the previous line end.
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
         }
-        match c {
-            '"' if field.is_empty() => {
-                in_quotes = true;
-                any = true;
-            }
-            c if c == delim => {
-                record.push(std::mem::take(&mut field));
-                any = true;
-            }
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                record.push(std::mem::take(&mut field));
-                rows.push((number, std::mem::take(&mut record)));
-                number += 1;
-                any = false;
-            }
-            c => {
-                field.push(c);
-                any = true;
-            }
-        }
+        line += bytes[cursor.min(start)..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        cursor = start;
+        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+        let breaks: usize = fields.iter().map(|f| f.matches('\n').count()).sum();
+        last_spans_lines = breaks > 0;
+        rows.push((line - inside, fields));
+        inside += breaks;
     }
-    if any || !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        rows.push((number, record));
-    }
+    // Quotes come in pairs in well-formed CSV; an odd count with a last record that
+    // swallowed line breaks means the file ended inside quotes.
+    let unterminated_quote = last_spans_lines && text.matches('"').count() % 2 == 1;
     Records {
         rows,
-        unterminated_quote: in_quotes,
+        unterminated_quote,
     }
 }
 
@@ -180,12 +173,16 @@ mod tests {
                 vec!["x,1".into(), "he said \"hi\"".into(), "line1\nline2".into()]
             )
         );
-        assert_eq!(r[2], (3, vec!["".to_string()]));
-        assert_eq!(r[3], (4, vec!["1".into(), "2".into(), "3".into()]));
-        assert_eq!(r.len(), 4);
+        // The empty line is skipped but counted: the next record is row 4, as a
+        // spreadsheet shows it.
+        assert_eq!(r[2], (4, vec!["1".into(), "2".into(), "3".into()]));
+        assert_eq!(r.len(), 3);
         // Trailing newline does not add a record; empty trailing field is kept.
         assert_eq!(rows("a,\n"), vec![(1, vec!["a".into(), "".into()])]);
-        assert!(read_records("\"abc", ',').unterminated_quote);
+        assert!(read_records("a,b\n\"abc\ndef", ',').unterminated_quote);
+        assert!(!read_records("a,\"b\"\"c\"\n", ',').unterminated_quote);
+        // Old Mac line ends.
+        assert_eq!(rows("a\rb\r")[1], (2, vec!["b".to_string()]));
     }
 
     #[test]
