@@ -485,13 +485,66 @@ pub fn register(engine: &mut Engine, cal: Arc<WorkCalendar>) {
     engine.register_fn("prev_workday", move |d: NaiveDate| c.prev_workday(d));
     let c = cal.clone();
     engine.register_fn("next_workday", move |d: NaiveDate| c.next_workday(d));
-    // The first working day of d's week (Monday to Sunday), 调休 counted: the
-    // Monday, or later when it is a holiday.
     let c = cal.clone();
-    engine.register_fn("first_workday_of_week", move |d: NaiveDate| {
-        let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
-        c.workday_on_or_after(monday)
+    engine.register_fn("workday_on_or_before", move |d: NaiveDate| {
+        c.workday_on_or_before(d)
     });
+    let c = cal.clone();
+    engine.register_fn("workday_on_or_after", move |d: NaiveDate| {
+        c.workday_on_or_after(d)
+    });
+    // The first working day of d's week (Monday to Sunday), 调休 counted: the
+    // Monday, or later when it is a holiday; () when the whole week is off (the
+    // week of 2026-02-16, 春节), so a weekly rule skips that week rather than
+    // doubling the next.
+    let c = cal.clone();
+    engine.register_fn("first_workday_of_week", move |d: NaiveDate| -> Dynamic {
+        let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+        (0..7)
+            .map(|i| monday + chrono::Duration::days(i))
+            .find(|day| c.is_workday(*day))
+            .map_or(Dynamic::UNIT, Dynamic::from)
+    });
+    // The Monday of each ISO week of `year` (week 1 holds the year's first Thursday,
+    // so 2026's first Monday is 2025-12-29 and every week belongs to one year).
+    engine.register_fn("weeks_in", |year: i64| -> Result<Array, Box<EvalAltResult>> {
+        let weeks = u32::try_from(year)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y as i32, 12, 28))
+            .map(|d| d.iso_week().week())
+            .ok_or_else(|| err(format!("年份不对 no such year {year}")))?;
+        Ok((1..=weeks)
+            .filter_map(|w| NaiveDate::from_isoywd_opt(year as i32, w, chrono::Weekday::Mon))
+            .map(Dynamic::from)
+            .collect())
+    });
+    // The n-th working day of a month (n from 1), 调休 counted.
+    let c = cal.clone();
+    engine.register_fn(
+        "nth_workday",
+        move |y: i64, m: i64, n: i64| -> Result<NaiveDate, Box<EvalAltResult>> {
+            if !(1..=12).contains(&m) {
+                return Err(err(format!("月份 month must be 1–12, got {m}")));
+            }
+            let first = NaiveDate::from_ymd_opt(y as i32, m as u32, 1)
+                .ok_or_else(|| err(format!("年份不对 no such year {y}")))?;
+            let days: Vec<NaiveDate> = first
+                .iter_days()
+                .take_while(|d| d.month() == first.month())
+                .filter(|d| c.is_workday(*d))
+                .collect();
+            usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| days.get(i).copied())
+                .ok_or_else(|| {
+                    err(format!(
+                        "{y}年{m}月只有 {} 个工作日,没有第 {n} 个 (no working day number {n})",
+                        days.len()
+                    ))
+                })
+        },
+    );
     let c = cal;
     engine.register_fn(
         "first_workday",

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rhai::{Engine, Map, Scope};
 
-use super::engine::{Diagnoser, build_engine, explain, innermost_position, pos_of};
+use super::engine::{
+    Diagnoser, build_engine, explain, explain_syntax, innermost_position, pos_of,
+};
 use super::{BUILTIN_CASES, BUILTIN_RULES, CatchUp, LoadError, PersonData, Rule, RuleSet, cases};
 use crate::calendar::WorkCalendar;
 
@@ -71,11 +73,12 @@ impl RuleSet {
     ) -> RuleSet {
         let calendar = Arc::new(cal);
         let engine = Arc::new(build_engine(calendar.clone()));
+        let loose = loose_engine(calendar.clone());
         let diagnose = Arc::new(Diagnoser::new(calendar.clone()));
         let mut rules: Vec<Rule> = Vec::new();
         let mut errors = Vec::new();
         for (file, text) in files {
-            match compile_rule(&engine, &file, &text) {
+            match compile_rule(&engine, &loose, &file, &text) {
                 Ok(rule) => {
                     if let Some(i) = rules.iter().position(|r| r.id == rule.id) {
                         // Two files, one id: the one that was running keeps it, else
@@ -249,7 +252,21 @@ fn read_sorted(dir: &Path, ext: &str) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadError> {
+/// The sandboxed engine without strict variables and without optimization, used only
+/// to run a file's top level and read its constants.
+fn loose_engine(cal: Arc<WorkCalendar>) -> Engine {
+    let mut engine = build_engine(cal);
+    engine.set_strict_variables(false);
+    engine.set_optimization_level(rhai::OptimizationLevel::None);
+    engine
+}
+
+fn compile_rule(
+    engine: &Engine,
+    loose: &Engine,
+    file: &str,
+    text: &str,
+) -> Result<Rule, LoadError> {
     let fail = |line: Option<usize>, column: Option<usize>, message: String| LoadError {
         file: file.to_string(),
         line,
@@ -265,10 +282,34 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
             ),
         ));
     }
-    let ast = engine.compile(text).map_err(|e| {
+    let lines = text.lines().count();
+    let syntax = |e: rhai::ParseError| {
         let (l, c) = pos_of(e.position());
-        fail(l, c, format!("语法错误 syntax error: {}", e.err_type()))
+        let mut message = explain_syntax(e.err_type());
+        // Rhai reports a missing `}` at the end as a missing `;` after the last line.
+        if l.is_none_or(|l| l > lines) && !matches!(e.err_type(), rhai::ParseErrorType::UnexpectedEOF) {
+            message = format!("文件提前结束:是否少了右括号 }} 或 )?{message}");
+        }
+        fail(l, c, message)
+    };
+    // The top level runs once in the non-strict twin to read its constants (RULE, and
+    // any `const AGES = [80, 90];`). The file is then compiled strictly with them in
+    // scope, so the optimizer writes their values into every fn (Rhai functions
+    // cannot see the top level, and `no_module` takes `global::` away) while a
+    // misspelt name is still a compile error.
+    let loose_ast = loose.compile(text).map_err(syntax)?;
+    let mut scope = Scope::new();
+    loose.run_ast_with_scope(&mut scope, &loose_ast).map_err(|e| {
+        let (l, c) = pos_of(innermost_position(&e));
+        fail(l, c, explain(&e))
     })?;
+    let mut constants = Scope::new();
+    for (name, is_constant, value) in scope.iter() {
+        if is_constant {
+            constants.push_constant(name.to_string(), value);
+        }
+    }
+    let ast = engine.compile_with_scope(&constants, text).map_err(syntax)?;
     if !ast
         .iter_functions()
         .any(|f| f.name == "occasions" && f.params.len() == 2)
@@ -279,12 +320,6 @@ fn compile_rule(engine: &Engine, file: &str, text: &str) -> Result<Rule, LoadErr
             "缺少函数 fn occasions(p, year) — every rule must define it".into(),
         ));
     }
-    // Evaluate the top level once to read the RULE constant.
-    let mut scope = Scope::new();
-    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
-        let (l, c) = pos_of(innermost_position(&e));
-        fail(l, c, explain(&e))
-    })?;
     let map: Map = scope.get_value::<Map>("RULE").ok_or_else(|| {
         fail(
             None,

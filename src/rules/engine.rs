@@ -119,7 +119,12 @@ pub(super) fn explain(e: &EvalAltResult) -> String {
             ),
             None => format!("找不到函数 unknown function: {sig}"),
         },
-        EvalAltResult::ErrorVariableNotFound(v, _) => format!("未定义的变量 unknown variable: {v}"),
+        // Strict variables catch unknown names when compiling; what is left at run
+        // time is a top-level constant written to inside a fn.
+        EvalAltResult::ErrorVariableNotFound(v, _) => format!(
+            "函数里找不到「{v}」:文件开头的 const 常量在函数里只能读,不能给它赋值或修改它(如 push);\
+             请先 let 一个变量复制它,再改那个变量 (unknown variable: {v})"
+        ),
         EvalAltResult::ErrorDotExpr(text, _) if text.starts_with("Unknown property '") => {
             let name = text["Unknown property '".len()..]
                 .split('\'')
@@ -131,8 +136,71 @@ pub(super) fn explain(e: &EvalAltResult) -> String {
             )
         }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => explain(inner),
+        EvalAltResult::ErrorArithmetic(m, _) => {
+            format!("算术错误(是否除以了0或数字太大?) arithmetic error: {m}")
+        }
+        EvalAltResult::ErrorArrayBounds(len, i, _) => {
+            format!("列表只有 {len} 项,取不到第 {i} 项(从0数起) index {i} out of bounds")
+        }
+        EvalAltResult::ErrorStringBounds(len, i, _) => {
+            format!("文字只有 {len} 个字,取不到第 {i} 个 index {i} out of bounds")
+        }
+        EvalAltResult::ErrorMismatchDataType(want, got, _) => {
+            format!("类型不对:这里要 {want},却是 {got} (type mismatch)")
+        }
+        EvalAltResult::ErrorMismatchOutputType(want, got, _) => {
+            format!("结果类型不对:要 {want},却是 {got} (wrong result type)")
+        }
+        EvalAltResult::ErrorIndexingType(what, _) => {
+            format!("不能用 [ ] 取 {what} 的内容 (cannot index {what})")
+        }
+        EvalAltResult::ErrorFor(_) => {
+            "for 循环只能遍历列表或范围(如 [1, 2] 或 1..10) for needs an array or a range".into()
+        }
+        EvalAltResult::ErrorAssignmentToConstant(v, _) => {
+            format!("「{v}」是 const 常量,不能再赋值;要改的值请用 let 定义 (constant {v})")
+        }
+        // A helper's own message (date(), nth_workday()…) or a rule's `throw`.
+        EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
         other => other.to_string(),
     }
+}
+
+/// A compile error in words a bureau staff member can act on, Chinese first.
+pub(super) fn explain_syntax(e: &rhai::ParseErrorType) -> String {
+    use rhai::ParseErrorType as P;
+    let english = e.to_string();
+    let chinese = match e {
+        P::UnexpectedEOF => "文件提前结束:是否少了右括号 ) 或 }?".to_string(),
+        P::MissingToken(token, _) => format!("这里缺少「{token}」"),
+        P::MissingSymbol(s) => format!("这里缺少「{s}」"),
+        P::UnknownOperator(op) => format!("不认识的运算符「{op}」"),
+        P::VariableUndefined(v) => format!(
+            "没有定义「{v}」:是否拼错了?用 let {v} = …; 定义变量;文件开头的常量要用 const 定义才能在函数里用"
+        ),
+        P::VariableExists(v) | P::DuplicatedVariable(v) => format!("「{v}」重复定义了"),
+        P::DuplicatedProperty(k) => format!("同一个 #{{ }} 里「{k}」写了两次"),
+        P::FnDuplicatedDefinition(name, n) => format!("函数 {name}({n} 个参数)定义了两次"),
+        P::FnMissingBody(name) => format!("函数 {name} 缺少用 {{ }} 括起来的函数体"),
+        P::FnMissingParams(name) => format!("函数 {name} 缺少参数括号 ( )"),
+        P::FnDuplicatedParam(f, p) => format!("函数 {f} 的参数「{p}」写了两次"),
+        P::FnMissingName => "fn 后面缺少函数名".to_string(),
+        P::AssignmentToConstant(v) => {
+            format!("「{v}」是 const 常量,不能再赋值;要改的值请用 let 定义")
+        }
+        P::AssignmentToInvalidLHS(_) => "等号 = 左边只能是变量或 变量.项;比较是否相等请用 ==".to_string(),
+        P::ExprExpected(what) => format!("这里应该有{what}(是否多了逗号或少了值?)"),
+        P::PropertyExpected => "点 . 后面应该是项的名字,如 p.name".to_string(),
+        P::VariableExpected => "这里应该是变量名".to_string(),
+        P::Reserved(word) => format!("「{word}」是保留字,不能用作名字,请换一个"),
+        P::ForbiddenVariable(v) => format!("「{v}」不能用作变量名"),
+        P::MismatchedType(want, got) => format!("类型不对:这里要 {want},却是 {got}"),
+        P::LoopBreak => "break/continue 只能写在循环里".to_string(),
+        P::ExprTooDeep => "表达式嵌套太深,请拆成几行".to_string(),
+        P::BadInput(lex) => format!("无法识别的写法:{lex}(文字要用半角双引号 \"…\" 括起来)"),
+        _ => "语法错误".to_string(),
+    };
+    format!("{chinese} (syntax error: {english})")
 }
 
 /// Everything a rule can read with a dot: the person's getters and a date's.

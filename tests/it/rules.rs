@@ -669,3 +669,102 @@ fn a_weekly_rule_fits_the_limits() {
     assert!(!out.stdout.contains("FAIL"), "{}", out.stdout);
     assert!(!out.all().contains("data too large"), "{}", out.all());
 }
+
+/// The calendar helpers on the 2026 calendar: the week of 2026-02-16 is all 春节
+/// holidays (no first working day: `()`), 2026-09-20 and 2026-10-10 are make-up
+/// working days (调休上班), 国庆 runs 10-01 to 10-07. A `const` at the top of the
+/// file is usable inside `fn`.
+#[test]
+fn calendar_helpers_and_constants_in_functions() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "helpers.rhai",
+        "const RULE = #{ id: \"helpers\", title: \"日历\" };\n\
+         const MONTHS = [9, 10];\n\
+         const LATE = #{ nth: 3 };\n\
+         fn check(what, got, want) {\n\
+         \x20   if got != want { throw `${what}: ${got}`; }\n\
+         }\n\
+         fn occasions(p, year) {\n\
+         \x20   if year != 2026 { return []; }\n\
+         \x20   let out = [];\n\
+         \x20   if first_workday_of_week(date(year, 2, 18)) == () { out.push(#{ date: date(year, 1, 1), key: \"spring\" }); }\n\
+         \x20   check(\"before\", workday_on_or_before(date(year, 10, 4)), date(year, 9, 30));\n\
+         \x20   check(\"after\", workday_on_or_after(date(year, 10, 4)), date(year, 10, 8));\n\
+         \x20   check(\"week\", first_workday_of_week(date(year, 10, 11)), date(year, 10, 8));\n\
+         \x20   check(\"first\", nth_workday(year, 10, 1), date(year, 10, 8));\n\
+         \x20   check(\"old names\", prev_workday(date(year, 9, 21)), date(year, 9, 20));\n\
+         \x20   out.push(#{ date: workday_on_or_before(date(year, 9, 20)), key: \"makeup\" });\n\
+         \x20   for m in MONTHS { out.push(#{ date: nth_workday(year, m, LATE.nth), key: `m${m}` }); }\n\
+         \x20   let weeks = weeks_in(year);\n\
+         \x20   check(\"weeks\", weeks.len(), 53);\n\
+         \x20   check(\"week 1\", weeks[0], date(year - 1, 12, 29));\n\
+         \x20   out.push(#{ date: weeks[52], key: \"w53\" });\n\
+         \x20   out\n\
+         }\n",
+    );
+    rules.write(
+        "tests/helpers.toml",
+        "rule = \"helpers\"\n\n[[case]]\nname = \"2026年的日历\"\nyear = 2026\n\
+         person = { birth_date = \"1940-01-01\" }\n\
+         expect = [\"2026-01-01\", \"2026-09-03\", \"2026-09-20\", \"2026-10-10\", \"2026-12-28\"]\n",
+    );
+    let out = rules.check(&db, "table").ok();
+    assert!(out.stdout.contains("2026年的日历"), "{}", out.all());
+    assert!(!out.stdout.contains("FAIL"), "{}", out.all());
+
+    // nth_workday past the month's end names the count.
+    rules.write(
+        "helpers.rhai",
+        "const RULE = #{ id: \"helpers\", title: \"日历\" };\n\
+         fn occasions(p, year) {\n\
+         \x20   [#{ date: nth_workday(year, 10, 30) }]\n\
+         }\n",
+    );
+    let out = rules.check(&db, "table").fails();
+    assert!(out.all().contains("2026年10月只有 18 个工作日,没有第 30 个"), "{}", out.all());
+}
+
+/// A `let` at the top of the file is not visible in `fn`: the message says to use
+/// `const`, in Chinese, with the line and column; other syntax errors are in Chinese too.
+#[test]
+fn syntax_errors_are_explained_in_chinese() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    let cases = [
+        (
+            "let AGES = [80, 90];\nconst RULE = #{ id: \"x1\" };\nfn occasions(p, year) {\n    AGES.map(|a| #{ date: date(year, 1, 1) })\n}\n",
+            "第4行",
+            "没有定义「AGES」",
+        ),
+        (
+            "const RULE = #{ id: \"x2\" };\nfn occasions(p, year) {\n    let out = [];\n    out\n",
+            "",
+            "文件提前结束",
+        ),
+        (
+            "const RULE = #{ id: \"x3\", id: \"y\" };\nfn occasions(p, year) { [] }\n",
+            "第1行",
+            "「id」写了两次",
+        ),
+        (
+            "const RULE = #{ id: \"x4\" };\nfn occasions(p, year) {\n    RULE = 1;\n    []\n}\n",
+            "第3行",
+            "不能给它赋值",
+        ),
+    ];
+    for (i, (text, line, want)) in cases.iter().enumerate() {
+        let name = format!("mistake{i}.rhai");
+        rules.write(&name, text);
+        let out = rules.check(&db, "table").fails();
+        let err = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(&name))
+            .unwrap_or_else(|| panic!("{name} not named:\n{}", out.all()));
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(err.contains(line), "{name}: {err}");
+        std::fs::remove_file(rules.dir.join(&name)).unwrap();
+    }
+}
