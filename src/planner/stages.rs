@@ -314,8 +314,7 @@ fn expand(
     if !alive_on(occ.date) {
         return;
     }
-    let recipients = &person.person.staff;
-    if recipients.is_empty() {
+    if person.person.staff.is_empty() {
         return;
     }
     let candidate = Candidate {
@@ -393,6 +392,14 @@ fn expand(
     if escalation.is_none() && second.is_none() && !(0..count).any(|i| remind(i).is_some()) {
         return;
     }
+    // Whom to remind: the assigned staff unless the occasion says `to`. A `to` that
+    // names nobody falls back to the assigned staff (nothing is lost; `check`
+    // reports it as an error).
+    let recipients: Vec<&str> = occ
+        .to
+        .as_deref()
+        .and_then(|to| route(to, &person.person.staff, staff, fallback))
+        .unwrap_or_else(|| person.person.staff.iter().map(|s| s.as_str()).collect());
     let occasion_key = format!(
         "{}:{}:{}:{}",
         rule.id, person.internal_id, occ.date, occ.key
@@ -451,14 +458,14 @@ fn expand(
         stage_of(key, StageKind::Escalate, None, day, recipient)
     };
     for (lead, day, v) in (0..count).filter_map(remind) {
-        for r in recipients {
+        for r in &recipients {
             out(v, stage(StageKind::Remind, Some(lead), day, r));
         }
     }
     if escalation.is_none() && second.is_none() {
         return;
     }
-    let first: Vec<&str> = above(recipients.iter().map(|r| r.as_str()), staff, fallback);
+    let first: Vec<&str> = above(recipients.iter().copied(), staff, fallback);
     if let Some((day, v)) = escalation {
         for b in &first {
             out(v, stage(StageKind::Escalate, None, day, b));
@@ -473,6 +480,55 @@ fn expand(
             }
         }
     }
+}
+
+/// The 工号 an occasion's `to` names for this person: "staff" (联系人) the assigned
+/// staff; "supervisor" (上级) their 上级, else `[escalation] fallback`; a 工号 that
+/// staff member; else a 角色 from the staff sheet: those with it who are assigned to
+/// the person, else everyone with it. `None` when it names nobody.
+pub fn route<'a, S: AsRef<str>>(
+    to: &str,
+    assigned: &'a [S],
+    staff: &'a HashMap<String, Staff>,
+    fallback: Option<&'a str>,
+) -> Option<Vec<&'a str>> {
+    let assigned_ids = || assigned.iter().map(AsRef::as_ref);
+    match to.trim() {
+        "" | "staff" | "联系人" => Some(assigned_ids().collect()),
+        "supervisor" | "上级" => {
+            let v: Vec<&str> = above(assigned_ids(), staff, fallback)
+                .into_iter()
+                .filter(|b| *b != UNROUTED)
+                .collect();
+            (!v.is_empty()).then_some(v)
+        }
+        to => {
+            if let Some((number, _)) = staff.get_key_value(to) {
+                return Some(vec![number.as_str()]);
+            }
+            let mut with: Vec<&str> = staff
+                .values()
+                .filter(|s| s.role.as_deref().is_some_and(|r| has_role(r, to)))
+                .map(|s| s.number.as_str())
+                .collect();
+            if with.is_empty() {
+                return None;
+            }
+            with.sort_unstable();
+            let mine: Vec<&str> = with
+                .iter()
+                .copied()
+                .filter(|n| assigned.iter().any(|a| a.as_ref() == *n))
+                .collect();
+            Some(if mine.is_empty() { with } else { mine })
+        }
+    }
+}
+
+/// Whether a 角色 cell ("局领导、支部书记") holds `role`.
+pub fn has_role(cell: &str, role: &str) -> bool {
+    cell.split(['、', ',', ',', ';', ';', '/', ' '])
+        .any(|r| r.trim() == role)
 }
 
 /// Whom the escalation of these staff members goes to, each once: their 上级, else

@@ -507,17 +507,20 @@ pub fn register(engine: &mut Engine, cal: Arc<WorkCalendar>) {
     });
     // The Monday of each ISO week of `year` (week 1 holds the year's first Thursday,
     // so 2026's first Monday is 2025-12-29 and every week belongs to one year).
-    engine.register_fn("weeks_in", |year: i64| -> Result<Array, Box<EvalAltResult>> {
-        let weeks = u32::try_from(year)
-            .ok()
-            .and_then(|y| NaiveDate::from_ymd_opt(y as i32, 12, 28))
-            .map(|d| d.iso_week().week())
-            .ok_or_else(|| err(format!("年份不对 no such year {year}")))?;
-        Ok((1..=weeks)
-            .filter_map(|w| NaiveDate::from_isoywd_opt(year as i32, w, chrono::Weekday::Mon))
-            .map(Dynamic::from)
-            .collect())
-    });
+    engine.register_fn(
+        "weeks_in",
+        |year: i64| -> Result<Array, Box<EvalAltResult>> {
+            let weeks = u32::try_from(year)
+                .ok()
+                .and_then(|y| NaiveDate::from_ymd_opt(y as i32, 12, 28))
+                .map(|d| d.iso_week().week())
+                .ok_or_else(|| err(format!("年份不对 no such year {year}")))?;
+            Ok((1..=weeks)
+                .filter_map(|w| NaiveDate::from_isoywd_opt(year as i32, w, chrono::Weekday::Mon))
+                .map(Dynamic::from)
+                .collect())
+        },
+    );
     // The n-th working day of a month (n from 1), 调休 counted.
     let c = cal.clone();
     engine.register_fn(

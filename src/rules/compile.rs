@@ -9,9 +9,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rhai::{Engine, Map, Scope};
 
-use super::engine::{
-    Diagnoser, build_engine, explain, explain_syntax, innermost_position, pos_of,
-};
+use super::engine::{Diagnoser, build_engine, explain, explain_syntax, innermost_position, pos_of};
 use super::{BUILTIN_CASES, BUILTIN_RULES, CatchUp, LoadError, PersonData, Rule, RuleSet, cases};
 use crate::calendar::WorkCalendar;
 
@@ -287,7 +285,9 @@ fn compile_rule(
         let (l, c) = pos_of(e.position());
         let mut message = explain_syntax(e.err_type());
         // Rhai reports a missing `}` at the end as a missing `;` after the last line.
-        if l.is_none_or(|l| l > lines) && !matches!(e.err_type(), rhai::ParseErrorType::UnexpectedEOF) {
+        if l.is_none_or(|l| l > lines)
+            && !matches!(e.err_type(), rhai::ParseErrorType::UnexpectedEOF)
+        {
             message = format!("文件提前结束:是否少了右括号 }} 或 )?{message}");
         }
         fail(l, c, message)
@@ -299,17 +299,21 @@ fn compile_rule(
     // misspelt name is still a compile error.
     let loose_ast = loose.compile(text).map_err(syntax)?;
     let mut scope = Scope::new();
-    loose.run_ast_with_scope(&mut scope, &loose_ast).map_err(|e| {
-        let (l, c) = pos_of(innermost_position(&e));
-        fail(l, c, explain(&e))
-    })?;
+    loose
+        .run_ast_with_scope(&mut scope, &loose_ast)
+        .map_err(|e| {
+            let (l, c) = pos_of(innermost_position(&e));
+            fail(l, c, explain(&e))
+        })?;
     let mut constants = Scope::new();
     for (name, is_constant, value) in scope.iter() {
         if is_constant {
             constants.push_constant(name.to_string(), value);
         }
     }
-    let ast = engine.compile_with_scope(&constants, text).map_err(syntax)?;
+    let ast = engine
+        .compile_with_scope(&constants, text)
+        .map_err(syntax)?;
     if !ast
         .iter_functions()
         .any(|f| f.name == "occasions" && f.params.len() == 2)

@@ -188,7 +188,9 @@ pub(super) fn explain_syntax(e: &rhai::ParseErrorType) -> String {
         P::AssignmentToConstant(v) => {
             format!("「{v}」是 const 常量,不能再赋值;要改的值请用 let 定义")
         }
-        P::AssignmentToInvalidLHS(_) => "等号 = 左边只能是变量或 变量.项;比较是否相等请用 ==".to_string(),
+        P::AssignmentToInvalidLHS(_) => {
+            "等号 = 左边只能是变量或 变量.项;比较是否相等请用 ==".to_string()
+        }
         P::ExprExpected(what) => format!("这里应该有{what}(是否多了逗号或少了值?)"),
         P::PropertyExpected => "点 . 后面应该是项的名字,如 p.name".to_string(),
         P::VariableExpected => "这里应该是变量名".to_string(),

@@ -79,6 +79,7 @@ pub const OCCASION_KEYS: &[&str] = &[
     "satisfied_by",
     "window",
     "until",
+    "to",
 ];
 
 /// The contact kinds an occasion may ask for or be satisfied by.
@@ -125,7 +126,10 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
             ));
         }
     }
-    let date = get_date(m, "date")?.ok_or("occasion.date is required")?;
+    let date = get_date(m, "date")?.ok_or(
+        "事项缺少日期 date,或日期是 ()(例如这一周全部放假时 first_workday_of_week 的结果,\
+         请用 if d == () { continue; } 跳过) (occasion.date is required)",
+    )?;
     // A Date shows as 2026-09-18 (Rhai's own Display would print the type name).
     let text = |k: &str| -> Option<String> {
         m.get(k)
@@ -210,7 +214,23 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
             ));
         }
     }
+    let to = match m.get("to") {
+        None => None,
+        Some(v) if v.is_unit() => None,
+        Some(v) => match v.read_lock::<rhai::ImmutableString>() {
+            Some(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            _ => {
+                return Err(
+                    "to 要写成文字:\"staff\"(联系人,默认)、\"supervisor\"(联系人的上级)、\
+                     工作人员名单里的一个角色(如 \"局领导\")或一个工号 \
+                     (occasion.to must be a text: staff, supervisor, a role or a 工号)"
+                        .into(),
+                );
+            }
+        },
+    };
     Ok(Occasion {
+        to,
         date,
         title: text("title").unwrap_or_else(|| rule.title.clone()),
         kind,

@@ -221,6 +221,10 @@ pub struct Occasion {
     /// The last day a late reminder is still worth sending (occasion field `until`),
     /// e.g. the discharge from hospital.
     pub until: Option<NaiveDate>,
+    /// Whom the reminders go to (occasion key `to`): `None` or "staff" for the
+    /// assigned 联系人, "supervisor", a 角色 from the staff sheet, or a 工号; resolved
+    /// by the planner against the staff list.
+    pub to: Option<String>,
 }
 
 /// The loaded rules, their load errors and their test cases.

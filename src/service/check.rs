@@ -291,7 +291,8 @@ async fn prove_rules(
         documents.clone(),
     );
     let mut cache = crate::rules::OccasionCache::default();
-    let (_, errs) = crate::planner::occasions(rules, &made_up, years.clone(), &mut cache);
+    let (made_up_occasions, errs) =
+        crate::planner::occasions(rules, &made_up, years.clone(), &mut cache);
     let mut seen = std::collections::HashSet::new();
     for e in &errs {
         if seen.insert((e.rule.clone(), e.line, e.message.clone())) {
@@ -318,9 +319,17 @@ async fn prove_rules(
             chrono::NaiveDate::from_ymd_opt(year, 1, 1).expect("1 January"),
         )
         .await?;
+    let mut tos: std::collections::BTreeSet<(usize, String)> = made_up_occasions
+        .iter()
+        .flat_map(|(_, ri, list)| list.iter().filter_map(|o| Some((*ri, o.to.clone()?))))
+        .collect();
     if !roster.persons.is_empty() {
         let mut cache = crate::rules::OccasionCache::default();
         let (occ, errs) = crate::planner::occasions(rules, &roster, years, &mut cache);
+        tos.extend(
+            occ.iter()
+                .flat_map(|(_, ri, list)| list.iter().filter_map(|o| Some((*ri, o.to.clone()?)))),
+        );
         errors.extend(
             super::preview::describe_errors(store, &errs)
                 .await?
@@ -335,6 +344,51 @@ async fn prove_rules(
                     rule.id, rule.file
                 ));
             }
+        }
+    }
+    // Every `to:` a rule gave must name a role or a 工号 of the staff list.
+    let mut roles: Vec<&str> = roster
+        .staff
+        .values()
+        .filter_map(|s| s.role.as_deref())
+        .flat_map(|r| r.split(['、', ',', ',', ';', ';', '/', ' ']))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    for (ri, to) in tos {
+        if matches!(to.as_str(), "staff" | "联系人" | "supervisor" | "上级")
+            || roster.staff.contains_key(&to)
+            || roles.contains(&to.as_str())
+        {
+            continue;
+        }
+        let rule = &rules.rules[ri];
+        let line = std::fs::read_to_string(&rule.file)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .position(|l| l.contains("to:") && l.contains(&format!("\"{to}\"")))
+            })
+            .map(|i| format!(" 第{}行", i + 1))
+            .unwrap_or_default();
+        let mut known = vec!["staff", "supervisor"];
+        known.extend(roles.iter().copied());
+        let message = format!(
+            "rule {} ({}{line}): to: {to:?} 不是工作人员名单里的角色或工号{};可写 {} 或一个工号 \
+             (unknown recipient {to:?})",
+            rule.id,
+            rule.file,
+            crate::rules::suggest(&to, &known),
+            known.join("、"),
+        );
+        if roster.staff.is_empty() {
+            warnings.push(format!(
+                "{message};工作人员名单还是空的,导入花名册后请再运行 qinqing check"
+            ));
+        } else {
+            errors.push(message);
         }
     }
     Ok((errors, warnings))

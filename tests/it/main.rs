@@ -18,6 +18,7 @@ mod ledger;
 mod links;
 mod ops;
 mod preview;
+mod recipients;
 mod reports;
 mod roster;
 mod rules;

@@ -723,7 +723,12 @@ fn calendar_helpers_and_constants_in_functions() {
          }\n",
     );
     let out = rules.check(&db, "table").fails();
-    assert!(out.all().contains("2026年10月只有 18 个工作日,没有第 30 个"), "{}", out.all());
+    assert!(
+        out.all()
+            .contains("2026年10月只有 18 个工作日,没有第 30 个"),
+        "{}",
+        out.all()
+    );
 }
 
 /// A `let` at the top of the file is not visible in `fn`: the message says to use
