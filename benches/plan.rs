@@ -88,6 +88,7 @@ fn occasion(rule: &Rule, date: NaiveDate, title: String, kind: &str) -> Occasion
         satisfied_by: Vec::new(),
         window: None,
         until: None,
+        to: None,
     }
 }
 
