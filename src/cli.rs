@@ -155,6 +155,9 @@ pub struct CheckArgs {
     /// 规则和花名册的问题只警告。Fail only on what stops the daemon from starting.
     #[arg(long)]
     pub startup: bool,
+    /// 检查这个规则文件夹(复制到正式位置之前),代替配置里的 rules.path。Check this rules folder instead of rules.path.
+    #[arg(long, value_name = "RULES_DIR")]
+    pub rules: Option<std::path::PathBuf>,
     /// 输出格式。Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -188,6 +191,9 @@ pub struct PreviewArgs {
     /// 只看这位老同志(身份证号或编号)。Only this person.
     #[arg(long)]
     pub person: Option<String>,
+    /// 与修改后的规则文件夹比较:列出修改会增加和减少的提醒。Compare with an edited rules folder: what it adds and removes.
+    #[arg(long, value_name = "RULES_DIR")]
+    pub compare: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,21 @@ use crate::service::Context;
 use crate::service::check::{CheckReport, check};
 
 pub async fn run(ctx: &Context, args: CheckArgs) -> Result<i32> {
+    // `--rules DIR`: the same check, with that folder as rules.path.
+    let edited;
+    let ctx = match &args.rules {
+        Some(dir) => {
+            let mut config = (*ctx.config).clone();
+            config.rules.path = Some(dir.clone());
+            edited = Context {
+                config: std::sync::Arc::new(config),
+                database_url: ctx.database_url.clone(),
+                clock: ctx.clock.clone(),
+            };
+            &edited
+        }
+        None => ctx,
+    };
     let report = check(ctx, args.startup).await?;
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -35,11 +35,116 @@ pub struct Preview {
 }
 
 pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
+    let cal = super::work_calendar(&ctx.config)?;
+    preview_with(ctx, req, super::load_rules(&ctx.config, cal)).await
+}
+
+/// What an edited rules folder changes against the live rules over a range.
+pub struct Comparison {
+    /// Per rule and month (of the remind day): stages added and removed.
+    pub by_rule_month: Vec<RuleMonth>,
+    pub added: Vec<Reminder>,
+    pub removed: Vec<Reminder>,
+    pub calendar: Arc<crate::calendar::WorkCalendar>,
+    /// Of both runs, the edited folder's first.
+    pub load_errors: Vec<String>,
+    pub rule_errors: Vec<String>,
+    /// 编号 by internal person id, for the listing.
+    pub numbers: std::collections::HashMap<i64, String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleMonth {
+    pub rule: String,
+    pub month: String,
+    pub added: usize,
+    pub removed: usize,
+}
+
+/// Runs the live rules and the rules in `dir` side by side on the store and lists
+/// the stages the edit adds and removes (a stage is the same when its key and
+/// remind day are).
+pub async fn compare(
+    ctx: &Context,
+    req: PreviewRequest,
+    dir: &std::path::Path,
+) -> Result<Comparison> {
+    if !dir.is_dir() {
+        anyhow::bail!("--compare {}: 不是一个文件夹 (not a folder)", dir.display());
+    }
+    let cal = super::work_calendar(&ctx.config)?;
+    let edited =
+        super::with_config_defaults(RuleSet::load_dir(dir, cal.clone(), None), &ctx.config);
+    let live = preview_with(ctx, req.clone(), super::load_rules(&ctx.config, cal)).await?;
+    let new = preview_with(ctx, req, edited).await?;
+    let id = |s: &Reminder| (s.key.clone(), s.remind_on);
+    let before: std::collections::HashSet<_> = live.reminders.iter().map(id).collect();
+    let after: std::collections::HashSet<_> = new.reminders.iter().map(id).collect();
+    let added: Vec<Reminder> = new
+        .reminders
+        .into_iter()
+        .filter(|s| !before.contains(&id(s)))
+        .collect();
+    let removed: Vec<Reminder> = live
+        .reminders
+        .into_iter()
+        .filter(|s| !after.contains(&id(s)))
+        .collect();
+    let mut months: std::collections::BTreeMap<(String, String), (usize, usize)> =
+        Default::default();
+    for s in &added {
+        months
+            .entry((s.rule.to_string(), s.remind_on.format("%Y-%m").to_string()))
+            .or_default()
+            .0 += 1;
+    }
+    for s in &removed {
+        months
+            .entry((s.rule.to_string(), s.remind_on.format("%Y-%m").to_string()))
+            .or_default()
+            .1 += 1;
+    }
+    let store = ctx.store().await?;
+    let numbers = store
+        .load_roster()
+        .await?
+        .persons
+        .into_iter()
+        .map(|p| (p.id, p.person.number.unwrap_or_default()))
+        .collect();
+    Ok(Comparison {
+        by_rule_month: months
+            .into_iter()
+            .map(|((rule, month), (added, removed))| RuleMonth {
+                rule,
+                month,
+                added,
+                removed,
+            })
+            .collect(),
+        added,
+        removed,
+        calendar: new.calendar,
+        load_errors: new
+            .load_errors
+            .into_iter()
+            .chain(live.load_errors)
+            .collect(),
+        rule_errors: new
+            .rule_errors
+            .into_iter()
+            .chain(live.rule_errors)
+            .collect(),
+        numbers,
+    })
+}
+
+/// [`preview`] with these rules.
+pub async fn preview_with(ctx: &Context, req: PreviewRequest, rules: RuleSet) -> Result<Preview> {
     if req.to < req.from {
         anyhow::bail!("--to {} is before --from {}", req.to, req.from);
     }
-    let cal = super::work_calendar(&ctx.config)?;
-    let rules = Arc::new(super::load_rules(&ctx.config, cal));
+    let rules = Arc::new(rules);
     let calendar = rules.calendar().clone();
     let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
     if let Some(id) = &req.rule

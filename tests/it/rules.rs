@@ -773,3 +773,145 @@ fn syntax_errors_are_explained_in_chinese() {
         std::fs::remove_file(rules.dir.join(&name)).unwrap();
     }
 }
+
+/// `preview --compare DIR`: a clerk adds 85岁 to 满旬 in a copy of the rules and sees
+/// exactly the new stages (two reminders and one escalation for each person turning
+/// 85) and nothing removed; `check --rules DIR` checks that copy.
+#[test]
+fn compare_lists_exactly_what_an_edit_adds() {
+    for db in backends() {
+        let live = RulesDir::new(&db);
+        let mut roster = crate::support::Roster::synthetic(6);
+        // T0002 and T0005 turn 85 in 2026 (on 03-02 and 06-05).
+        roster
+            .persons
+            .set(1, "出生日期", crate::support::X::Text("1941-03-02".into()));
+        roster
+            .persons
+            .set(4, "出生日期", crate::support::X::Text("1941-06-05".into()));
+        roster.persons.set(1, "身份证号", crate::support::X::Empty);
+        roster.persons.set(4, "身份证号", crate::support::X::Empty);
+        import(&db, &roster.save(&db, "roster.xlsx"), &[]).ok();
+
+        let edited = db.path("rules-edited");
+        std::fs::create_dir_all(edited.join("tests")).unwrap();
+        for sub in ["", "tests"] {
+            for e in std::fs::read_dir(live.dir.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    std::fs::copy(&p, edited.join(sub).join(p.file_name().unwrap())).unwrap();
+                }
+            }
+        }
+        let file = edited.join("birthday-milestone.rhai");
+        let text = std::fs::read_to_string(&file).unwrap().replace(
+            "if b.age == 70 || b.age == 80 || b.age >= 90 {",
+            "if b.age == 70 || b.age == 80 || b.age == 85 || b.age >= 90 {",
+        );
+        std::fs::write(&file, text).unwrap();
+
+        let out = qinqing(&db)
+            .arg("--config")
+            .arg(&live.config)
+            .args([
+                "preview",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-12-31",
+                "--format",
+                "json",
+                "--compare",
+            ])
+            .arg(&edited)
+            .run()
+            .ok();
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(
+            v["removed"].as_array().unwrap().len(),
+            0,
+            "[{}] {v:#}",
+            db.name()
+        );
+        let added: std::collections::BTreeSet<String> = v["added"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {} {} {}",
+                    s["rule"].as_str().unwrap(),
+                    s["person_number"].as_str().unwrap(),
+                    s["occasion_on"].as_str().unwrap(),
+                    s["remind_on"].as_str().unwrap(),
+                    s["recipient"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let want: std::collections::BTreeSet<String> = [
+            // 03-02 is a Monday: 7 days before is 02-23 (春节, so the make-up working
+            // Saturday 02-14), 1 day before the make-up Saturday 02-28; escalation 3
+            // days after, on 03-05.
+            "birthday-milestone T0002 2026-03-02 2026-02-14 S003",
+            "birthday-milestone T0002 2026-03-02 2026-02-28 S003",
+            "birthday-milestone T0002 2026-03-02 2026-03-05 S001",
+            // 06-05 is a Friday: 05-29, 06-04; escalation on Monday 06-08.
+            "birthday-milestone T0005 2026-06-05 2026-05-29 S002",
+            "birthday-milestone T0005 2026-06-05 2026-06-04 S002",
+            "birthday-milestone T0005 2026-06-05 2026-06-08 S001",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(added, want, "[{}] {v:#}", db.name());
+        assert_eq!(
+            v["by_rule_month"],
+            serde_json::json!([
+                {"rule": "birthday-milestone", "month": "2026-02", "added": 2, "removed": 0},
+                {"rule": "birthday-milestone", "month": "2026-03", "added": 1, "removed": 0},
+                {"rule": "birthday-milestone", "month": "2026-05", "added": 1, "removed": 0},
+                {"rule": "birthday-milestone", "month": "2026-06", "added": 2, "removed": 0},
+            ]),
+            "[{}]",
+            db.name()
+        );
+        // The table names the rule and month, and the stages.
+        let out = qinqing(&db)
+            .arg("--config")
+            .arg(&live.config)
+            .args([
+                "preview",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-12-31",
+                "--compare",
+            ])
+            .arg(&edited)
+            .run()
+            .ok();
+        assert!(out.stdout.contains("增加 added: 6 条"), "{}", out.stdout);
+        assert!(out.stdout.contains("T0005"), "{}", out.stdout);
+
+        // check --rules checks the edited folder (a broken copy fails, the live passes).
+        std::fs::write(
+            edited.join("broken.rhai"),
+            "const RULE = #{ id: \"b\" };\nfn occasions(p, year) {\n",
+        )
+        .unwrap();
+        let out = qinqing(&db)
+            .arg("--config")
+            .arg(&live.config)
+            .args(["check", "--rules"])
+            .arg(&edited)
+            .run()
+            .fails();
+        assert!(out.all().contains("broken.rhai"), "{}", out.all());
+        qinqing(&db)
+            .arg("--config")
+            .arg(&live.config)
+            .arg("check")
+            .run()
+            .ok();
+    }
+}
