@@ -38,7 +38,21 @@ struct Case {
     #[serde(default)]
     documents: Vec<TestDocument>,
     /// Expected occasion dates, in date order.
-    expect: Vec<NaiveDate>,
+    #[serde(default)]
+    expect: Option<Vec<NaiveDate>>,
+    /// Expected remind days of all occasions (moved to working days as the planner
+    /// moves them), in date order.
+    #[serde(default)]
+    expect_reminders: Option<Vec<NaiveDate>>,
+    /// Expected titles as the rule writes them, in occasion order.
+    #[serde(default)]
+    expect_titles: Option<Vec<String>>,
+    /// Whether every occasion is urgent.
+    #[serde(default)]
+    expect_urgent: Option<bool>,
+    /// Expected recipients (`to`, "staff" when not given), in occasion order.
+    #[serde(default)]
+    expect_to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +105,23 @@ struct TestPerson {
     tags: Vec<String>,
     hospitalised_since: Option<NaiveDate>,
     deceased_on: Option<NaiveDate>,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    id_number: Option<String>,
+    #[serde(default)]
+    former_unit: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    family_phone: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    health: Option<String>,
+    /// 联系人 工号
+    #[serde(default)]
+    staff: Option<Vec<String>>,
 }
 
 fn default_name() -> String {
@@ -159,6 +190,18 @@ fn to_person(t: &TestPerson) -> Result<Person, String> {
     p.tags = t.tags.clone();
     p.facts.hospitalised_since = t.hospitalised_since;
     p.facts.deceased_on = t.deceased_on;
+    if let Some(n) = &t.number {
+        p.number = Some(n.clone());
+    }
+    p.id_number = t.id_number.clone();
+    p.former_unit = t.former_unit.clone();
+    p.phone = t.phone.clone();
+    p.family_phone = t.family_phone.clone();
+    p.address = t.address.clone();
+    p.health = t.health.clone();
+    if let Some(staff) = &t.staff {
+        p.staff = staff.clone();
+    }
     Ok(p)
 }
 
@@ -168,12 +211,25 @@ pub(super) fn run(set: &RuleSet, files: &[(String, String)]) -> Vec<CaseResult> 
         let parsed: CaseFile = match toml::from_str(text) {
             Ok(c) => c,
             Err(e) => {
+                // Once, with its own line and column.
+                let at = e
+                    .span()
+                    .map(|span| {
+                        let before = &text[..span.start.min(text.len())];
+                        let line = before.matches('\n').count() + 1;
+                        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                        format!("第{line}行第{column}列 (line {line}, column {column}): ")
+                    })
+                    .unwrap_or_default();
                 out.push(CaseResult {
                     name: file.clone(),
                     file: file.clone(),
                     rule: String::new(),
                     passed: false,
-                    message: format!("cannot read test file: {e}"),
+                    message: format!(
+                        "{at}测试用例文件写错了 cannot read test file: {}",
+                        e.message().trim()
+                    ),
                 });
                 continue;
             }
@@ -243,24 +299,104 @@ fn run_case(set: &RuleSet, rule_id: &str, case: &Case) -> Result<(), String> {
         });
     }
     let data = Arc::new(PersonData::new(1, person, true, events, Arc::new(docs)));
-    let mut got: Vec<NaiveDate> = set
+    let mut occasions = set
         .eval(rule, &data, case.year)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|o| o.date)
-        .collect();
-    got.sort();
-    let mut want = case.expect.clone();
-    want.sort();
-    if got == want {
+        .map_err(|e| e.to_string())?;
+    occasions.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.key.cmp(&b.key)));
+    if case.expect.is_none()
+        && case.expect_reminders.is_none()
+        && case.expect_titles.is_none()
+        && case.expect_urgent.is_none()
+        && case.expect_to.is_none()
+    {
+        return Err(
+            "测试用例没有写要检查什么:请写 expect(事项日期)或 expect_reminders、expect_titles、\
+             expect_urgent、expect_to (the case expects nothing)"
+                .into(),
+        );
+    }
+    let show = |v: &[String]| v.join(", ");
+    let mut problems = Vec::new();
+    if let Some(want) = &case.expect {
+        let got: Vec<NaiveDate> = occasions.iter().map(|o| o.date).collect();
+        let mut want = want.clone();
+        want.sort();
+        if got != want {
+            problems.push(format!(
+                "expected [{}], got [{}]",
+                show(&want.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                show(&got.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+            ));
+        }
+    }
+    if let Some(want) = &case.expect_reminders {
+        let cal = set.calendar();
+        let mut got: Vec<NaiveDate> = occasions
+            .iter()
+            .flat_map(|o| {
+                let days: Vec<NaiveDate> = match &o.remind_on {
+                    Some(days) => days.clone(),
+                    None => rule
+                        .remind_before
+                        .iter()
+                        .map(|lead| o.date - chrono::Duration::days(*lead))
+                        .collect(),
+                };
+                days.into_iter()
+                    .map(|d| {
+                        if o.urgent {
+                            d
+                        } else {
+                            cal.workday_on_or_before(d)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        got.sort();
+        got.dedup();
+        let mut want = want.clone();
+        want.sort();
+        if got != want {
+            problems.push(format!(
+                "expect_reminders: expected [{}], got [{}]",
+                show(&want.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                show(&got.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+            ));
+        }
+    }
+    if let Some(want) = &case.expect_titles {
+        let got: Vec<String> = occasions.iter().map(|o| o.title.clone()).collect();
+        if &got != want {
+            problems.push(format!(
+                "expect_titles: expected [{}], got [{}]",
+                show(want),
+                show(&got)
+            ));
+        }
+    }
+    if let Some(want) = case.expect_urgent {
+        let got: Vec<bool> = occasions.iter().map(|o| o.urgent).collect();
+        if got.is_empty() || got.iter().any(|u| *u != want) {
+            problems.push(format!("expect_urgent: expected {want}, got {got:?}"));
+        }
+    }
+    if let Some(want) = &case.expect_to {
+        let got: Vec<String> = occasions
+            .iter()
+            .map(|o| o.to.clone().unwrap_or_else(|| "staff".into()))
+            .collect();
+        if &got != want {
+            problems.push(format!(
+                "expect_to: expected [{}], got [{}]",
+                show(want),
+                show(&got)
+            ));
+        }
+    }
+    if problems.is_empty() {
         Ok(())
     } else {
-        let show = |v: &[NaiveDate]| {
-            v.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        Err(format!("expected [{}], got [{}]", show(&want), show(&got)))
+        Err(problems.join("; "))
     }
 }

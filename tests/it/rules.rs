@@ -915,3 +915,61 @@ fn compare_lists_exactly_what_an_edit_adds() {
             .ok();
     }
 }
+
+/// Test cases can expect remind days, titles, urgency and recipients and set every
+/// roster field; a failing expectation names what differs, and a broken case file
+/// is reported once with its line and column.
+#[test]
+fn cases_expect_reminders_titles_urgency_and_recipients() {
+    let db = TestDb::sqlite();
+    let rules = RulesDir::new(&db);
+    rules.write(
+        "tests/birthday-milestone-more.toml",
+        "rule = \"birthday-milestone\"\n\n[[case]]\nname = \"90岁,提醒日\"\nyear = 2026\n\
+         person = { birth_date = \"1936-10-03\", number = \"LX0001\", phone = \"13800000000\", address = \"某路1号\", health = \"良好\", former_unit = \"某局\", family_phone = \"13900000000\", staff = [\"S009\"] }\n\
+         expect = [\"2026-10-03\"]\n\
+         expect_reminders = [\"2026-09-24\", \"2026-09-30\"]\n\
+         expect_titles = [\"90岁寿辰\"]\n\
+         expect_urgent = false\n\
+         expect_to = [\"staff\"]\n",
+    );
+    let out = rules.check(&db, "table").ok();
+    assert!(out.stdout.contains("90岁,提醒日"), "{}", out.all());
+    assert!(!out.stdout.contains("FAIL"), "{}", out.all());
+
+    // A wrong expectation names what differs.
+    rules.write(
+        "tests/birthday-milestone-more.toml",
+        "rule = \"birthday-milestone\"\n\n[[case]]\nname = \"标题写错\"\nyear = 2026\n\
+         person = { birth_date = \"1936-10-03\" }\nexpect_titles = [\"九十大寿\"]\nexpect_to = [\"supervisor\"]\n",
+    );
+    let out = rules.check(&db, "table").fails();
+    assert!(
+        out.all()
+            .contains("expect_titles: expected [九十大寿], got [90岁寿辰]"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all()
+            .contains("expect_to: expected [supervisor], got [staff]"),
+        "{}",
+        out.all()
+    );
+
+    // A broken case file: once, with its line and column.
+    rules.write(
+        "tests/birthday-milestone-more.toml",
+        "rule = \"birthday-milestone\"\n\n[[case]]\nname = \"少了引号\nyear = 2026\n",
+    );
+    let out = rules.check(&db, "table").fails();
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error:") && l.contains("birthday-milestone-more.toml"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.all());
+    // The string that is not closed starts on line 4, column 13.
+    assert!(lines[0].contains("第4行第13列"), "{}", lines[0]);
+    assert!(!out.all().contains("没有加载"), "{}", out.all());
+}
