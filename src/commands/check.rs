@@ -75,7 +75,12 @@ fn print_table(r: &CheckReport) {
     }
     println!("rules: {}", r.rules.len());
     for rule in &r.rules {
-        println!("  {} {} ({})", rule.id, rule.title, rule.file);
+        let off = if rule.enabled {
+            ""
+        } else {
+            " [未启用 disabled: RULE 里 enabled: false]"
+        };
+        println!("  {} {} ({}){off}", rule.id, rule.title, rule.file);
     }
     if !r.rule_tests.is_empty() {
         println!("rule tests:");

@@ -80,6 +80,11 @@ pub fn occasions(
                 let mut fresh = false;
                 for (ri, rule) in rules.rules.iter().enumerate() {
                     for (yi, &year) in years.iter().enumerate() {
+                        // A rule shipped off (`enabled: false`) plans nothing.
+                        if !rule.enabled {
+                            results.push(Some(empty.clone()));
+                            continue;
+                        }
                         let v = match cache_ro.get(
                             cached,
                             rule.hash,

@@ -343,6 +343,7 @@ fn compile_rule(
         "catch_up",
         "catch_up_days",
         "after_death_days",
+        "enabled",
     ];
     for k in map.keys() {
         if !RULE_KEYS.contains(&k.as_str()) {
@@ -470,7 +471,18 @@ fn compile_rule(
     let catch_up_days = days("catch_up_days")?;
     let escalate_again_after = days("escalate_again_after")?.filter(|n| *n > 0);
     let after_death_days = days("after_death_days")?.unwrap_or(30);
+    let enabled = match map.get("enabled") {
+        None => true,
+        Some(v) => v.as_bool().map_err(|_| {
+            fail(
+                None,
+                None,
+                "RULE.enabled 只能是 true(启用)或 false(不启用) (must be true or false)".into(),
+            )
+        })?,
+    };
     Ok(Rule {
+        enabled,
         after_death,
         catch_up,
         catch_up_days,

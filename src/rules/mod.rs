@@ -71,6 +71,18 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         "hardship-visit.rhai",
         include_str!("../../rules/hardship-visit.rhai"),
     ),
+    (
+        "study-at-home.rhai",
+        include_str!("../../rules/study-at-home.rhai"),
+    ),
+    (
+        "leader-contact.rhai",
+        include_str!("../../rules/leader-contact.rhai"),
+    ),
+    (
+        "health-check.rhai",
+        include_str!("../../rules/health-check.rhai"),
+    ),
 ];
 
 /// The shipped rules' test cases.
@@ -106,6 +118,18 @@ pub const BUILTIN_CASES: &[(&str, &str)] = &[
     (
         "tests/hardship-visit.toml",
         include_str!("../../rules/tests/hardship-visit.toml"),
+    ),
+    (
+        "tests/study-at-home.toml",
+        include_str!("../../rules/tests/study-at-home.toml"),
+    ),
+    (
+        "tests/leader-contact.toml",
+        include_str!("../../rules/tests/leader-contact.toml"),
+    ),
+    (
+        "tests/health-check.toml",
+        include_str!("../../rules/tests/health-check.toml"),
     ),
 ];
 
@@ -154,6 +178,9 @@ pub struct Rule {
     pub escalate_again_after: Option<i64>,
     /// Urgent rules send at once (quiet hours aside) and their days never move.
     pub urgent: bool,
+    /// RULE `enabled` (default true): a rule shipped off is compiled and its cases
+    /// run, but it plans nothing until a bureau sets `enabled: true`.
+    pub enabled: bool,
     /// Allowed channels, in no particular order; empty = any.
     pub channels: Vec<String>,
     /// Occasions and stages after the person's death are kept (the condolence).

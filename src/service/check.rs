@@ -336,7 +336,7 @@ async fn prove_rules(
                 .into_iter()
                 .map(|e| format!("rule error on the roster: {e}")),
         );
-        for (ri, rule) in rules.rules.iter().enumerate() {
+        for (ri, rule) in rules.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
             let any = occ.iter().any(|(_, r, list)| *r == ri && !list.is_empty());
             if !any {
                 warnings.push(format!(

@@ -160,3 +160,54 @@ fn an_unknown_role_is_a_check_error_with_file_and_line() {
         .fails();
     assert!(out.all().contains("to 要写成文字"), "{}", out.all());
 }
+
+/// The shipped `leader-contact` is off (`enabled: false`) and plans nothing; turned
+/// on, it reminds the 局领导 of each 离休 person on March's first working day.
+#[test]
+fn the_shipped_leader_contact_is_off_until_enabled() {
+    let db = TestDb::sqlite();
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/leader-contact.rhai"),
+    )
+    .unwrap();
+    assert!(shipped.contains("enabled: false"));
+    let preview = |config: &std::path::Path| -> Vec<String> {
+        qinqing(&db)
+            .arg("--config")
+            .arg(config)
+            .args([
+                "preview",
+                "--from",
+                "2026-03-01",
+                "--to",
+                "2026-03-31",
+                "--format",
+                "json",
+            ])
+            .run()
+            .ok()
+            .json_lines()
+            .iter()
+            .filter(|v| v["stage"] == "remind")
+            .map(|v| {
+                format!(
+                    "{} {} {}",
+                    v["remind_on"].as_str().unwrap(),
+                    v["person"].as_str().unwrap(),
+                    v["recipient"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let config = setup(&db, &shipped);
+    assert_eq!(preview(&config), Vec::<String>::new());
+    let config = setup(&db, &shipped.replace("enabled: false", "enabled: true"));
+    let t1 = Roster::synthetic(3).id(0);
+    assert_eq!(
+        preview(&config),
+        vec![
+            format!("2026-03-02 {t1} S001"),
+            format!("2026-03-02 {t1} S004")
+        ]
+    );
+}

@@ -30,7 +30,7 @@ impl RulesDir {
                 }
             }
         }
-        assert_eq!(n, 16, "eight shipped rules and eight test files");
+        assert_eq!(n, 22, "eleven shipped rules and eleven test files");
         let config = db.path("qinqing-rules.toml");
         std::fs::write(
             &config,
@@ -55,15 +55,18 @@ impl RulesDir {
     }
 }
 
-const SHIPPED: [&str; 8] = [
+const SHIPPED: [&str; 11] = [
     "birthday-milestone",
     "complaint-visit",
     "condolence",
     "document-delivery",
     "festival-visit",
     "hardship-visit",
+    "health-check",
     "hospital-visit",
+    "leader-contact",
     "monthly-call",
+    "study-at-home",
 ];
 
 /// (file name, text, line of the fault, a word of the reason).
