@@ -976,3 +976,71 @@ fn cases_expect_reminders_titles_urgency_and_recipients() {
     assert!(lines[0].contains("第4行第13列"), "{}", lines[0]);
     assert!(!out.all().contains("没有加载"), "{}", out.all());
 }
+
+/// Every worked example in rules/README.md (its 示例 section: a ```rhai block, then
+/// the ```toml block of its cases) passes `check` with its own test cases.
+#[test]
+fn the_readme_examples_pass_check_with_their_cases() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/README.md"))
+            .unwrap();
+    let start = readme.find("\n## 示例").expect("a 示例 section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut blocks = Vec::new();
+    let mut rest = section;
+    while let Some(i) = rest.find("```") {
+        let after = &rest[i + 3..];
+        let lang_end = after.find('\n').unwrap();
+        let lang = after[..lang_end].trim().to_string();
+        let body_end = after.find("\n```").unwrap();
+        blocks.push((lang, after[lang_end + 1..body_end + 1].to_string()));
+        rest = &after[body_end + 4..];
+    }
+    assert!(blocks.len() >= 6, "{blocks:?}");
+    let db = TestDb::sqlite();
+    let dir = db.path("examples");
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    let mut names = Vec::new();
+    for pair in blocks.chunks(2) {
+        let [(l1, rule), (l2, cases)] = pair else {
+            panic!("each example is a rhai block then a toml block: {pair:?}")
+        };
+        assert_eq!((l1.as_str(), l2.as_str()), ("rhai", "toml"));
+        let id = cases
+            .lines()
+            .find_map(|l| l.strip_prefix("rule = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_string();
+        assert!(rule.contains(&format!("id: \"{id}\"")), "{id}");
+        std::fs::write(dir.join(format!("{id}.rhai")), rule).unwrap();
+        std::fs::write(dir.join("tests").join(format!("{id}.toml")), cases).unwrap();
+        names.extend(
+            cases
+                .lines()
+                .filter_map(|l| l.strip_prefix("name = "))
+                .map(|n| format!("pass {id} / {}", n.trim_matches('"'))),
+        );
+    }
+    let config = db.path("examples.toml");
+    std::fs::write(
+        &config,
+        format!("[rules]\npath = {:?}\n", dir.display().to_string()),
+    )
+    .unwrap();
+    let out = qinqing(&db)
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .run()
+        .ok();
+    for n in &names {
+        assert!(
+            out.stdout.contains(n.as_str()),
+            "{n} missing:\n{}",
+            out.all()
+        );
+    }
+    assert!(!out.stdout.contains("FAIL"), "{}", out.all());
+}
