@@ -75,42 +75,72 @@ impl RuleSet {
         let diagnose = Arc::new(Diagnoser::new(calendar.clone()));
         let mut rules: Vec<Rule> = Vec::new();
         let mut errors = Vec::new();
+        // Ids refused because two new files share them: id → the files.
+        let mut refused: std::collections::HashMap<String, String> = Default::default();
         for (file, text) in files {
             match compile_rule(&engine, &loose, &file, &text) {
                 Ok(rule) => {
+                    if let Some(other) = refused.get(&rule.id) {
+                        errors.push(LoadError {
+                            file: rule.file.clone(),
+                            line: None,
+                            column: None,
+                            message: format!(
+                                "规则编号重复:{:?} 也用在 {other},都没有加载;请给每个文件一个不同的编号 \
+                                 (duplicate rule id {:?})",
+                                rule.id, rule.id
+                            ),
+                        });
+                        continue;
+                    }
                     if let Some(i) = rules.iter().position(|r| r.id == rule.id) {
-                        // Two files, one id: the one that was running keeps it, else
-                        // the file named after the id (festival-visit.rhai), else the
-                        // first; the other is the mistake, and is named.
+                        // Two files, one id: the one in the last good set keeps it and
+                        // the newcomer is refused; when neither was running (a first
+                        // load, or two new files) neither is loaded.
                         let was_running = |r: &Rule| {
                             previous.is_some_and(|p| {
                                 p.rules.iter().any(|x| x.file == r.file && x.id == r.id)
                             })
                         };
-                        let named_after = |r: &Rule| {
-                            Path::new(&r.file).file_stem().and_then(|s| s.to_str())
-                                == Some(r.id.as_str())
-                        };
-                        let newcomer_wins = (was_running(&rule) && !was_running(&rules[i]))
-                            || (!was_running(&rules[i])
-                                && named_after(&rule)
-                                && !named_after(&rules[i]));
-                        let (kept, dropped) = if newcomer_wins {
-                            let old = std::mem::replace(&mut rules[i], rule);
-                            (rules[i].file.clone(), old)
+                        let (old_runs, new_runs) = (was_running(&rules[i]), was_running(&rule));
+                        if old_runs != new_runs {
+                            let (kept, dropped) = if new_runs {
+                                let old = std::mem::replace(&mut rules[i], rule);
+                                (rules[i].file.clone(), old)
+                            } else {
+                                (rules[i].file.clone(), rule)
+                            };
+                            errors.push(LoadError {
+                                file: dropped.file.clone(),
+                                line: None,
+                                column: None,
+                                message: format!(
+                                    "规则编号重复:{:?} 已由正在运行的 {kept} 使用,本文件未加载;\
+                                     请给本规则换一个编号 (rule id {:?} is already used by {kept})",
+                                    dropped.id, dropped.id
+                                ),
+                            });
                         } else {
-                            (rules[i].file.clone(), rule)
-                        };
-                        errors.push(LoadError {
-                            file: dropped.file.clone(),
-                            line: None,
-                            column: None,
-                            message: format!(
-                                "规则编号重复:{:?} 已由 {kept} 使用,本文件未加载;请给本规则换一个编号 \
-                                 (rule id {:?} is already used by {kept})",
-                                dropped.id, dropped.id
-                            ),
-                        });
+                            let first = rules.remove(i);
+                            for (file, other) in
+                                [(&first.file, &rule.file), (&rule.file, &first.file)]
+                            {
+                                errors.push(LoadError {
+                                    file: file.clone(),
+                                    line: None,
+                                    column: None,
+                                    message: format!(
+                                        "规则编号重复:{:?} 同时用在 {file} 和 {other},两个文件都没有加载;\
+                                         请给其中一个换一个编号 (duplicate rule id {:?}: neither file is loaded)",
+                                        rule.id, rule.id
+                                    ),
+                                });
+                            }
+                            refused.insert(
+                                rule.id.clone(),
+                                format!("{} 和 {}", first.file, rule.file),
+                            );
+                        }
                         continue;
                     }
                     rules.push(rule);

@@ -222,3 +222,42 @@ fn a_date_as_title_reads_as_a_date() {
     let got = set.eval(&set.rules[0], &probe(1, |_| {}), 2026).unwrap();
     assert_eq!(got[0].title, "2026-03-01");
 }
+
+/// Duplicate ids, in both orders: with a running set, the file that was not in it
+/// is refused, naming both; on a first load neither file is loaded.
+#[test]
+fn duplicate_ids_refuse_the_newcomer_or_both() {
+    let rule = |title: &str| {
+        format!(
+            "const RULE = #{{ id: \"dup\", title: \"{title}\" }};\nfn occasions(p, year) {{ [] }}\n"
+        )
+    };
+    let files = |names: &[&str]| -> Vec<(String, String)> {
+        names.iter().map(|n| (n.to_string(), rule(n))).collect()
+    };
+    // First load: neither.
+    for order in [["a.rhai", "b.rhai"], ["b.rhai", "a.rhai"]] {
+        let set = RuleSet::from_sources(files(&order), Vec::new(), WorkCalendar::builtin(), None);
+        assert!(set.get("dup").is_none(), "{order:?}");
+        assert_eq!(set.errors.len(), 2, "{:?}", set.errors);
+        for e in &set.errors {
+            assert!(
+                e.message.contains("a.rhai") && e.message.contains("b.rhai"),
+                "{e}"
+            );
+            assert!(e.message.contains("两个文件都没有加载"), "{e}");
+        }
+    }
+    // A running set holds one of them: the other is refused, whichever sorts first.
+    for (running, newcomer) in [("a.rhai", "b.rhai"), ("b.rhai", "a.rhai")] {
+        let first =
+            RuleSet::from_sources(files(&[running]), Vec::new(), WorkCalendar::builtin(), None);
+        let mut both = files(&[running, newcomer]);
+        both.sort();
+        let set = RuleSet::from_sources(both, Vec::new(), WorkCalendar::builtin(), Some(&first));
+        assert_eq!(set.get("dup").unwrap().file, running);
+        assert_eq!(set.errors.len(), 1, "{:?}", set.errors);
+        assert_eq!(set.errors[0].file, newcomer);
+        assert!(set.errors[0].message.contains(running), "{}", set.errors[0]);
+    }
+}
