@@ -402,7 +402,7 @@ fn compile_rule(
         |k: &str| -> Option<String> { map.get(k).and_then(|v| v.clone().into_string().ok()) };
     let id = get_str("id")
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| fail(None, None, "RULE.id is missing or not a string".into()))?;
+        .ok_or_else(|| fail(None, None, "RULE 里缺少 id,或 id 不是文字:请写 id: \"my-rule\" (RULE.id is missing or not a string)".into()))?;
     let title = get_str("title").unwrap_or_else(|| id.clone());
     let ints = |k: &str| -> Result<Vec<i64>, LoadError> {
         match map.get(k) {
@@ -414,12 +414,12 @@ fn compile_rule(
                     fail(
                         None,
                         None,
-                        format!("RULE.{k} must be a list of whole numbers of days, like [7, 1]"),
+                        format!("RULE.{k} 要写成天数的列表,如 [7, 1] (RULE.{k} must be a list of whole numbers of days)"),
                     )
                 })
                 .and_then(|xs| {
                     if xs.iter().any(|x| *x < 0) {
-                        Err(fail(None, None, format!("RULE.{k} must not be negative")))
+                        Err(fail(None, None, format!("RULE.{k} 的天数不能是负数 (RULE.{k} must not be negative)")))
                     } else {
                         Ok(xs)
                     }
@@ -435,7 +435,7 @@ fn compile_rule(
             fail(
                 None,
                 None,
-                "RULE.escalate_after must be a number of days, or false".into(),
+                "RULE.escalate_after 要写天数(如 3),不报告上级写 false (RULE.escalate_after must be a number of days, or false)".into(),
             )
         })?),
     };
@@ -443,7 +443,7 @@ fn compile_rule(
         None => false,
         Some(v) => v
             .as_bool()
-            .map_err(|_| fail(None, None, "RULE.urgent must be true or false".into()))?,
+            .map_err(|_| fail(None, None, "RULE.urgent 只能是 true 或 false (RULE.urgent must be true or false)".into()))?,
     };
     let channels = match map.get("channels") {
         None => Vec::new(),
@@ -454,7 +454,7 @@ fn compile_rule(
                 fail(
                     None,
                     None,
-                    "RULE.channels must be a list of channel names".into(),
+                    "RULE.channels 要写成渠道名的列表,如 [\"sms\", \"wecom\"] (RULE.channels must be a list of channel names)".into(),
                 )
             })?
             .into_iter()
@@ -465,7 +465,7 @@ fn compile_rule(
         None => false,
         Some(v) => v
             .as_bool()
-            .map_err(|_| fail(None, None, "RULE.after_death must be true or false".into()))?,
+            .map_err(|_| fail(None, None, "RULE.after_death 只能是 true 或 false (RULE.after_death must be true or false)".into()))?,
     };
     let days = |k: &str| -> Result<Option<i64>, LoadError> {
         match map.get(k) {

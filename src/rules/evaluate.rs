@@ -95,12 +95,12 @@ fn convert_occasions(rule: &Rule, value: Dynamic) -> Result<Vec<Occasion>, Strin
     }
     let list = value
         .into_array()
-        .map_err(|t| format!("occasions() must return a list of maps, got {t}"))?;
+        .map_err(|t| format!("occasions() 要返回事项列表 [#{{ … }}, …],却返回了 {t} (occasions() must return a list of maps)"))?;
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         let m = item
             .try_cast::<Map>()
-            .ok_or("each occasion must be a map like #{ date: …, title: … }")?;
+            .ok_or("每件事项要写成 #{ date: …, title: … } (each occasion must be a map)")?;
         out.push(convert_one(rule, &m)?);
     }
     Ok(out)
@@ -111,7 +111,7 @@ fn get_date(m: &Map, k: &str) -> Result<Option<NaiveDate>, String> {
         None => Ok(None),
         Some(v) if v.is_unit() => Ok(None),
         Some(v) => v.read_lock::<NaiveDate>().map(|d| Some(*d)).ok_or_else(|| {
-            format!("occasion.{k} must be a Date (use date(2026, 9, 18) or festival(…))")
+            format!("事项的 {k} 要是日期,如 date(2026, 9, 18) 或 festival(…),不能是文字或数字 (occasion.{k} must be a Date)")
         }),
     }
 }
@@ -145,12 +145,12 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         Some(v) => {
             let arr = v
                 .read_lock::<rhai::Array>()
-                .ok_or("occasion.remind_on must be a list of Dates")?;
+                .ok_or("remind_on 要写成日期的列表,如 [d - 7, d - 1] (occasion.remind_on must be a list of Dates)")?;
             let mut ds = Vec::with_capacity(arr.len());
             for d in arr.iter() {
                 ds.push(
                     *d.read_lock::<NaiveDate>()
-                        .ok_or("occasion.remind_on must be a list of Dates")?,
+                        .ok_or("remind_on 要写成日期的列表,如 [d - 7, d - 1] (occasion.remind_on must be a list of Dates)")?,
                 );
             }
             Some(ds)
@@ -159,7 +159,7 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
     let satisfied_by = match m.get("satisfied_by") {
         None => Vec::new(),
         Some(v) => {
-            const BAD: &str = "occasion.satisfied_by must be a list like [\"call\", \"visit\"]";
+            const BAD: &str = "satisfied_by 要写成列表,如 [\"call\", \"visit\"] (occasion.satisfied_by must be a list)";
             let arr = v.read_lock::<rhai::Array>().ok_or(BAD)?;
             let mut kinds = Vec::with_capacity(arr.len());
             for k in arr.iter() {
@@ -187,7 +187,7 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
                 }
                 other => {
                     return Err(format!(
-                        "occasion.window {other:?}: use \"month\" or #{{ from: …, to: … }}"
+                        "window 只能写 \"month\"(当月)或 #{{ from: 日期, to: 日期 }},不能写 {other:?} (occasion.window)"
                     ));
                 }
             }
@@ -195,9 +195,9 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
         Some(v) => {
             let w = v
                 .read_lock::<Map>()
-                .ok_or("occasion.window must be \"month\" or #{ from, to }")?;
-            let from = get_date(&w, "from")?.ok_or("occasion.window.from is required")?;
-            let to = get_date(&w, "to")?.ok_or("occasion.window.to is required")?;
+                .ok_or("window 只能写 \"month\"(当月)或 #{ from: 日期, to: 日期 } (occasion.window)")?;
+            let from = get_date(&w, "from")?.ok_or("window 缺少 from(开始日期) (occasion.window.from is required)")?;
+            let to = get_date(&w, "to")?.ok_or("window 缺少 to(结束日期) (occasion.window.to is required)")?;
             Some((from, to))
         }
     };
