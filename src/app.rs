@@ -51,7 +51,11 @@ struct Watched {
     roster: Vec<PathBuf>,
     rules: Option<PathBuf>,
     holidays: Option<PathBuf>,
+    /// What was last acted on.
     stamps: [Vec<Option<SystemTime>>; 3],
+    /// What the last watch saw: a change is acted on once it has held still for
+    /// one watch interval, so a clerk saving several files is one reload.
+    seen: [Vec<Option<SystemTime>>; 3],
 }
 
 impl Watched {
@@ -64,8 +68,10 @@ impl Watched {
             rules: config.rules.path.clone(),
             holidays: config.calendar.holidays.clone(),
             stamps: Default::default(),
+            seen: Default::default(),
         };
         w.stamps = w.read();
+        w.seen = w.stamps.clone();
         w
     }
 
@@ -77,11 +83,18 @@ impl Watched {
         ]
     }
 
-    /// Which of (roster, rules, holidays) changed since the last call.
+    /// Which of (roster, rules, holidays) changed since they were last acted on and
+    /// have not changed again since the previous watch (debounced).
     fn changes(&mut self) -> [bool; 3] {
         let now = self.read();
-        let changed = std::array::from_fn(|i| now[i] != self.stamps[i]);
-        self.stamps = now;
+        let changed: [bool; 3] =
+            std::array::from_fn(|i| now[i] != self.stamps[i] && now[i] == self.seen[i]);
+        for (i, c) in changed.iter().enumerate() {
+            if *c {
+                self.stamps[i] = now[i].clone();
+            }
+        }
+        self.seen = now;
         changed
     }
 }
@@ -178,6 +191,10 @@ impl Daemon {
         }
     }
 
+    /// Recompiles every rule and runs its test cases: when all compile and pass, the
+    /// new set replaces the running one at once; otherwise the running rules stay,
+    /// and the errors (file, line, column) are logged and shown by `status` and
+    /// `/healthz` until a reload succeeds.
     async fn reload_rules(&self) {
         let previous = self.rules.read().await.clone();
         let next = match &self.ctx.config.rules.path {
@@ -185,16 +202,116 @@ impl Daemon {
             None => RuleSet::builtin(self.calendar()),
         };
         let next = service::with_config_defaults(next, &self.ctx.config);
-        for e in &next.errors {
-            tracing::error!("rule not loaded: {e}");
+        let failing: Vec<crate::rules::LoadError> = next
+            .run_cases()
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| crate::rules::LoadError {
+                file: c.file,
+                line: None,
+                column: None,
+                message: format!(
+                    "测试用例 {} 没有通过 (rule test failed): {}",
+                    c.name, c.message
+                ),
+            })
+            .collect();
+        if next.errors.is_empty() && failing.is_empty() {
+            tracing::info!(rules = next.rules.len(), "rules reloaded");
+            *self.rules.write().await = Arc::new(next);
+        } else {
+            let errors: Vec<_> = next.errors.iter().cloned().chain(failing).collect();
+            for e in &errors {
+                tracing::error!("rule not loaded: {e}");
+            }
+            tracing::error!(
+                errors = errors.len(),
+                "rules not reloaded: the running rules stay in use until every rule compiles and its tests pass"
+            );
+            *self.rules.write().await = Arc::new(previous.with_errors(errors));
         }
-        tracing::info!(
-            rules = next.rules.len(),
-            errors = next.errors.len(),
-            "rules reloaded"
-        );
-        *self.rules.write().await = Arc::new(next);
         self.record_rules_loaded().await;
+    }
+
+    /// On SIGHUP: the config file is read again only to say what changed. None of it
+    /// is applied while running (the store, the listener and the channels are built
+    /// once), so nothing is half-applied: each changed section is logged as needing
+    /// a restart.
+    fn check_config(&self) {
+        let Some(path) = self.ctx.config.source.as_deref() else {
+            return;
+        };
+        let new = match crate::config::Config::load(Some(path)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("config file now has errors, the running config stays: {e}");
+                return;
+            }
+        };
+        let old = &self.ctx.config;
+        let mut changed = Vec::new();
+        let mut diff = |name: &'static str, a: String, b: String| {
+            if a != b {
+                changed.push(name);
+            }
+        };
+        diff(
+            "database",
+            format!(
+                "{:?} {:?}",
+                old.database.url.as_ref().map(|u| u.expose().to_string()),
+                old.database.max_connections
+            ),
+            format!(
+                "{:?} {:?}",
+                new.database.url.as_ref().map(|u| u.expose().to_string()),
+                new.database.max_connections
+            ),
+        );
+        diff("http", format!("{:?}", old.http), format!("{:?}", new.http));
+        diff(
+            "roster",
+            format!("{:?}", old.roster),
+            format!("{:?}", new.roster),
+        );
+        diff(
+            "rules",
+            format!("{:?}", old.rules),
+            format!("{:?}", new.rules),
+        );
+        diff(
+            "calendar",
+            format!("{:?}", old.calendar),
+            format!("{:?}", new.calendar),
+        );
+        diff(
+            "schedule",
+            format!("{:?}", old.schedule),
+            format!("{:?}", new.schedule),
+        );
+        diff(
+            "limits",
+            format!("{:?}", old.limits),
+            format!("{:?}", new.limits),
+        );
+        diff(
+            "escalation",
+            format!("{:?}", old.escalation),
+            format!("{:?}", new.escalation),
+        );
+        diff(
+            "channels",
+            format!("{:?}", old.channels),
+            format!("{:?}", new.channels),
+        );
+        if !changed.is_empty() {
+            tracing::warn!(
+                sections = %changed.join(", "),
+                "the config file changed in [{}]: these need a restart (systemctl restart qinqing); \
+                 the running daemon keeps its config until then",
+                changed.join("], [")
+            );
+        }
     }
 
     /// When the rules were (re)loaded, for `/healthz`.
@@ -437,6 +554,7 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
                 // Reload: the holiday file and every rule (a rule set that does not
                 // load keeps the running one), the roster files; then plan again.
                 tracing::info!("SIGHUP: re-reading the holiday file, the rules and the roster");
+                daemon.check_config();
                 if !daemon.reload_calendar().await {
                     daemon.reload_rules().await;
                 }

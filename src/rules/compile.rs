@@ -441,9 +441,13 @@ fn compile_rule(
     };
     let urgent = match map.get("urgent") {
         None => false,
-        Some(v) => v
-            .as_bool()
-            .map_err(|_| fail(None, None, "RULE.urgent 只能是 true 或 false (RULE.urgent must be true or false)".into()))?,
+        Some(v) => v.as_bool().map_err(|_| {
+            fail(
+                None,
+                None,
+                "RULE.urgent 只能是 true 或 false (RULE.urgent must be true or false)".into(),
+            )
+        })?,
     };
     let channels = match map.get("channels") {
         None => Vec::new(),
@@ -463,9 +467,14 @@ fn compile_rule(
     };
     let after_death = match map.get("after_death") {
         None => false,
-        Some(v) => v
-            .as_bool()
-            .map_err(|_| fail(None, None, "RULE.after_death 只能是 true 或 false (RULE.after_death must be true or false)".into()))?,
+        Some(v) => v.as_bool().map_err(|_| {
+            fail(
+                None,
+                None,
+                "RULE.after_death 只能是 true 或 false (RULE.after_death must be true or false)"
+                    .into(),
+            )
+        })?,
     };
     let days = |k: &str| -> Result<Option<i64>, LoadError> {
         match map.get(k) {

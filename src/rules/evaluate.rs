@@ -193,11 +193,13 @@ fn convert_one(rule: &Rule, m: &Map) -> Result<Occasion, String> {
             }
         }
         Some(v) => {
-            let w = v
-                .read_lock::<Map>()
-                .ok_or("window 只能写 \"month\"(当月)或 #{ from: 日期, to: 日期 } (occasion.window)")?;
-            let from = get_date(&w, "from")?.ok_or("window 缺少 from(开始日期) (occasion.window.from is required)")?;
-            let to = get_date(&w, "to")?.ok_or("window 缺少 to(结束日期) (occasion.window.to is required)")?;
+            let w = v.read_lock::<Map>().ok_or(
+                "window 只能写 \"month\"(当月)或 #{ from: 日期, to: 日期 } (occasion.window)",
+            )?;
+            let from = get_date(&w, "from")?
+                .ok_or("window 缺少 from(开始日期) (occasion.window.from is required)")?;
+            let to = get_date(&w, "to")?
+                .ok_or("window 缺少 to(结束日期) (occasion.window.to is required)")?;
             Some((from, to))
         }
     };

@@ -291,6 +291,20 @@ impl RuleSet {
     }
 
     /// Runs the rule test cases (`rules/tests/*.toml`).
+    /// The same rules with other load errors: a reload that failed keeps the
+    /// running rules and shows why the new ones were not taken.
+    pub fn with_errors(&self, errors: Vec<LoadError>) -> RuleSet {
+        RuleSet {
+            engine: self.engine.clone(),
+            diagnose: self.diagnose.clone(),
+            rules: self.rules.clone(),
+            errors,
+            cases: self.cases.clone(),
+            calendar: self.calendar.clone(),
+            escalation_fallback: self.escalation_fallback.clone(),
+        }
+    }
+
     pub fn run_cases(&self) -> Vec<CaseResult> {
         cases::run(self, &self.cases)
     }

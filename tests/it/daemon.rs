@@ -1035,3 +1035,175 @@ fn database_alone_runs_the_daemon_to_the_console() {
         );
     }
 }
+
+/// Rules edited while the daemon runs: a syntax error keeps the running rules and
+/// makes `/healthz` degraded, naming the file and line; the fix (and a new rule) is
+/// live without a restart; SIGHUP re-reads and the daemon keeps running; `/metrics`
+/// counted the work; SIGTERM ends it with 0.
+#[test]
+fn rules_edited_while_running_are_checked_then_swapped_in() {
+    let db = TestDb::sqlite();
+    let rules = db.path("rules");
+    std::fs::create_dir_all(rules.join("tests")).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for sub in ["", "tests"] {
+        for e in std::fs::read_dir(shipped.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() && p.extension().is_some_and(|x| x == "rhai" || x == "toml") {
+                std::fs::copy(&p, rules.join(sub).join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let out = db.path("out.jsonl");
+    let port = free_port();
+    let channels = format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n\n[rules]\npath = {:?}\n\n{}",
+        rules.display().to_string(),
+        console(&out)
+    );
+    let s = Setup::new(
+        db,
+        &roster(6, ""),
+        "dispatch_every_secs = 1\nwatch_every_secs = 1\nshutdown_grace_secs = 5",
+        &channels,
+    );
+    let log = s.path("daemon.log");
+    let mut child = s
+        .cmd(AT)
+        .env("QINQING_LOG", "info")
+        .args(["run", "--now", AT])
+        .spawn(&log);
+    let health = |want: &dyn Fn(&Value) -> bool| -> Value {
+        wait_for("the health asked for", 60, || {
+            let (_, body) = http_get(port, "/healthz")?;
+            let v: Value = serde_json::from_str(&body).ok()?;
+            want(&v).then_some(v)
+        })
+    };
+    let h = health(&|v| v["status"] == "ok" && v["last_tick"] == "2026-06-01");
+    assert!(
+        h["rules"]["loaded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "monthly-call"),
+        "{h:#}"
+    );
+    wait_for("today's digests", 30, || {
+        (console_lines(&out).len() >= 2).then_some(())
+    });
+
+    // A syntax error on line 20 of monthly-call.rhai.
+    let file = rules.join("monthly-call.rhai");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("fn occasions"))
+        .unwrap();
+    lines.insert(at + 1, "    let x = ;");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let h = health(&|v| v["status"] == "degraded");
+    let errors = h["rules"]["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(
+            |e| e["file"].as_str().unwrap().ends_with("monthly-call.rhai")
+                && e["line"] == at as u64 + 2
+        ),
+        "names the file and line {}: {h:#}",
+        at + 2
+    );
+    // The running rules stay: monthly-call is still loaded.
+    assert!(
+        h["rules"]["loaded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "monthly-call"),
+        "{h:#}"
+    );
+
+    // Fixed, and a new rule added: both live without a restart.
+    std::fs::write(&file, &good).unwrap();
+    std::fs::write(
+        rules.join("e2e-new.rhai"),
+        "const RULE = #{ id: \"e2e-new\", title: \"新规则\" };\nfn occasions(p, year) { [] }\n",
+    )
+    .unwrap();
+    let h = health(&|v| {
+        v["status"] == "ok"
+            && v["rules"]["loaded"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|r| r == "e2e-new"))
+    });
+    assert!(h["rules"]["errors"].as_array().unwrap().is_empty(), "{h:#}");
+
+    // A rule whose test case fails is not swapped in either.
+    std::fs::write(
+        rules.join("e2e-new.rhai"),
+        "const RULE = #{ id: \"e2e-new\", title: \"新规则\" };\nfn occasions(p, year) { [#{ date: date(year, 7, 1) }] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("tests/e2e-new.toml"),
+        "rule = \"e2e-new\"\n\n[[case]]\nname = \"无事项\"\nyear = 2026\nperson = { birth_date = \"1940-01-01\" }\nexpect = []\n",
+    )
+    .unwrap();
+    let h = health(&|v| v["status"] == "degraded");
+    let text = h["rules"]["errors"].to_string();
+    assert!(
+        text.contains("测试用例") && text.contains("e2e-new"),
+        "{h:#}"
+    );
+    std::fs::remove_file(rules.join("tests/e2e-new.toml")).unwrap();
+    health(&|v| v["status"] == "ok");
+
+    // SIGHUP re-reads; the daemon keeps running.
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_for("the reload after SIGHUP", 30, || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (text.contains("SIGHUP: re-reading") && text.matches("rules reloaded").count() >= 3)
+            .then_some(())
+    });
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP must not stop the daemon"
+    );
+
+    // The counters moved.
+    let (_, text) = http_get(port, "/metrics").expect("metrics");
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert!(
+        metric(
+            &scrape,
+            "qinqing_reminders_planned_total",
+            Some(("rule", "monthly-call"))
+        ) >= 6.0,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &scrape,
+            "qinqing_deliveries_total",
+            Some(("status", "sent"))
+        ) >= 2.0,
+        "{text}"
+    );
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let code = wait_for("the daemon to stop", 30, || child.try_wait().unwrap());
+    assert_eq!(
+        code.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
