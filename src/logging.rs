@@ -1,4 +1,5 @@
-//! Logs go to stderr; `RUST_LOG` (or `QINQING_LOG`) sets the level, default info.
+//! Logs go to stderr; `RUST_LOG` (or `QINQING_LOG`) sets the level, default info;
+//! `log.format = "json"` writes one JSON object per line.
 //! Timestamps are Asia/Shanghai time (`+08:00`), like every date an operator sees;
 //! libraries' chatter (sqlx statements, tokio-cron-scheduler's start-up) stays below
 //! INFO. Never log message bodies or unmasked phone or ID numbers (see `mask`).
@@ -48,13 +49,23 @@ where
     }
 }
 
-pub fn init() {
+pub fn init(format: crate::config::LogFormat) {
     // sqlx's slow-statement warnings (with the SQL text) mean nothing to an
     // operator: only its errors are shown unless asked for.
     let filter = std::env::var("QINQING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info,sqlx=warn,sqlx::query=error,tokio_cron_scheduler=warn".into());
     let filter = tracing_subscriber::EnvFilter::new(filter);
+    if format == crate::config::LogFormat::Json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_timer(ChinaTime)
+            .with_ansi(false)
+            .try_init();
+        return;
+    }
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)

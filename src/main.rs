@@ -5,7 +5,7 @@ use clap::Parser;
 fn main() {
     quiet_on_closed_pipe();
     let cli = qinqing::cli::Cli::parse();
-    qinqing::logging::init();
+    qinqing::logging::init(qinqing::config::log_format(cli.config.as_deref()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -47,6 +47,7 @@ pub struct Config {
     pub escalation: EscalationConfig,
     pub http: HttpConfig,
     pub channels: ChannelsConfig,
+    pub log: LogConfig,
     /// Where this config came from (not a TOML key); relative paths resolve against the
     /// working directory.
     #[serde(skip)]
@@ -98,6 +99,42 @@ pub struct RulesConfig {
 pub struct CalendarConfig {
     /// Holiday notices for years the binary does not know yet (see config/holidays.toml).
     pub holidays: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// "text" (default: one line per event; under systemd with syslog priorities) or
+    /// "json" (one JSON object per line, for a log collector).
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `log.format` of the config file qinqing will read (`--config`, else the default
+/// path), read before the config is loaded so that loading errors are logged in it
+/// too; "text" when the file or the key is missing or unreadable.
+pub fn log_format(config: Option<&Path>) -> LogFormat {
+    let path = config
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| DEFAULT_CONFIG_PATH.into());
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("log")?.get("format")?.as_str().map(str::to_string))
+        .map_or(LogFormat::Text, |f| {
+            if f == "json" {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            }
+        })
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -199,3 +199,42 @@ fn a_days_run_at_trace_level_logs_no_roster_value() {
         }
     }
 }
+
+/// `log.format = "json"`: every log line on stderr is a JSON object with a level and
+/// a message, and its timestamp is +08:00.
+#[test]
+fn log_format_json_writes_json_lines() {
+    let db = crate::support::TestDb::sqlite();
+    let config = db.path("qinqing.toml");
+    std::fs::write(&config, "[log]\nformat = \"json\"\n\n[channels.console]\n").unwrap();
+    let out = crate::support::qinqing(&db)
+        .arg("--config")
+        .arg(&config)
+        .env("QINQING_LOG", "info")
+        .args(["run", "--once", "--now", "2026-06-01T08:40:00+08:00"])
+        .run();
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(!lines.is_empty(), "{}", out.all());
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{l}"
+        );
+        assert!(v["timestamp"].as_str().unwrap().ends_with("+08:00"), "{l}");
+    }
+    // A bad value is a config error naming the key.
+    std::fs::write(&config, "[log]\nformat = \"xml\"\n").unwrap();
+    let out = crate::support::qinqing(&db)
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .run()
+        .fails();
+    assert!(out.all().contains("log.format"), "{}", out.all());
+}
