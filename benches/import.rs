@@ -132,7 +132,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    qinqing::logging::init();
+    qinqing::logging::init(qinqing::config::LogFormat::Text);
     let rows: usize = std::env::var("QINQING_BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
