@@ -51,11 +51,7 @@ struct Watched {
     roster: Vec<PathBuf>,
     rules: Option<PathBuf>,
     holidays: Option<PathBuf>,
-    /// What was last acted on.
     stamps: [Vec<Option<SystemTime>>; 3],
-    /// What the last watch saw: a change is acted on once it has held still for
-    /// one watch interval, so a clerk saving several files is one reload.
-    seen: [Vec<Option<SystemTime>>; 3],
 }
 
 impl Watched {
@@ -68,10 +64,8 @@ impl Watched {
             rules: config.rules.path.clone(),
             holidays: config.calendar.holidays.clone(),
             stamps: Default::default(),
-            seen: Default::default(),
         };
         w.stamps = w.read();
-        w.seen = w.stamps.clone();
         w
     }
 
@@ -83,18 +77,11 @@ impl Watched {
         ]
     }
 
-    /// Which of (roster, rules, holidays) changed since they were last acted on and
-    /// have not changed again since the previous watch (debounced).
+    /// Which of (roster, rules, holidays) changed since the last call.
     fn changes(&mut self) -> [bool; 3] {
         let now = self.read();
-        let changed: [bool; 3] =
-            std::array::from_fn(|i| now[i] != self.stamps[i] && now[i] == self.seen[i]);
-        for (i, c) in changed.iter().enumerate() {
-            if *c {
-                self.stamps[i] = now[i].clone();
-            }
-        }
-        self.seen = now;
+        let changed = std::array::from_fn(|i| now[i] != self.stamps[i]);
+        self.stamps = now;
         changed
     }
 }
