@@ -991,11 +991,16 @@ fn the_readme_examples_pass_check_with_their_cases() {
         blocks.push((lang, after[lang_end + 1..body_end + 1].to_string()));
         rest = &after[body_end + 4..];
     }
-    assert!(blocks.len() >= 6, "{blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        14,
+        "seven examples, each a rule and its cases"
+    );
     let db = TestDb::sqlite();
     let dir = db.path("examples");
     std::fs::create_dir_all(dir.join("tests")).unwrap();
     let mut names = Vec::new();
+    let mut shipped_examples = 0;
     for pair in blocks.chunks(2) {
         let [(l1, rule), (l2, cases)] = pair else {
             panic!("each example is a rhai block then a toml block: {pair:?}")
@@ -1008,6 +1013,18 @@ fn the_readme_examples_pass_check_with_their_cases() {
             .trim_matches('"')
             .to_string();
         assert!(rule.contains(&format!("id: \"{id}\"")), "{id}");
+        // An example that is a shipped rule is its shipped text, word for word.
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        if let Ok(text) = std::fs::read_to_string(shipped.join(format!("{id}.rhai"))) {
+            assert_eq!(
+                rule, &text,
+                "README example {id} differs from rules/{id}.rhai"
+            );
+            let shipped_cases =
+                std::fs::read_to_string(shipped.join("tests").join(format!("{id}.toml"))).unwrap();
+            assert_eq!(cases, &shipped_cases, "README cases for {id} differ");
+            shipped_examples += 1;
+        }
         std::fs::write(dir.join(format!("{id}.rhai")), rule).unwrap();
         std::fs::write(dir.join("tests").join(format!("{id}.toml")), cases).unwrap();
         names.extend(
@@ -1017,6 +1034,7 @@ fn the_readme_examples_pass_check_with_their_cases() {
                 .map(|n| format!("pass {id} / {}", n.trim_matches('"'))),
         );
     }
+    assert_eq!(shipped_examples, 4, "four examples are shipped rules");
     let config = db.path("examples.toml");
     std::fs::write(
         &config,
