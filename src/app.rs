@@ -328,10 +328,12 @@ impl Daemon {
         Ok(())
     }
 
-    async fn dispatch(&self, now: DateTime<FixedOffset>) -> Result<()> {
-        service::dispatch::round(&self.dispatcher, now).await?;
+    /// One dispatch round; returns when the next round has work (None: only a
+    /// tick or a change will bring any).
+    async fn dispatch(&self, now: DateTime<FixedOffset>) -> Result<Option<DateTime<FixedOffset>>> {
+        let next = service::dispatch::round_and_next(&self.dispatcher, now).await?;
         self.notify_status().await;
-        Ok(())
+        Ok(next)
     }
 
     /// systemd's STATUS= line (`systemctl status qinqing`): the last tick, what is
@@ -389,7 +391,10 @@ pub async fn run_daemon(ctx: Context) -> Result<i32> {
 }
 
 enum Work {
+    /// Plan, then dispatch.
     Tick,
+    /// Dispatch only: something fell due.
+    Dispatch,
 }
 
 /// SIGTERM and SIGINT stop; SIGHUP (systemd's ExecReload) re-reads.
@@ -516,8 +521,11 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
     tracing::info!("qinqing is running");
 
     let schedule = &daemon.ctx.config.schedule;
-    let mut dispatch_every =
-        tokio::time::interval(Duration::from_secs(schedule.dispatch_every_secs.max(1)));
+    // The dispatcher sleeps until the next round has work (a retry, a send window,
+    // a lapsed claim lease, a later remind day), a tick or a change; never longer
+    // than `dispatch_every_secs`. The first round follows the start-up tick.
+    let max_sleep = Duration::from_secs(schedule.dispatch_every_secs.max(1));
+    let mut dispatch_at = tokio::time::Instant::now();
     let mut watch_every =
         tokio::time::interval(Duration::from_secs(schedule.watch_every_secs.max(1)));
     watch_every.tick().await;
@@ -556,7 +564,7 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
                 }
                 w
             }
-            _ = dispatch_every.tick() => None,
+            _ = tokio::time::sleep_until(dispatch_at) => Some(Work::Dispatch),
             _ = watch_every.tick() => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 let mut replan = daemon.replan.swap(false, Ordering::Relaxed);
@@ -580,17 +588,23 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
                 replan.then_some(Work::Tick)
             }
         };
+        // Nothing to do: back to sleep (no round runs without a reason).
+        let Some(work) = work else { continue };
         // Run the step as its own task so a signal can wait for it within the grace period.
         let d = daemon.clone();
         let now = daemon.now();
         let step = tokio::spawn(async move {
-            if matches!(work, Some(Work::Tick))
+            if matches!(work, Work::Tick)
                 && let Err(e) = d.tick(now).await
             {
                 tracing::error!("planning tick failed: {e:#}");
             }
-            if let Err(e) = d.dispatch(now).await {
-                tracing::error!("dispatch failed: {e:#}");
+            match d.dispatch(now).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!("dispatch failed: {e:#}");
+                    None
+                }
             }
         });
         tokio::pin!(step);
@@ -600,7 +614,15 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
         ping.tick().await;
         let stop = loop {
             tokio::select! {
-                _ = &mut step => break false,
+                next = &mut step => {
+                    let next = next.ok().flatten();
+                    let wait = next.map_or(max_sleep, |t| {
+                        (t - daemon.now()).to_std().unwrap_or_default().clamp(Duration::from_secs(1), max_sleep)
+                    });
+                    tracing::debug!(in_secs = wait.as_secs(), "next dispatch round");
+                    dispatch_at = tokio::time::Instant::now() + wait;
+                    break false
+                }
                 _ = signals.stop(&mut reload) => break true,
                 _ = ping.tick() => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
@@ -630,7 +652,7 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
 
 /// Lets an in-flight step finish within the grace period; past it, the step is
 /// abandoned and its claimed digests are resent by the next start.
-async fn finish(step: std::pin::Pin<&mut tokio::task::JoinHandle<()>>, grace: Duration) {
+async fn finish<T>(step: std::pin::Pin<&mut tokio::task::JoinHandle<T>>, grace: Duration) {
     tracing::info!(
         grace_secs = grace.as_secs(),
         "signal received; finishing in-flight sends"

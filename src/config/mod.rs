@@ -156,7 +156,9 @@ pub struct ScheduleConfig {
     pub quiet_hours: String,
     /// How many missed days are planned after downtime; older stages are recorded as missed.
     pub catch_up_days: i64,
-    /// Seconds between dispatcher rounds.
+    /// The longest the dispatcher sleeps between rounds. It wakes earlier when a
+    /// round has work: a retry, a send window, a lapsed claim lease, a remind day,
+    /// a planning tick or a change.
     pub dispatch_every_secs: u64,
     /// Seconds between checks for roster or store changes.
     pub watch_every_secs: u64,
@@ -182,7 +184,7 @@ impl Default for ScheduleConfig {
             send_at: "08:30".into(),
             quiet_hours: "21:00-07:30".into(),
             catch_up_days: 7,
-            dispatch_every_secs: 30,
+            dispatch_every_secs: 300,
             watch_every_secs: 20,
             shutdown_grace_secs: 20,
             max_attempts: 8,

@@ -141,6 +141,54 @@ impl Dispatcher {
             .unwrap_or(now + chrono::Duration::days(1))
     }
 
+    /// The next instant after `now` at which a send window may open or a held
+    /// stage may become due: today's `send_at`, the end of quiet hours, midnight.
+    fn next_window_change(&self, now: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+        let at = |day: NaiveDate, t: NaiveTime| {
+            day.and_time(t).and_local_timezone(*now.offset()).single()
+        };
+        let today = now.date_naive();
+        let tomorrow = today + chrono::Duration::days(1);
+        let (_, quiet_end) = self.schedule.quiet();
+        [
+            at(today, self.schedule.send_time()),
+            at(today, quiet_end),
+            at(tomorrow, quiet_end),
+            at(tomorrow, NaiveTime::MIN),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+        .unwrap_or(now + chrono::Duration::days(1))
+    }
+
+    /// When the next round has work, as far as the store knows after the round
+    /// `report` describes: a retry or a lapsed claim lease, the send window or
+    /// midnight for stages held back (`report.waiting`), the first later remind
+    /// day. None when nothing is waiting at all (a tick or a change brings work).
+    pub async fn next_wake(
+        &self,
+        now: DateTime<FixedOffset>,
+        report: &RoundReport,
+    ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+        let due = self.store.next_due(now.date_naive()).await?;
+        let later_day = due.remind_on.and_then(|d| {
+            d.and_time(NaiveTime::MIN)
+                .and_local_timezone(*now.offset())
+                .single()
+        });
+        let window = self.next_window_change(now);
+        let held = (report.waiting > 0).then_some(window);
+        // What is already due but was not taken waits for its send window (a
+        // pending digest in quiet hours), never a busy loop.
+        Ok([due.retry_at, due.lease_ends_at, later_day, held]
+            .into_iter()
+            .flatten()
+            .map(|t| if t <= now { window } else { t })
+            .min())
+    }
+
     /// The claimed digests a channel's own daily caps hold back today, with why:
     /// counted from what the store says was sent since midnight, in claim order.
     async fn over_daily_caps(

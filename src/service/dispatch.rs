@@ -25,3 +25,13 @@ pub async fn round(
     }
     Ok(report)
 }
+
+/// One round at `now`, then when the next one has work (see
+/// [`Dispatcher::next_wake`]); the daemon sleeps until then.
+pub async fn round_and_next(
+    dispatcher: &Dispatcher,
+    now: DateTime<FixedOffset>,
+) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+    let report = round(dispatcher, now).await?;
+    dispatcher.next_wake(now, &report).await
+}

@@ -24,7 +24,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use audit::{AuditEntry, StoreFigures};
 pub use outbox::{
-    ClaimedDigest, FailedDelivery, NewDigest, OccasionReminded, OutboxCounts, SendOutcome,
+    ClaimedDigest, FailedDelivery, NewDigest, NextDue, OccasionReminded, OutboxCounts, SendOutcome,
     StoredReminder,
 };
 pub use roster::PersonBrief;

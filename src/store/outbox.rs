@@ -26,6 +26,14 @@ const BATCH: usize = 400;
 /// death, a reassignment, an inactive person, a changed rule).
 const NO_LONGER_APPLIES: &str = "no longer applies";
 
+/// What the outbox holds for later (see [`Store::next_due`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NextDue {
+    pub retry_at: Option<DateTime<FixedOffset>>,
+    pub lease_ends_at: Option<DateTime<FixedOffset>>,
+    pub remind_on: Option<NaiveDate>,
+}
+
 /// A reminder as stored: its row id and status, and the channels already tried
 /// and failed for good (filled by [`Store::due_reminders`]).
 #[derive(Debug, Clone)]
@@ -770,6 +778,36 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// When the outbox next needs a dispatch round with no new planning: the
+    /// earliest retry of a pending digest, the earliest claim lease to run out (a
+    /// process that died mid-send, maybe on another host), and the first remind day
+    /// after `today` of a planned stage. Three index lookups.
+    pub async fn next_due(&self, today: NaiveDate) -> Result<NextDue> {
+        let row = sqlx::query(
+            "SELECT (SELECT MIN(next_attempt_at) FROM digests WHERE status = 'pending'), \
+                    (SELECT MIN(claimed_until) FROM digests WHERE status = 'sending'), \
+                    (SELECT MIN(remind_on) FROM reminders WHERE status = 'planned' AND remind_on > $1)",
+        )
+        .bind(date_str(today))
+        .fetch_one(self.pool())
+        .await?;
+        let at = |s: Option<String>| -> Result<Option<DateTime<FixedOffset>>> {
+            s.map(|s| {
+                DateTime::parse_from_rfc3339(&s)
+                    .map_err(|_| StoreError::Corrupt(format!("timestamp {s:?}")))
+            })
+            .transpose()
+        };
+        Ok(NextDue {
+            retry_at: at(row.try_get(0)?)?,
+            lease_ends_at: at(row.try_get(1)?)?,
+            remind_on: row
+                .try_get::<Option<String>, _>(2)?
+                .map(|s| parse_date(&s))
+                .transpose()?,
+        })
     }
 
     /// Deliveries by status (the outbox as `qinqing status` shows it).

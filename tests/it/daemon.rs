@@ -1207,3 +1207,54 @@ fn rules_edited_while_running_are_checked_then_swapped_in() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
 }
+
+/// The dispatcher sleeps until something falls due instead of polling: started
+/// ten seconds before `send_at` (08:30) with `dispatch_every_secs = 300`, the
+/// first round finds the day's digests held for the send window and the next
+/// round runs at 08:30, not five minutes later.
+#[test]
+fn the_dispatcher_wakes_at_the_send_window() {
+    let db = TestDb::sqlite();
+    let out = db.path("out.jsonl");
+    let s = Setup::new(
+        db,
+        &roster(6, ""),
+        "dispatch_every_secs = 300\nwatch_every_secs = 1\nshutdown_grace_secs = 5",
+        &console(&out),
+    );
+    let early = "2026-06-01T08:29:50+08:00";
+    let log = s.path("daemon.log");
+    let mut child = s
+        .cmd(early)
+        .env("QINQING_LOG", "qinqing=debug")
+        .args(["run", "--now", early])
+        .spawn(&log);
+    let sent = wait_for("the digests at the send window", 90, || {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "daemon exited early with {st}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let v = console_lines(&out);
+        (v.len() >= 2).then_some(v)
+    });
+    assert!(!sent.is_empty());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // The round before 08:30 sent nothing and set the next round for the window.
+    let first = text
+        .lines()
+        .find(|l| l.contains("next dispatch round"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let secs: u64 = first
+        .split("in_secs=")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(secs <= 10, "woke after {secs} s, not at 08:30:\n{text}");
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}
