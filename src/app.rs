@@ -44,6 +44,10 @@ fn folder_stamp(dir: &Path) -> Option<SystemTime> {
     newest
 }
 
+/// How long a changed file must be left alone before it is read (the debounce of
+/// file watching).
+const SETTLE: Duration = Duration::from_millis(1500);
+
 /// The files the daemon follows, with the stamps it last saw. The stamps are taken
 /// before the files are first read, so an edit made while the daemon starts is
 /// seen by the first watch.
@@ -77,12 +81,31 @@ impl Watched {
         ]
     }
 
-    /// Which of (roster, rules, holidays) changed since the last call.
+    /// Which of (roster, rules, holidays) changed since the last call. A change
+    /// is acted on once it has settled: when its newest file was last written at
+    /// least [`SETTLE`] ago, so an editor's save or a copy still being written
+    /// (several rule files, an Excel file) is read once, whole. An unsettled
+    /// change is looked at again by the next watch.
     fn changes(&mut self) -> [bool; 3] {
+        self.changes_at(SystemTime::now())
+    }
+
+    fn changes_at(&mut self, wall: SystemTime) -> [bool; 3] {
         let now = self.read();
-        let changed = std::array::from_fn(|i| now[i] != self.stamps[i]);
-        self.stamps = now;
-        changed
+        std::array::from_fn(|i| {
+            if now[i] == self.stamps[i] {
+                return false;
+            }
+            // (A file stamped in the future, from a skewed clock, counts as settled.)
+            let settled = now[i]
+                .iter()
+                .flatten()
+                .all(|t| wall.duration_since(*t).map_or(true, |age| age >= SETTLE));
+            if settled {
+                self.stamps[i] = now[i].clone();
+            }
+            settled
+        })
     }
 }
 
@@ -123,7 +146,8 @@ impl Daemon {
             ctx.config.schedule.clone(),
             Arc::new(calendar.clone()),
             service::links::settings(&ctx.config),
-        );
+        )
+        .with_claim_lease(ctx.config.database.claim_lease_secs);
         Ok(Daemon {
             ctx,
             store,
@@ -667,6 +691,62 @@ async fn finish<T>(step: std::pin::Pin<&mut tokio::task::JoinHandle<T>>, grace: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A change is acted on once its newest file is SETTLE old, exactly once; an
+    /// unsettled one waits for a later watch; each group on its own.
+    #[test]
+    fn a_change_is_acted_on_once_it_has_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules");
+        std::fs::create_dir_all(rules.join("tests")).unwrap();
+        let roster = dir.path().join("roster.csv");
+        let holidays = dir.path().join("holidays.toml");
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let stamp = |p: &Path, t: SystemTime| {
+            let f = if p.is_dir() {
+                std::fs::File::open(p)
+            } else {
+                std::fs::File::options()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(p)
+            };
+            f.unwrap().set_modified(t).unwrap()
+        };
+        for p in [&roster, &holidays, &rules.join("a.rhai")] {
+            stamp(p, t0);
+        }
+        stamp(&rules, t0);
+        stamp(&rules.join("tests"), t0);
+        let mut w = Watched {
+            roster: vec![roster.clone()],
+            rules: Some(rules.clone()),
+            holidays: Some(holidays.clone()),
+            stamps: Default::default(),
+        };
+        w.stamps = w.read();
+        let later = |secs: f64| t0 + Duration::from_secs_f64(secs);
+        assert_eq!(w.changes_at(later(100.0)), [false; 3]);
+
+        // A rule saved at t0+100: not yet at +100.5, nor at +101; at +102 yes, once.
+        stamp(&rules.join("a.rhai"), later(100.0));
+        assert_eq!(w.changes_at(later(100.5)), [false; 3]);
+        assert_eq!(w.changes_at(later(101.0)), [false; 3]);
+        assert_eq!(w.changes_at(later(102.0)), [false, true, false]);
+        assert_eq!(w.changes_at(later(103.0)), [false; 3]);
+
+        // The roster written again while settling: the newest write counts.
+        stamp(&roster, later(200.0));
+        assert_eq!(w.changes_at(later(201.0)), [false; 3]);
+        stamp(&roster, later(201.0));
+        assert_eq!(w.changes_at(later(202.0)), [false; 3]);
+        assert_eq!(w.changes_at(later(203.0)), [true, false, false]);
+
+        // A file stamped in the future (a skewed clock) is not held back forever.
+        stamp(&holidays, later(10_000.0));
+        assert_eq!(w.changes_at(later(300.0)), [false, false, true]);
+    }
 
     #[test]
     fn next_tick_is_today_or_tomorrow_at_plan_at() {
