@@ -54,7 +54,7 @@ pub struct Config {
     pub source: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db`, a plain file path, or `postgres://…`.
@@ -62,6 +62,23 @@ pub struct DatabaseConfig {
     pub url: Option<Secret>,
     /// Connection pool size.
     pub max_connections: Option<u32>,
+    /// How long a claimed digest is held by the daemon sending it (default 180).
+    /// A daemon that dies mid-send (possibly on another host) leaves claims that
+    /// another instance resends, with the same idempotency key, once this runs
+    /// out. Digests are claimed one wave of sends at a time and each send is cut
+    /// off after 120 s, so the default never takes over a send still running;
+    /// tests shorten it.
+    pub claim_lease_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            max_connections: None,
+            claim_lease_secs: 180,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,12 +237,15 @@ impl ScheduleConfig {
 pub struct LimitsConfig {
     /// `qinqing check` flags staff members with more persons than this.
     pub max_persons_per_staff: usize,
+    /// `preview --summary` flags staff members whose week holds more visits.
+    pub max_visits_per_week: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_persons_per_staff: 33,
+            max_visits_per_week: 15,
         }
     }
 }

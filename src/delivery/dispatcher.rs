@@ -27,10 +27,12 @@ pub const UNROUTED_NOTE: &str = "unrouted";
 
 /// Digests sent at once per channel.
 const CONCURRENCY: usize = 16;
-/// Digests claimed per batch.
-const CLAIM_BATCH: i64 = 64;
-/// A claim older than this is considered abandoned by a crashed process.
-const LEASE_SECS: i64 = 300;
+/// Digests claimed per batch: one wave of concurrent sends, so every claimed
+/// digest is sent (or cut off at SEND_TIMEOUT_SECS) well within its claim lease.
+const CLAIM_BATCH: i64 = CONCURRENCY as i64;
+/// A claim older than this is considered abandoned by a crashed process
+/// (`database.claim_lease_secs`).
+pub const DEFAULT_LEASE_SECS: u64 = 180;
 /// No single send may take longer than this (channels have their own, shorter timeouts).
 const SEND_TIMEOUT_SECS: u64 = 120;
 
@@ -53,6 +55,8 @@ pub struct Dispatcher {
     calendar: std::sync::RwLock<Arc<WorkCalendar>>,
     /// Links in messages; None while `http.base_url` is unset.
     links: Option<digest::LinkSettings>,
+    /// How long a claim is held before another instance may resend it.
+    lease_secs: i64,
 }
 
 fn in_quiet_hours(t: NaiveTime, (start, end): (NaiveTime, NaiveTime)) -> bool {
@@ -101,7 +105,14 @@ impl Dispatcher {
             channels,
             schedule,
             calendar: std::sync::RwLock::new(calendar),
+            lease_secs: DEFAULT_LEASE_SECS as i64,
         }
+    }
+
+    /// Sets the claim lease (`database.claim_lease_secs`).
+    pub fn with_claim_lease(mut self, secs: u64) -> Dispatcher {
+        self.lease_secs = secs.min(i64::MAX as u64) as i64;
+        self
     }
 
     /// The working-day calendar digests are sent by.
@@ -180,13 +191,28 @@ impl Dispatcher {
         });
         let window = self.next_window_change(now);
         let held = (report.waiting > 0).then_some(window);
-        // What is already due but was not taken waits for its send window (a
-        // pending digest in quiet hours), never a busy loop.
-        Ok([due.retry_at, due.lease_ends_at, later_day, held]
-            .into_iter()
-            .flatten()
-            .map(|t| if t <= now { window } else { t })
-            .min())
+        // A digest already due goes at once while its send window is open, else
+        // at the window's next change (a retry in quiet hours): never a busy loop.
+        // A lapsed lease is released by the next round, whatever the window.
+        let due_at = |t: DateTime<FixedOffset>, urgent: bool| {
+            if t > now {
+                t
+            } else if self.window_open(now, urgent) {
+                now
+            } else {
+                window
+            }
+        };
+        Ok([
+            due.retry_at.map(|t| due_at(t, false)),
+            due.urgent_retry_at.map(|t| due_at(t, true)),
+            due.lease_ends_at.map(|t| t.max(now)),
+            later_day,
+            held,
+        ]
+        .into_iter()
+        .flatten()
+        .min())
     }
 
     /// The claimed digests a channel's own daily caps hold back today, with why:
@@ -245,6 +271,7 @@ impl Dispatcher {
     /// One dispatch round.
     pub async fn round(&self, now: DateTime<FixedOffset>) -> Result<RoundReport, StoreError> {
         let mut report = RoundReport::default();
+        let began = std::time::Instant::now();
         let released = self.store.release_stale_claims(now).await?
             + self.store.release_dead_claims(&owner_alive).await?;
         if released > 0 {
@@ -270,7 +297,7 @@ impl Dispatcher {
             loop {
                 let (stored, next) = self.route(now, &mut report, cursor, page).await?;
                 routed += stored;
-                sent_any |= self.send_due(now, &mut report).await?;
+                sent_any |= self.send_due(now, began, &mut report).await?;
                 match next {
                     Some(id) => cursor = id,
                     None => break,
@@ -583,17 +610,22 @@ impl Dispatcher {
     async fn send_due(
         &self,
         now: DateTime<FixedOffset>,
+        began: std::time::Instant,
         report: &mut RoundReport,
     ) -> Result<bool, StoreError> {
         let mut any = false;
         self.store.cancel_emptied_digests().await?;
         loop {
+            // The lease runs from the moment of the claim, not the round's start: a
+            // long round (a festival morning, a slow endpoint) must not claim
+            // digests whose lease has already run out for the other instances.
+            let claim_at = now + chrono::Duration::from_std(began.elapsed()).unwrap_or_default();
             let claimed = self
                 .store
                 .claim_digests(
-                    now,
+                    claim_at,
                     CLAIM_BATCH,
-                    LEASE_SECS,
+                    self.lease_secs,
                     &self.owner,
                     self.window_open(now, false),
                     self.window_open(now, true),

@@ -29,7 +29,10 @@ const NO_LONGER_APPLIES: &str = "no longer applies";
 /// What the outbox holds for later (see [`Store::next_due`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NextDue {
+    /// The earliest pending normal digest (a retry, or one held for its window).
     pub retry_at: Option<DateTime<FixedOffset>>,
+    /// The same for urgent digests (they have their own send window).
+    pub urgent_retry_at: Option<DateTime<FixedOffset>>,
     pub lease_ends_at: Option<DateTime<FixedOffset>>,
     pub remind_on: Option<NaiveDate>,
 }
@@ -781,12 +784,14 @@ impl Store {
     }
 
     /// When the outbox next needs a dispatch round with no new planning: the
-    /// earliest retry of a pending digest, the earliest claim lease to run out (a
+    /// earliest retry of a pending digest (normal and urgent apart), the earliest
+    /// claim lease to run out (a
     /// process that died mid-send, maybe on another host), and the first remind day
-    /// after `today` of a planned stage. Three index lookups.
+    /// after `today` of a planned stage. Index lookups only.
     pub async fn next_due(&self, today: NaiveDate) -> Result<NextDue> {
         let row = sqlx::query(
-            "SELECT (SELECT MIN(next_attempt_at) FROM digests WHERE status = 'pending'), \
+            "SELECT (SELECT MIN(next_attempt_at) FROM digests WHERE status = 'pending' AND urgent = 0), \
+                    (SELECT MIN(next_attempt_at) FROM digests WHERE status = 'pending' AND urgent = 1), \
                     (SELECT MIN(claimed_until) FROM digests WHERE status = 'sending'), \
                     (SELECT MIN(remind_on) FROM reminders WHERE status = 'planned' AND remind_on > $1)",
         )
@@ -802,9 +807,10 @@ impl Store {
         };
         Ok(NextDue {
             retry_at: at(row.try_get(0)?)?,
-            lease_ends_at: at(row.try_get(1)?)?,
+            urgent_retry_at: at(row.try_get(1)?)?,
+            lease_ends_at: at(row.try_get(2)?)?,
             remind_on: row
-                .try_get::<Option<String>, _>(2)?
+                .try_get::<Option<String>, _>(3)?
                 .map(|s| parse_date(&s))
                 .transpose()?,
         })

@@ -1258,3 +1258,97 @@ fn the_dispatcher_wakes_at_the_send_window() {
         .status();
     assert!(child.wait().unwrap().success());
 }
+
+/// Two daemons on one PostgreSQL database share the day's 1,000 sends at a slow
+/// webhook; one is SIGKILLed mid-dispatch. The other, still running, resends what
+/// the dead one had claimed once its claim lease (`database.claim_lease_secs`,
+/// shortened to 3 s here) runs out, and finishes the round: every reminder
+/// delivered, and a message twice only if it was in flight at the kill, with the
+/// same idempotency key and body.
+#[test]
+fn a_running_instance_takes_over_the_claims_of_a_killed_one() {
+    let Some(db) = backends()
+        .into_iter()
+        .find(|d| d.backend == Backend::Postgres)
+    else {
+        return;
+    };
+    let sink = Sink::start(|_, _| Reply::After(SLOW));
+    let s = Setup::new(
+        db,
+        &big_roster(1000),
+        "digest = false\nwatch_every_secs = 1\nshutdown_grace_secs = 5",
+        &webhook(&sink.url(), ""),
+    );
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replacen("\n\n[roster]", "\nclaim_lease_secs = 3\n\n[roster]", 1),
+    )
+    .unwrap();
+    s.import(AT);
+    let due = s.preview(DAY, DAY);
+    assert_eq!(due.len(), 1000);
+    let spawn = |name: &str| {
+        s.cmd(AT)
+            .env("QINQING_LOG", "info")
+            .args(["run", "--now", AT])
+            .spawn(&s.path(name))
+    };
+    let mut a = spawn("a.log");
+    let mut b = spawn("b.log");
+    wait_for("100 requests at the sink", 60, || {
+        (sink.count() >= 100).then_some(())
+    });
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    let at_kill = sink.count();
+    assert!(at_kill < 1000, "everything was sent before the kill");
+
+    // B alone finishes: every message arrives, A's claims included.
+    let want: BTreeSet<String> = due.iter().map(reference).collect();
+    wait_for("every reminder at the sink", 120, || {
+        if let Ok(Some(st)) = b.try_wait() {
+            panic!(
+                "daemon B exited with {st}: {}",
+                std::fs::read_to_string(s.path("b.log")).unwrap_or_default()
+            );
+        }
+        let keys: BTreeSet<String> = sink.hits().into_iter().map(|h| h.key).collect();
+        (keys.len() >= 1000).then_some(())
+    });
+    let hits = sink.hits();
+    let got: BTreeSet<String> = hits
+        .iter()
+        .flat_map(|h| message_lines(&h.json()))
+        .filter(|l| is_reminder_line(l))
+        .filter_map(|l| l.rsplit(" 提醒编号").next().map(String::from))
+        .collect();
+    assert_eq!(got, want, "delivered references");
+    let mut copies: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+    for h in &hits {
+        copies
+            .entry(h.key.as_str())
+            .or_default()
+            .push(h.body.as_ref());
+    }
+    let dups: Vec<_> = copies.iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(
+        dups.len() <= MAX_IN_FLIGHT,
+        "{} duplicates; only the killed daemon's in-flight sends may repeat",
+        dups.len()
+    );
+    for (k, bodies) in &dups {
+        assert_eq!(bodies.len(), 2, "{k} sent {} times", bodies.len());
+        assert_eq!(bodies[0], bodies[1], "a resend is the same message");
+    }
+    let log = std::fs::read_to_string(s.path("b.log")).unwrap();
+    assert!(
+        dups.is_empty() || log.contains("resending digests abandoned mid-send"),
+        "{log}"
+    );
+    let _ = std::process::Command::new("kill")
+        .arg(b.id().to_string())
+        .status();
+    assert!(b.wait().unwrap().success());
+}
