@@ -6,63 +6,19 @@
 //!
 //! Run: `cargo bench --bench import`
 
+mod common;
+
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::time::Instant;
+
+use common::{roster_csv, staff_csv};
 
 use qinqing::roster::reconcile::reconcile;
 use qinqing::roster::{ParseOptions, parse_path};
 use qinqing::store::Store;
 
-fn check_char(body: &str) -> char {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap() * w)
-        .sum();
-    b"10X98765432"[(sum % 11) as usize] as char
-}
-
-fn roster_csv(rows: usize, changed_every: Option<usize>) -> String {
-    let mut s = String::with_capacity(rows * 160);
-    s.push_str("编号,姓名,身份证号,出生日期,农历生日,类别,职级,联系电话,党支部,自理能力,独居,住院日期,联系人\n");
-    let cats = ["离休", "退休", "退休", "退休", "遗属"];
-    let ranks = ["厅级", "副厅级", "县处级", "副处级", "科级", "其他"];
-    for i in 0..rows {
-        let year = 1925 + (i % 40);
-        let month = 1 + (i / 40) % 12;
-        let day = 1 + (i / 480) % 28;
-        let seq = i % 1000;
-        let body = format!("370102{year:04}{month:02}{day:02}{seq:03}");
-        let id = format!("{body}{}", check_char(&body));
-        let hospital = match changed_every {
-            Some(n) if i % n == 0 => "2026-03-01",
-            _ => "",
-        };
-        let _ = writeln!(
-            s,
-            "B{i:06},测试{i},{id},{year}-{month:02}-{day:02},{},{},{},139{:08},{},{},{},{hospital},S{:04}",
-            if i % 7 == 0 { "是" } else { "否" },
-            cats[i % 5],
-            ranks[i % 6],
-            i,
-            if i % 3 == 0 { "第一党支部" } else { "" },
-            if i % 4 == 0 { "半自理" } else { "自理" },
-            if i % 9 == 0 { "是" } else { "否" },
-            i % 3000
-        );
-    }
-    s
-}
-
-fn staff_csv() -> String {
-    let mut s = String::from("工号,姓名,手机,上级\n");
-    for i in 0..3000 {
-        let _ = writeln!(s, "S{i:04},工作人员{i},1380000{i:04},");
-    }
-    s
-}
+/// Staff members of the synthetic roster (about 33 persons each at 100,000).
+const STAFF: usize = 3000;
 
 fn peak_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -82,14 +38,14 @@ async fn run(label: &str, url: &str, rows: usize, dir: &std::path::Path) {
     let store = Store::connect(url).await.expect("database");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let staff_path = dir.join("staff.csv");
-    std::fs::write(&staff_path, staff_csv()).unwrap();
+    std::fs::write(&staff_path, staff_csv(STAFF)).unwrap();
     for (step, changed) in [
         ("first import", None),
         ("unchanged re-import", None),
         ("1% changed", Some(100)),
     ] {
         let path = dir.join(format!("roster-{}.csv", step.len()));
-        std::fs::write(&path, roster_csv(rows, changed)).unwrap();
+        std::fs::write(&path, roster_csv(rows, STAFF, changed)).unwrap();
         let t0 = Instant::now();
         let opts = ParseOptions {
             sheet: None,

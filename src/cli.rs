@@ -182,9 +182,9 @@ pub struct PreviewArgs {
     /// 结束日期(提醒日)。Last remind day.
     #[arg(value_parser = date, long)]
     pub to: NaiveDate,
-    /// 输出格式。Output format.
+    /// 输出格式(xlsx 只用于 --summary,需要 --output)。Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: ReportFormat,
     /// 只看这条规则。Only this rule.
     #[arg(long)]
     pub rule: Option<String>,
@@ -192,8 +192,23 @@ pub struct PreviewArgs {
     #[arg(long)]
     pub person: Option<String>,
     /// 与修改后的规则文件夹比较:列出修改会增加和减少的提醒。Compare with an edited rules folder: what it adds and removes.
-    #[arg(long, value_name = "RULES_DIR")]
+    #[arg(long, value_name = "RULES_DIR", conflicts_with = "summary")]
     pub compare: Option<std::path::PathBuf>,
+    /// 工作量预测:按月(或按周)、工作人员和规则统计事项数和提醒数,标出每周走访超过 limits.max_visits_per_week 的。Workload forecast.
+    #[arg(long)]
+    pub summary: bool,
+    /// --summary 的统计周期:month(2026-09)或 week(2026-W38)。Period of --summary.
+    #[arg(long, value_enum, default_value = "month", requires = "summary")]
+    pub by: SummaryPeriod,
+    /// 写入文件而不是屏幕(xlsx 必须指定)。Write to this file.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryPeriod {
+    Month,
+    Week,
 }
 
 #[derive(Debug, Subcommand)]

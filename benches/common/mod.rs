@@ -426,3 +426,60 @@ pub fn with_commas(n: u64) -> String {
 pub fn weekday(d: NaiveDate) -> &'static str {
     ["一", "二", "三", "四", "五", "六", "日"][d.weekday().num_days_from_monday() as usize]
 }
+
+/// GB 11643 check character of an ID number's first 17 digits.
+fn check_char(body: &str) -> char {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    b"10X98765432"[(sum % 11) as usize] as char
+}
+
+/// A synthetic roster as CSV (the columns a bureau's sheet has): `rows` persons
+/// spread over `staff` staff members (S0000…), every `changed_every`-th row in
+/// hospital since 2026-03-01.
+pub fn roster_csv(rows: usize, staff: usize, changed_every: Option<usize>) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(rows * 160);
+    s.push_str("编号,姓名,身份证号,出生日期,农历生日,类别,职级,联系电话,党支部,自理能力,独居,住院日期,联系人\n");
+    let cats = ["离休", "退休", "退休", "退休", "遗属"];
+    let ranks = ["厅级", "副厅级", "县处级", "副处级", "科级", "其他"];
+    for i in 0..rows {
+        let year = 1925 + (i % 40);
+        let month = 1 + (i / 40) % 12;
+        let day = 1 + (i / 480) % 28;
+        let seq = i % 1000;
+        let body = format!("370102{year:04}{month:02}{day:02}{seq:03}");
+        let id = format!("{body}{}", check_char(&body));
+        let hospital = match changed_every {
+            Some(n) if i % n == 0 => "2026-03-01",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "B{i:06},测试{i},{id},{year}-{month:02}-{day:02},{},{},{},139{:08},{},{},{},{hospital},S{:04}",
+            if i % 7 == 0 { "是" } else { "否" },
+            cats[i % 5],
+            ranks[i % 6],
+            i,
+            if i % 3 == 0 { "第一党支部" } else { "" },
+            if i % 4 == 0 { "半自理" } else { "自理" },
+            if i % 9 == 0 { "是" } else { "否" },
+            i % staff
+        );
+    }
+    s
+}
+
+/// The staff sheet of [`roster_csv`].
+pub fn staff_csv(staff: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::from("工号,姓名,手机,上级\n");
+    for i in 0..staff {
+        let _ = writeln!(s, "S{i:04},工作人员{i},1380000{i:04},");
+    }
+    s
+}

@@ -4,10 +4,12 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::{Format, PreviewArgs};
+use crate::cli::{Format, PreviewArgs, ReportFormat, SummaryPeriod};
 use crate::planner::{self, Reminder};
 use crate::service::Context;
-use crate::service::preview::{PreviewRequest, compare, preview};
+use crate::service::preview::{
+    Period, PreviewRequest, Summary, compare, preview, preview_stream, summary,
+};
 
 pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
     let req = PreviewRequest {
@@ -16,35 +18,82 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
         rule: args.rule,
         person: args.person,
     };
+    if args.summary {
+        let by = match args.by {
+            SummaryPeriod::Month => Period::Month,
+            SummaryPeriod::Week => Period::Week,
+        };
+        return run_summary(ctx, req, by, args.format, &args.output).await;
+    }
+    let format = match args.format {
+        ReportFormat::Table => Format::Table,
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Csv => Format::Csv,
+        ReportFormat::Xlsx => {
+            anyhow::bail!("--format xlsx 只用于 --summary(工作量预测);逐条提醒请用 --format csv")
+        }
+    };
+    if args.output.is_some() {
+        anyhow::bail!("--output 只用于 --summary;逐条提醒请重定向输出,例如 > 预览.csv");
+    }
     if let Some(dir) = &args.compare {
-        return run_compare(ctx, req, dir, args.format).await;
+        return run_compare(ctx, req, dir, format).await;
+    }
+    if format != Format::Table {
+        return run_streamed(ctx, req, format).await;
     }
     let out = preview(ctx, req).await?;
-    for e in &out.load_errors {
-        eprintln!("rule not loaded: {e}");
+    print_table(&out.reminders);
+    report_errors(&out.load_errors, &out.rule_errors)
+}
+
+/// JSON lines and CSV are written as the stages are made, a week of remind days
+/// at a time, through one buffered writer (the table needs every row for its
+/// column widths, so it is built whole).
+async fn run_streamed(ctx: &Context, req: PreviewRequest, format: Format) -> Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    if format == Format::Csv {
+        writeln!(out, "{CSV_HEADER}")?;
     }
-    for e in out.rule_errors.iter().take(20) {
-        eprintln!("rule error: {e}");
-    }
-    if out.rule_errors.len() > 20 {
-        eprintln!("… and {} more rule errors", out.rule_errors.len() - 20);
-    }
-    let stages = out.reminders;
-    match args.format {
-        Format::Json => {
-            for s in &stages {
-                println!("{}", json_line(s, &out.calendar));
+    let s = preview_stream(ctx, req, move |batch, calendar| {
+        for r in batch {
+            match format {
+                Format::Json => {
+                    serde_json::to_writer(&mut out, &json_line(r, calendar))?;
+                    out.write_all(b"\n")?;
+                }
+                _ => writeln!(out, "{}", csv_line(r))?,
             }
         }
-        Format::Csv => print_csv(&stages),
-        Format::Table => print_table(&stages),
+        out.flush()
+    })
+    .await?;
+    if let Some(e) = &s.sink_error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        anyhow::bail!("cannot write the preview: {e}");
     }
-    // What could be printed was; a rule that failed for anyone is still a failure.
-    if !out.rule_errors.is_empty() || !out.load_errors.is_empty() {
+    report_errors(&s.load_errors, &s.rule_errors)
+}
+
+/// Rule errors on stderr; exit 1 when any rule failed for anyone, after printing
+/// what could be printed.
+fn report_errors(load_errors: &[String], rule_errors: &[String]) -> Result<i32> {
+    for e in load_errors {
+        eprintln!("rule not loaded: {e}");
+    }
+    for e in rule_errors.iter().take(20) {
+        eprintln!("rule error: {e}");
+    }
+    if rule_errors.len() > 20 {
+        eprintln!("… and {} more rule errors", rule_errors.len() - 20);
+    }
+    if !rule_errors.is_empty() || !load_errors.is_empty() {
         eprintln!(
             "preview is incomplete: {} rule file(s) not loaded, {} rule error(s)",
-            out.load_errors.len(),
-            out.rule_errors.len()
+            load_errors.len(),
+            rule_errors.len()
         );
         return Ok(1);
     }
@@ -194,22 +243,22 @@ fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_js
     line
 }
 
-fn print_csv(stages: &[Reminder]) {
-    println!("remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference");
-    for s in stages {
-        println!(
-            "{},{},{},{},{},{},{},{},{}",
-            s.remind_on,
-            s.occasion_on,
-            super::csv_field(&s.rule),
-            super::csv_field(&s.person),
-            super::csv_field(&s.recipient),
-            s.stage.as_str(),
-            s.lead_days.map(|l| l.to_string()).unwrap_or_default(),
-            super::csv_field(&s.title),
-            s.reference
-        );
-    }
+const CSV_HEADER: &str =
+    "remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference";
+
+fn csv_line(s: &Reminder) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        s.remind_on,
+        s.occasion_on,
+        super::csv_field(&s.rule),
+        super::csv_field(&s.person),
+        super::csv_field(&s.recipient),
+        s.stage.as_str(),
+        s.lead_days.map(|l| l.to_string()).unwrap_or_default(),
+        super::csv_field(&s.title),
+        s.reference
+    )
 }
 
 fn print_table(stages: &[Reminder]) {
@@ -246,4 +295,112 @@ fn print_table(stages: &[Reminder]) {
         .collect();
     print!("{}", super::table::render(&header, &rows));
     println!("共 {} 条 ({} stages)", rows.len(), rows.len());
+}
+
+/// `preview --summary`: the workload forecast.
+async fn run_summary(
+    ctx: &Context,
+    req: PreviewRequest,
+    by: Period,
+    format: ReportFormat,
+    output: &Option<std::path::PathBuf>,
+) -> Result<i32> {
+    let s = summary(ctx, req, by).await?;
+    for e in &s.load_errors {
+        eprintln!("rule not loaded: {e}");
+    }
+    for e in s.rule_errors.iter().take(20) {
+        eprintln!("rule error: {e}");
+    }
+    let emit = |text: String| -> Result<()> {
+        match output {
+            Some(p) => {
+                std::fs::write(p, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+                println!("written {}", p.display());
+            }
+            None => print!("{text}"),
+        }
+        Ok(())
+    };
+    match format {
+        ReportFormat::Json => emit(serde_json::to_string_pretty(&s)? + "\n")?,
+        ReportFormat::Csv => emit(summary_csv(&s))?,
+        ReportFormat::Table => emit(summary_table(&s))?,
+        ReportFormat::Xlsx => {
+            let path = output.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("--format xlsx 需要 --output FILE, 例如 --output 2027年工作量.xlsx")
+            })?;
+            super::xlsx::workload(&s, path)?;
+            println!("written {}", path.display());
+        }
+    }
+    for o in &s.over_limit {
+        tracing::warn!(
+            period = %o.period,
+            staff = %o.staff,
+            visits = o.visits,
+            max = s.max_visits_per_week,
+            "more visits in a week than limits.max_visits_per_week"
+        );
+    }
+    if !s.rule_errors.is_empty() || !s.load_errors.is_empty() {
+        eprintln!(
+            "summary is incomplete: {} rule file(s) not loaded, {} rule error(s)",
+            s.load_errors.len(),
+            s.rule_errors.len()
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn summary_csv(s: &Summary) -> String {
+    let mut out = String::from("period,staff,rule,occasions,reminders\n");
+    for r in &s.rows {
+        out += &format!(
+            "{},{},{},{},{}\n",
+            r.period,
+            super::csv_field(&r.staff),
+            super::csv_field(&r.rule),
+            r.occasions,
+            r.reminders
+        );
+    }
+    out
+}
+
+fn summary_table(s: &Summary) -> String {
+    let rows: Vec<Vec<String>> = s
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.period.clone(),
+                r.staff.clone(),
+                r.rule.clone(),
+                r.occasions.to_string(),
+                r.reminders.to_string(),
+            ]
+        })
+        .collect();
+    let mut out = super::table::render(&["周期", "工作人员", "规则", "事项", "提醒"], &rows);
+    if s.over_limit.is_empty() {
+        out += &format!(
+            "\n没有工作人员一周走访超过 {} 次(limits.max_visits_per_week)。\n",
+            s.max_visits_per_week
+        );
+    } else {
+        out += &format!(
+            "\n一周走访超过 {} 次(limits.max_visits_per_week)的工作人员:\n",
+            s.max_visits_per_week
+        );
+        let rows: Vec<Vec<String>> = s
+            .over_limit
+            .iter()
+            .map(|o| vec![o.period.clone(), o.staff.clone(), o.visits.to_string()])
+            .collect();
+        out += &super::table::render(&["周", "工作人员", "走访"], &rows);
+    }
+    out
 }

@@ -461,3 +461,49 @@ pub fn import_errors(
     )?;
     save(wb, path)
 }
+
+/// `preview --summary --format xlsx`: sheet 工作量 (period, staff, rule, occasions,
+/// reminders) and sheet 超出走访上限 (the weeks over `limits.max_visits_per_week`).
+pub fn workload(s: &crate::service::preview::Summary, path: &Path) -> Result<()> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let rows: Vec<Vec<Cell>> = s
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.period.clone().into(),
+                r.staff.clone().into(),
+                r.rule.clone().into(),
+                r.occasions.into(),
+                r.reminders.into(),
+            ]
+        })
+        .collect();
+    sheet(
+        &mut wb,
+        &f,
+        "工作量",
+        &["周期", "工作人员", "规则", "事项", "提醒"],
+        rows,
+    )?;
+    let over: Vec<Vec<Cell>> = s
+        .over_limit
+        .iter()
+        .map(|o| {
+            vec![
+                o.period.clone().into(),
+                o.staff.clone().into(),
+                o.visits.into(),
+            ]
+        })
+        .collect();
+    sheet(
+        &mut wb,
+        &f,
+        "超出走访上限",
+        &["周", "工作人员", "走访"],
+        over,
+    )?;
+    save(wb, path)
+}

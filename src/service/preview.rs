@@ -39,6 +39,60 @@ pub async fn preview(ctx: &Context, req: PreviewRequest) -> Result<Preview> {
     preview_with(ctx, req, super::load_rules(&ctx.config, cal)).await
 }
 
+/// What a streamed preview reported, besides its stages.
+pub struct PreviewStream {
+    pub stages: u64,
+    pub load_errors: Vec<String>,
+    pub rule_errors: Vec<String>,
+    /// The sink's error (a closed pipe) that ended the stream early.
+    pub sink_error: Option<std::io::Error>,
+}
+
+/// [`preview`] streamed: the same stages in the same order, handed to `sink`
+/// (with the calendar, for each stage's due_on) a week of remind days at a time,
+/// so memory does not grow with the range.
+pub async fn preview_stream(
+    ctx: &Context,
+    req: PreviewRequest,
+    mut sink: impl FnMut(&[Reminder], &crate::calendar::WorkCalendar) -> std::io::Result<()>
+    + Send
+    + 'static,
+) -> Result<PreviewStream> {
+    if req.to < req.from {
+        anyhow::bail!("--to {} is before --from {}", req.to, req.from);
+    }
+    let cal = super::work_calendar(&ctx.config)?;
+    let rules = Arc::new(super::load_rules(&ctx.config, cal));
+    if let Some(id) = &req.rule
+        && rules.get(id).is_none()
+    {
+        anyhow::bail!("--rule: no loaded rule with id {id:?}");
+    }
+    let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
+    let calendar = rules.calendar().clone();
+    let store = ctx.store().await?;
+    let persons = match &req.person {
+        Some(p) => Persons::Key(p.trim().to_uppercase()),
+        None => Persons::All,
+    };
+    let streamed = stream_stages(
+        &store,
+        rules,
+        req.from,
+        req.to,
+        persons,
+        req.rule,
+        move |b| sink(b, &calendar),
+    )
+    .await?;
+    Ok(PreviewStream {
+        stages: streamed.stages,
+        load_errors,
+        rule_errors: streamed.rule_errors,
+        sink_error: streamed.sink_error,
+    })
+}
+
 /// What an edited rules folder changes against the live rules over a range.
 pub struct Comparison {
     /// Per rule and month (of the remind day): stages added and removed.
@@ -170,6 +224,208 @@ pub async fn preview_with(ctx: &Context, req: PreviewRequest, rules: RuleSet) ->
     })
 }
 
+/// How `preview --summary` groups days: by calendar month (`2026-09`) or ISO week
+/// (`2026-W38`, Monday to Sunday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Month,
+    Week,
+}
+
+impl Period {
+    pub fn of(self, d: NaiveDate) -> String {
+        use chrono::Datelike;
+        match self {
+            Period::Month => d.format("%Y-%m").to_string(),
+            Period::Week => {
+                let w = d.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+        }
+    }
+}
+
+/// One row of the workload forecast: for a period, a staff member (工号, the
+/// stage's recipient) and a rule, the occasions falling due in the period (by
+/// occasion day, counted once per recipient of its first reminder) and the
+/// reminders and escalations they receive in it (by remind day).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SummaryRow {
+    pub period: String,
+    pub staff: String,
+    pub rule: String,
+    pub occasions: u64,
+    pub reminders: u64,
+}
+
+/// A staff member whose ISO week holds more visits (occasions of kind `visit`, by
+/// occasion day) than `limits.max_visits_per_week`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OverLimit {
+    pub period: String,
+    pub staff: String,
+    pub visits: u64,
+}
+
+/// The workload forecast of `preview --summary`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub rows: Vec<SummaryRow>,
+    pub over_limit: Vec<OverLimit>,
+    #[serde(skip)]
+    pub max_visits_per_week: u64,
+    #[serde(skip)]
+    pub load_errors: Vec<String>,
+    #[serde(skip)]
+    pub rule_errors: Vec<String>,
+}
+
+/// Days before `from` whose stages are computed too, so an occasion in the range
+/// first reminded before it still counts (remind leads are at most a month).
+const SUMMARY_LEAD_DAYS: i64 = 62;
+
+/// The workload forecast over [from, to]: the preview's stages, streamed, counted
+/// per period, staff member and rule, and the weeks over the visit limit. Memory
+/// holds the counts, one batch of stages and 8 bytes per occasion counted.
+pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<Summary> {
+    if req.to < req.from {
+        anyhow::bail!("--to {} is before --from {}", req.to, req.from);
+    }
+    let cal = super::work_calendar(&ctx.config)?;
+    let rules = Arc::new(super::load_rules(&ctx.config, cal));
+    if let Some(id) = &req.rule
+        && rules.get(id).is_none()
+    {
+        anyhow::bail!("--rule: no loaded rule with id {id:?}");
+    }
+    let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
+    let store = ctx.store().await?;
+    let persons = match &req.person {
+        Some(p) => Persons::Key(p.trim().to_uppercase()),
+        None => Persons::All,
+    };
+    let max = ctx.config.limits.max_visits_per_week as u64;
+    let tally = Arc::new(std::sync::Mutex::new(Tally::new(req.from, req.to, by)));
+    let into = tally.clone();
+    let streamed = stream_stages(
+        &store,
+        rules,
+        req.from - chrono::Duration::days(SUMMARY_LEAD_DAYS),
+        req.to,
+        persons,
+        req.rule,
+        move |batch| {
+            into.lock().expect("tally").add(batch);
+            Ok(())
+        },
+    )
+    .await?;
+    let tally = std::mem::replace(
+        &mut *tally.lock().expect("tally"),
+        Tally::new(req.from, req.to, by),
+    );
+    let mut s = tally.finish(max);
+    s.load_errors = load_errors;
+    s.rule_errors = streamed.rule_errors;
+    Ok(s)
+}
+
+/// Counts stages batch by batch (those of the preview, from before `from` too):
+/// reminders by remind day in [from, to], occasions by occasion day in [from, to]
+/// once per (occasion, recipient of a first reminder).
+pub struct Tally {
+    from: NaiveDate,
+    to: NaiveDate,
+    by: Period,
+    rows: std::collections::BTreeMap<(String, String, String), (u64, u64)>,
+    /// Occasions counted, by a 64-bit hash of (occasion key, recipient).
+    seen: std::collections::HashSet<u64>,
+    visits: std::collections::BTreeMap<(String, String), u64>,
+}
+
+impl Tally {
+    pub fn new(from: NaiveDate, to: NaiveDate, by: Period) -> Tally {
+        Tally {
+            from,
+            to,
+            by,
+            rows: Default::default(),
+            seen: Default::default(),
+            visits: Default::default(),
+        }
+    }
+
+    pub fn add(&mut self, stages: &[Reminder]) {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hasher = BuildHasherDefault::<DefaultHasher>::default();
+        let in_range = |d: NaiveDate| d >= self.from && d <= self.to;
+        for s in stages {
+            if in_range(s.remind_on) {
+                self.rows
+                    .entry((
+                        self.by.of(s.remind_on),
+                        s.recipient.clone(),
+                        s.rule.to_string(),
+                    ))
+                    .or_default()
+                    .1 += 1;
+            }
+            if s.stage == planner::StageKind::Remind
+                && in_range(s.occasion_on)
+                && self
+                    .seen
+                    .insert(hasher.hash_one((&*s.occasion_key, &s.recipient)))
+            {
+                self.rows
+                    .entry((
+                        self.by.of(s.occasion_on),
+                        s.recipient.clone(),
+                        s.rule.to_string(),
+                    ))
+                    .or_default()
+                    .0 += 1;
+                if &*s.kind == "visit" {
+                    *self
+                        .visits
+                        .entry((Period::Week.of(s.occasion_on), s.recipient.clone()))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+
+    pub fn finish(self, max_visits_per_week: u64) -> Summary {
+        Summary {
+            rows: self
+                .rows
+                .into_iter()
+                .map(
+                    |((period, staff, rule), (occasions, reminders))| SummaryRow {
+                        period,
+                        staff,
+                        rule,
+                        occasions,
+                        reminders,
+                    },
+                )
+                .collect(),
+            over_limit: self
+                .visits
+                .into_iter()
+                .filter(|(_, n)| *n > max_visits_per_week)
+                .map(|((period, staff), visits)| OverLimit {
+                    period,
+                    staff,
+                    visits,
+                })
+                .collect(),
+            max_visits_per_week,
+            load_errors: Vec::new(),
+            rule_errors: Vec::new(),
+        }
+    }
+}
+
 /// Whose stages [`stages`] computes.
 #[derive(Debug, Clone)]
 pub enum Persons {
@@ -184,7 +440,8 @@ pub enum Persons {
 /// run each day, in output order, leaving out what recorded work closed as of the
 /// day `closed_as_of` gives for the stage; and the per-person rule errors. The
 /// roster is streamed from the store (a staff member's persons only, for
-/// `Persons::Staff`).
+/// `Persons::Staff`). All stages at once: [`stream_stages`] is the bounded-memory
+/// twin, and the tests hold the two to the same output.
 pub async fn stages(
     store: &crate::store::Store,
     rules: Arc<RuleSet>,
@@ -193,49 +450,13 @@ pub async fn stages(
     persons: Persons,
     closed_as_of: impl Fn(&Reminder) -> NaiveDate + Send + 'static,
 ) -> Result<(Vec<Reminder>, Vec<String>)> {
-    let mut builder = PlanningRosterBuilder::new(store.documents().await?);
-    let mut only = std::collections::HashSet::new();
-    match &persons {
-        // A staff member's persons, selected in SQL.
-        Persons::Staff(numbers) => {
-            store
-                .plan_rows_of_staff(numbers, 1 << 12, |batch| {
-                    only.extend(batch.iter().map(|r| r.id));
-                    builder.add(batch.into_par_iter())
-                })
-                .await?
-        }
-        Persons::All => {
-            store
-                .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
-                .await?
-        }
-        Persons::Key(want) => {
-            store
-                .plan_rows(1 << 16, |batch| {
-                    for row in &batch {
-                        let number = row.person.number.as_deref().map(str::to_uppercase);
-                        if row.person.key().to_uppercase() == *want || number.as_ref() == Some(want)
-                        {
-                            only.insert(row.id);
-                        }
-                    }
-                    builder.add(batch.into_par_iter());
-                })
-                .await?
-        }
-    }
-    let roster = builder.finish(&store.load_staff().await?);
-    let since = from - chrono::Duration::days(400);
-    let contacts = match &persons {
-        Persons::Staff(_) => {
-            let ids: Vec<i64> = only.iter().copied().collect();
-            store.contacts_of(&ids, since, to).await?
-        }
-        _ => store.contacts_between(since, to).await?,
-    };
-    let only = matches!(persons, Persons::Key(_)).then_some(only);
+    let inputs = Inputs::read(store, &persons, from, to).await?;
     let out = tokio::task::spawn_blocking(move || {
+        let Inputs {
+            roster,
+            contacts,
+            only,
+        } = inputs;
         let mut cache = OccasionCache::default();
         let (occ, errors) =
             planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
@@ -255,6 +476,141 @@ pub async fn stages(
     .await?;
     let (stages, errors) = out;
     Ok((stages, describe_errors(store, &errors).await?))
+}
+
+/// Remind days per batch of [`stream_stages`]: a week's stages are held at once,
+/// whatever the range.
+pub const STREAM_DAYS: i64 = 7;
+
+/// What [`stream_stages`] did.
+pub struct Streamed {
+    /// Stages handed to the sink.
+    pub stages: u64,
+    /// Per-person rule errors, grouped as [`stages`] gives them.
+    pub rule_errors: Vec<String>,
+    /// The sink's own error (a closed pipe), which ended the stream early.
+    pub sink_error: Option<std::io::Error>,
+}
+
+/// [`stages`] streamed: the same stages in the same order, handed to `sink` a
+/// batch of [`STREAM_DAYS`] remind days at a time (sorted within the batch; the
+/// order's first key is the remind day, so the batches concatenate to the whole
+/// order). Only this rule when `rule` is set. Memory holds the occasions of the
+/// range's years and one batch of stages, not the range's stages.
+pub async fn stream_stages(
+    store: &crate::store::Store,
+    rules: Arc<RuleSet>,
+    from: NaiveDate,
+    to: NaiveDate,
+    persons: Persons,
+    rule: Option<String>,
+    mut sink: impl FnMut(&[Reminder]) -> std::io::Result<()> + Send + 'static,
+) -> Result<Streamed> {
+    let inputs = Inputs::read(store, &persons, from, to).await?;
+    let (stages, errors, sink_error) = tokio::task::spawn_blocking(move || {
+        let Inputs {
+            roster,
+            contacts,
+            only,
+        } = inputs;
+        let mut cache = OccasionCache::default();
+        let (occ, errors) =
+            planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
+        let closing = ClosingContacts::new(&contacts);
+        let cal = rules.calendar().clone();
+        let mut day = from;
+        let mut n = 0u64;
+        while day <= to {
+            let end = (day + chrono::Duration::days(STREAM_DAYS - 1)).min(to);
+            let mut batch: Vec<Reminder> =
+                planner::stages_between(&rules, &roster, &occ, &cal, day, end)
+                    .into_iter()
+                    .filter(|s| !closing.closes(s.terms(), s.remind_on))
+                    .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id)))
+                    .filter(|s| rule.as_deref().is_none_or(|r| *s.rule == *r))
+                    .collect();
+            planner::sort(&mut batch);
+            n += batch.len() as u64;
+            if let Err(e) = sink(&batch) {
+                return (n, errors, Some(e));
+            }
+            day = end + chrono::Duration::days(1);
+        }
+        (n, errors, None)
+    })
+    .await?;
+    Ok(Streamed {
+        stages,
+        rule_errors: describe_errors(store, &errors).await?,
+        sink_error,
+    })
+}
+
+/// What planning a range reads from the store: the planning roster, the
+/// contacts that may close its occasions, and (for one person or one staff
+/// member's persons) whose stages to keep.
+struct Inputs {
+    roster: planner::PlanningRoster,
+    contacts: Vec<crate::ledger::Contact>,
+    only: Option<std::collections::HashSet<i64>>,
+}
+
+impl Inputs {
+    async fn read(
+        store: &crate::store::Store,
+        persons: &Persons,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Inputs> {
+        let mut builder = PlanningRosterBuilder::new(store.documents().await?);
+        let mut only = std::collections::HashSet::new();
+        match persons {
+            // A staff member's persons, selected in SQL.
+            Persons::Staff(numbers) => {
+                store
+                    .plan_rows_of_staff(numbers, 1 << 12, |batch| {
+                        only.extend(batch.iter().map(|r| r.id));
+                        builder.add(batch.into_par_iter())
+                    })
+                    .await?
+            }
+            Persons::All => {
+                store
+                    .plan_rows(1 << 16, |batch| builder.add(batch.into_par_iter()))
+                    .await?
+            }
+            Persons::Key(want) => {
+                store
+                    .plan_rows(1 << 16, |batch| {
+                        for row in &batch {
+                            let number = row.person.number.as_deref().map(str::to_uppercase);
+                            if row.person.key().to_uppercase() == *want
+                                || number.as_ref() == Some(want)
+                            {
+                                only.insert(row.id);
+                            }
+                        }
+                        builder.add(batch.into_par_iter());
+                    })
+                    .await?
+            }
+        }
+        let roster = builder.finish(&store.load_staff().await?);
+        let since = from - chrono::Duration::days(400);
+        let contacts = match persons {
+            Persons::Staff(_) => {
+                let ids: Vec<i64> = only.iter().copied().collect();
+                store.contacts_of(&ids, since, to).await?
+            }
+            _ => store.contacts_between(since, to).await?,
+        };
+        let only = matches!(persons, Persons::Key(_)).then_some(only);
+        Ok(Inputs {
+            roster,
+            contacts,
+            only,
+        })
+    }
 }
 
 /// Rule errors grouped by rule, place and message, naming the persons by 编号 (never
@@ -306,4 +662,21 @@ pub(crate) async fn describe_errors(
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::Period;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn periods_are_months_and_iso_weeks() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(Period::Month.of(d(2026, 9, 18)), "2026-09");
+        assert_eq!(Period::Week.of(d(2026, 9, 18)), "2026-W38");
+        // ISO weeks belong to the year of their Thursday.
+        assert_eq!(Period::Week.of(d(2026, 1, 1)), "2026-W01");
+        assert_eq!(Period::Week.of(d(2027, 1, 1)), "2026-W53");
+        assert_eq!(Period::Week.of(d(2025, 12, 29)), "2026-W01");
+    }
 }

@@ -342,3 +342,318 @@ fn doc_list_shows_registered_documents() {
         assert_eq!(docs.len(), 2, "[{}]", db.name());
     }
 }
+
+/// The summary's rows as a map, from `preview --summary --format json`.
+type Counts = BTreeMap<(String, String, String), (u64, u64)>;
+
+fn summary_rows(v: &serde_json::Value) -> Counts {
+    v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["period"].as_str().unwrap().to_string(),
+                    r["staff"].as_str().unwrap().to_string(),
+                    r["rule"].as_str().unwrap().to_string(),
+                ),
+                (
+                    r["occasions"].as_u64().unwrap(),
+                    r["reminders"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `preview --summary`: per month (or ISO week), staff member and rule, the
+/// occasions falling due (by occasion day, once per recipient) and the reminders
+/// received (by remind day), counted here independently from the plain preview's
+/// stages; weeks with more visits than `limits.max_visits_per_week` are flagged;
+/// csv and xlsx carry the same rows.
+#[test]
+fn summary_counts_what_the_preview_lists() {
+    use chrono::Datelike;
+    for db in backends() {
+        acceptance_setup(&db);
+        let (from, to) = ("2026-09-01", "2026-12-31");
+        let day = |v: &serde_json::Value, k: &str| {
+            chrono::NaiveDate::parse_from_str(v[k].as_str().unwrap(), "%Y-%m-%d").unwrap()
+        };
+        let (lo, hi) = (
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+        );
+        // Stages from two months earlier: an occasion in range reminded before it.
+        let stages = preview(&db, "2026-07-01", to, &[]);
+        let week =
+            |d: chrono::NaiveDate| format!("{}-W{:02}", d.iso_week().year(), d.iso_week().week());
+        let oracle = |period: &dyn Fn(chrono::NaiveDate) -> String| {
+            let mut want = Counts::new();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut visits: BTreeMap<(String, String), u64> = BTreeMap::new();
+            for s in &stages {
+                let staff = s["recipient"].as_str().unwrap().to_string();
+                let rule = s["rule"].as_str().unwrap().to_string();
+                let (remind, occasion) = (day(s, "remind_on"), day(s, "occasion_on"));
+                if (lo..=hi).contains(&remind) {
+                    want.entry((period(remind), staff.clone(), rule.clone()))
+                        .or_default()
+                        .1 += 1;
+                }
+                if s["stage"] == "remind"
+                    && (lo..=hi).contains(&occasion)
+                    && seen.insert((s["reference"].to_string(), staff.clone()))
+                {
+                    want.entry((period(occasion), staff.clone(), rule))
+                        .or_default()
+                        .0 += 1;
+                    if s["kind"] == "visit" {
+                        *visits.entry((week(occasion), staff)).or_default() += 1;
+                    }
+                }
+            }
+            (want, visits)
+        };
+
+        let monthly = qinqing(&db)
+            .args([
+                "preview",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--summary",
+                "--format",
+                "json",
+            ])
+            .run()
+            .ok()
+            .json();
+        let (want, visits) = oracle(&|d| d.format("%Y-%m").to_string());
+        assert!(want.len() > 5, "[{}] {want:?}", db.name());
+        assert_eq!(summary_rows(&monthly), want, "[{}]", db.name());
+        assert!(
+            want.keys()
+                .any(|(p, _, r)| p == "2026-10" && r == "monthly-call"),
+            "{want:?}"
+        );
+        // The sample's weeks stay under the default 15 visits.
+        assert!(visits.values().all(|&n| n <= 15), "{visits:?}");
+        assert_eq!(
+            monthly["over_limit"],
+            serde_json::json!([]),
+            "[{}]",
+            db.name()
+        );
+
+        // By ISO week, with a limit of 1 visit: every week holding 2 or more is flagged.
+        let config = db.path("limits.toml");
+        std::fs::write(&config, "[limits]\nmax_visits_per_week = 1\n").unwrap();
+        let weekly = qinqing(&db)
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "preview",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--summary",
+                "--by",
+                "week",
+                "--format",
+                "json",
+            ])
+            .run()
+            .ok()
+            .json();
+        let (want, visits) = oracle(&week);
+        assert_eq!(summary_rows(&weekly), want, "[{}]", db.name());
+        assert!(
+            want.keys()
+                .all(|(p, _, _)| p.len() == 8 && p.contains("-W")),
+            "{want:?}"
+        );
+        let flagged: BTreeMap<(String, String), u64> = weekly["over_limit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    (
+                        o["period"].as_str().unwrap().to_string(),
+                        o["staff"].as_str().unwrap().to_string(),
+                    ),
+                    o["visits"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let over: BTreeMap<_, _> = visits.into_iter().filter(|(_, n)| *n > 1).collect();
+        assert!(
+            !over.is_empty(),
+            "[{}] the sample has a week of 2+ visits",
+            db.name()
+        );
+        assert_eq!(flagged, over, "[{}]", db.name());
+
+        // CSV: the same rows; xlsx: a workbook, written with --output.
+        let csv = qinqing(&db)
+            .args([
+                "preview",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--summary",
+                "--format",
+                "csv",
+            ])
+            .run()
+            .ok()
+            .stdout;
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("period,staff,rule,occasions,reminders"));
+        assert_eq!(lines.count(), summary_rows(&monthly).len());
+        let xlsx = db.path("workload.xlsx");
+        qinqing(&db)
+            .args([
+                "preview",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--summary",
+                "--format",
+                "xlsx",
+                "--output",
+            ])
+            .arg(&xlsx)
+            .run()
+            .ok();
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+        let sheet = wb.worksheet_range("工作量").unwrap();
+        assert_eq!(sheet.height(), 1 + summary_rows(&monthly).len());
+        // xlsx without --output, and --output without --summary, are refused.
+        qinqing(&db)
+            .args([
+                "preview",
+                "--from",
+                from,
+                "--to",
+                to,
+                "--summary",
+                "--format",
+                "xlsx",
+            ])
+            .run()
+            .fails();
+    }
+}
+
+/// The streamed preview (a week of remind days at a time) gives the same stages
+/// in the same order as the whole one, the test oracle kept for this: over a
+/// year, a festival fortnight and a single day, for everyone, one person and one
+/// rule, on the acceptance sample with a logged call closing an occasion.
+#[test]
+fn the_streamed_preview_equals_the_whole_one() {
+    use qinqing::calendar::WorkCalendar;
+    use qinqing::planner::Reminder;
+    use qinqing::rules::RuleSet;
+    use qinqing::service::preview::{Persons, STREAM_DAYS, stages, stream_stages};
+    use qinqing::store::Store;
+    use std::sync::{Arc, Mutex};
+    for db in backends() {
+        acceptance_setup(&db);
+        qinqing(&db)
+            .args([
+                "contact",
+                "add",
+                "--person",
+                "411102192601200417",
+                "--staff",
+                "S004",
+            ])
+            .args(["--kind", "call", "--on", "2026-03-03"])
+            .now("2026-03-03T18:00:00+08:00")
+            .run()
+            .ok();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::connect(db.url()).await.unwrap();
+            let rules = Arc::new(RuleSet::builtin(WorkCalendar::builtin()));
+            let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+            let line = |r: &Reminder| {
+                format!(
+                    "{} {} {} {} {} {:?} {}",
+                    r.remind_on, r.recipient, r.occasion_on, r.rule, r.person, r.lead_days, r.key
+                )
+            };
+            let some_person = {
+                let (all, _) = stages(
+                    &store,
+                    rules.clone(),
+                    d("2026-01-01"),
+                    d("2026-12-31"),
+                    Persons::All,
+                    |s| s.remind_on,
+                )
+                .await
+                .unwrap();
+                all[all.len() / 2].person.to_string()
+            };
+            for (from, to) in [
+                ("2026-01-01", "2026-12-31"),
+                ("2026-02-08", "2026-02-22"),
+                ("2026-09-30", "2026-09-30"),
+            ] {
+                for (persons, rule) in [
+                    (Persons::All, None),
+                    (Persons::Key(some_person.to_uppercase()), None),
+                    (Persons::All, Some("festival-visit".to_string())),
+                ] {
+                    let (mut whole, errors) = stages(
+                        &store,
+                        rules.clone(),
+                        d(from),
+                        d(to),
+                        persons.clone(),
+                        |s| s.remind_on,
+                    )
+                    .await
+                    .unwrap();
+                    if let Some(r) = &rule {
+                        whole.retain(|s| *s.rule == **r);
+                    }
+                    let got = Arc::new(Mutex::new((Vec::new(), 0usize)));
+                    let sink = got.clone();
+                    let streamed = stream_stages(
+                        &store,
+                        rules.clone(),
+                        d(from),
+                        d(to),
+                        persons,
+                        rule,
+                        move |b| {
+                            let mut g = sink.lock().unwrap();
+                            g.0.extend(b.iter().map(line));
+                            g.1 += 1;
+                            Ok(())
+                        },
+                    )
+                    .await
+                    .unwrap();
+                    let (lines, batches) = std::mem::take(&mut *got.lock().unwrap());
+                    let want: Vec<String> = whole.iter().map(line).collect();
+                    assert_eq!(lines, want, "[{}] {from}..{to}", db.name());
+                    assert_eq!(streamed.stages as usize, want.len());
+                    assert_eq!(streamed.rule_errors, errors);
+                    let days = (d(to) - d(from)).num_days() + 1;
+                    assert_eq!(batches as i64, (days + STREAM_DAYS - 1) / STREAM_DAYS);
+                }
+            }
+        });
+    }
+}
