@@ -23,7 +23,9 @@ pub use reminder::{
     titled,
 };
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
-pub use stages::{TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between, tick_stages};
+pub use stages::{
+    DayIndex, TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between, tick_stages,
+};
 
 #[cfg(test)]
 mod tests {

@@ -197,7 +197,8 @@ pub fn titled(name: &str, title: &str) -> String {
 
 /// Sort order for output: by day, then recipient, then the rest for stability.
 pub fn sort(stages: &mut [Reminder]) {
-    stages.sort_by(|a, b| {
+    use rayon::slice::ParallelSliceMut;
+    stages.par_sort_by(|a, b| {
         (
             a.remind_on,
             &a.recipient,

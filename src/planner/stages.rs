@@ -57,6 +57,145 @@ pub fn stages_between(
     .collect()
 }
 
+/// Which occasions have a stage day (remind or escalate) in each batch of
+/// `days` days from `from` to `to`: built once by one pass over the occasions
+/// that computes their stage days without building a stage, so a streamed
+/// range expands each occasion only in the batches it has a stage in.
+pub struct DayIndex {
+    from: NaiveDate,
+    to: NaiveDate,
+    days: i64,
+    /// Per batch: (index into the occasions slice, index in its list).
+    batches: Vec<Vec<(u32, u32)>>,
+}
+
+impl DayIndex {
+    pub fn new(
+        rules: &RuleSet,
+        roster: &PlanningRoster,
+        occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
+        cal: &WorkCalendar,
+        from: NaiveDate,
+        to: NaiveDate,
+        days: i64,
+    ) -> DayIndex {
+        let days = days.max(1);
+        let n = if to < from {
+            0
+        } else {
+            ((to - from).num_days() / days + 1) as usize
+        };
+        let found: Vec<(u32, u32, u32)> = occasions
+            .par_iter()
+            .enumerate()
+            .fold(Vec::new, |mut acc, (gi, (pi, ri, list))| {
+                let person = &roster.persons[*pi];
+                let rule = &rules.rules[*ri];
+                for (oi, occ) in list.iter().enumerate() {
+                    let rec = Record::default();
+                    expand(
+                        rule,
+                        *ri,
+                        person,
+                        occ,
+                        &roster.staff,
+                        rules.escalation_fallback.as_deref(),
+                        cal,
+                        &rec,
+                        &mut |_, _| {},
+                    );
+                    let mut batches: Vec<u32> = rec
+                        .days
+                        .into_inner()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .into_iter()
+                        .filter(|d| *d >= from && *d <= to)
+                        .map(|d| ((d - from).num_days() / days) as u32)
+                        .collect();
+                    batches.sort_unstable();
+                    batches.dedup();
+                    acc.extend(batches.into_iter().map(|b| (b, gi as u32, oi as u32)));
+                }
+                acc
+            })
+            .flatten_iter()
+            .collect();
+        let mut batches = vec![Vec::new(); n];
+        for (b, gi, oi) in found {
+            batches[b as usize].push((gi, oi));
+        }
+        DayIndex {
+            from,
+            to,
+            days,
+            batches,
+        }
+    }
+
+    /// The batches' day ranges, in order.
+    pub fn ranges(&self) -> impl Iterator<Item = (usize, NaiveDate, NaiveDate)> + '_ {
+        (0..self.batches.len()).map(|i| {
+            let start = self.from + chrono::Duration::days(i as i64 * self.days);
+            let end = (start + chrono::Duration::days(self.days - 1)).min(self.to);
+            (i, start, end)
+        })
+    }
+
+    /// The stages of batch `i` (remind days in its range), unsorted: the same
+    /// stages [`stages_between`] gives for that range.
+    pub fn stages(
+        &self,
+        i: usize,
+        rules: &RuleSet,
+        roster: &PlanningRoster,
+        occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
+        cal: &WorkCalendar,
+    ) -> Vec<Reminder> {
+        let Some((_, from, to)) = self.ranges().nth(i) else {
+            return Vec::new();
+        };
+        let range = Range { from, to };
+        self.batches[i]
+            .par_chunks(256)
+            .map(|chunk| {
+                let mut out = Vec::new();
+                for &(gi, oi) in chunk {
+                    let (pi, ri, list) = &occasions[gi as usize];
+                    expand(
+                        &rules.rules[*ri],
+                        *ri,
+                        &roster.persons[*pi],
+                        &list[oi as usize],
+                        &roster.staff,
+                        rules.escalation_fallback.as_deref(),
+                        cal,
+                        &range,
+                        &mut |_, r| out.push(r),
+                    );
+                }
+                out
+            })
+            .flatten_iter()
+            .collect()
+    }
+}
+
+/// A [`Select`] that builds nothing and records every stage day it is asked about.
+#[derive(Default)]
+struct Record {
+    days: std::sync::Mutex<Vec<NaiveDate>>,
+}
+
+impl Select for Record {
+    fn select(&self, _: &Candidate<'_>, _: StageKind, day: NaiveDate) -> Option<Verdict> {
+        self.days
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(day);
+        None
+    }
+}
+
 /// Expands the occasions in parallel chunks: each chunk starts from `new()` and
 /// `push`es its selected stages into it.
 fn chunks<'a, S: Select, T: Send + 'a>(

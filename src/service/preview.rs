@@ -506,7 +506,12 @@ pub async fn stream_stages(
     rule: Option<String>,
     mut sink: impl FnMut(&[Reminder]) -> std::io::Result<()> + Send + 'static,
 ) -> Result<Streamed> {
+    let t0 = std::time::Instant::now();
     let inputs = Inputs::read(store, &persons, from, to).await?;
+    tracing::debug!(
+        secs = t0.elapsed().as_secs_f64(),
+        "preview: roster and contacts read"
+    );
     let (stages, errors, sink_error) = tokio::task::spawn_blocking(move || {
         let Inputs {
             roster,
@@ -516,26 +521,39 @@ pub async fn stream_stages(
         let mut cache = OccasionCache::default();
         let (occ, errors) =
             planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
+        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "preview: occasions");
         let closing = ClosingContacts::new(&contacts);
         let cal = rules.calendar().clone();
-        let mut day = from;
+        let index = planner::DayIndex::new(&rules, &roster, &occ, &cal, from, to, STREAM_DAYS);
+        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "preview: day index");
         let mut n = 0u64;
-        while day <= to {
-            let end = (day + chrono::Duration::days(STREAM_DAYS - 1)).min(to);
-            let mut batch: Vec<Reminder> =
-                planner::stages_between(&rules, &roster, &occ, &cal, day, end)
-                    .into_iter()
-                    .filter(|s| !closing.closes(s.terms(), s.remind_on))
-                    .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id)))
-                    .filter(|s| rule.as_deref().is_none_or(|r| *s.rule == *r))
-                    .collect();
+        let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
+        for (i, _, _) in index.ranges() {
+            let tb = std::time::Instant::now();
+            let built = index.stages(i, &rules, &roster, &occ, &cal);
+            t_build += tb.elapsed().as_secs_f64();
+            let mut batch: Vec<Reminder> = built
+                .into_iter()
+                .filter(|s| !closing.closes(s.terms(), s.remind_on))
+                .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id)))
+                .filter(|s| rule.as_deref().is_none_or(|r| *s.rule == *r))
+                .collect();
+            let ts = std::time::Instant::now();
             planner::sort(&mut batch);
+            t_sort += ts.elapsed().as_secs_f64();
             n += batch.len() as u64;
+            let tk = std::time::Instant::now();
             if let Err(e) = sink(&batch) {
                 return (n, errors, Some(e));
             }
-            day = end + chrono::Duration::days(1);
+            t_sink += tk.elapsed().as_secs_f64();
         }
+        tracing::debug!(t_build, t_sort, t_sink, "preview: batches");
+        tracing::debug!(
+            secs = t0.elapsed().as_secs_f64(),
+            stages = n,
+            "preview: stages written"
+        );
         (n, errors, None)
     })
     .await?;
