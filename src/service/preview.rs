@@ -332,15 +332,47 @@ pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<S
 
 /// Counts stages batch by batch (those of the preview, from before `from` too):
 /// reminders by remind day in [from, to], occasions by occasion day in [from, to]
-/// once per (occasion, recipient of a first reminder).
+/// once per (occasion, recipient of a first reminder). Periods, staff and rules
+/// are numbered as they are first seen, so counting a stage allocates nothing.
 pub struct Tally {
     from: NaiveDate,
     to: NaiveDate,
     by: Period,
-    rows: std::collections::BTreeMap<(String, String, String), (u64, u64)>,
+    /// (period, staff, rule) numbers → (occasions, reminders).
+    rows: std::collections::HashMap<(u32, u32, u32), (u64, u64)>,
     /// Occasions counted, by a 64-bit hash of (occasion key, recipient).
     seen: std::collections::HashSet<u64>,
-    visits: std::collections::BTreeMap<(String, String), u64>,
+    /// (ISO week, staff) numbers → visits.
+    visits: std::collections::HashMap<(u32, u32), u64>,
+    periods: Names,
+    weeks: Names,
+    staff: Names,
+    rules: Names,
+    /// Period and ISO-week numbers by day.
+    days: std::collections::HashMap<NaiveDate, (u32, u32)>,
+}
+
+/// Names numbered in the order first seen.
+#[derive(Default)]
+struct Names {
+    index: std::collections::HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        i
+    }
+
+    fn name(&self, i: u32) -> String {
+        self.names[i as usize].clone()
+    }
 }
 
 impl Tally {
@@ -352,73 +384,83 @@ impl Tally {
             rows: Default::default(),
             seen: Default::default(),
             visits: Default::default(),
+            periods: Names::default(),
+            weeks: Names::default(),
+            staff: Names::default(),
+            rules: Names::default(),
+            days: Default::default(),
         }
+    }
+
+    fn day(&mut self, d: NaiveDate) -> (u32, u32) {
+        if let Some(&ids) = self.days.get(&d) {
+            return ids;
+        }
+        let ids = (
+            self.periods.id(&self.by.of(d)),
+            self.weeks.id(&Period::Week.of(d)),
+        );
+        self.days.insert(d, ids);
+        ids
     }
 
     pub fn add(&mut self, stages: &[Reminder]) {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let hasher = BuildHasherDefault::<DefaultHasher>::default();
-        let in_range = |d: NaiveDate| d >= self.from && d <= self.to;
         for s in stages {
-            if in_range(s.remind_on) {
-                self.rows
-                    .entry((
-                        self.by.of(s.remind_on),
-                        s.recipient.clone(),
-                        s.rule.to_string(),
-                    ))
-                    .or_default()
-                    .1 += 1;
-            }
-            if s.stage == planner::StageKind::Remind
+            let in_range = |d: NaiveDate| d >= self.from && d <= self.to;
+            let remind = in_range(s.remind_on);
+            let occasion = s.stage == planner::StageKind::Remind
                 && in_range(s.occasion_on)
                 && self
                     .seen
-                    .insert(hasher.hash_one((&*s.occasion_key, &s.recipient)))
-            {
-                self.rows
-                    .entry((
-                        self.by.of(s.occasion_on),
-                        s.recipient.clone(),
-                        s.rule.to_string(),
-                    ))
-                    .or_default()
-                    .0 += 1;
+                    .insert(hasher.hash_one((&*s.occasion_key, &s.recipient)));
+            if !remind && !occasion {
+                continue;
+            }
+            let staff = self.staff.id(&s.recipient);
+            let rule = self.rules.id(&s.rule);
+            if remind {
+                let (period, _) = self.day(s.remind_on);
+                self.rows.entry((period, staff, rule)).or_default().1 += 1;
+            }
+            if occasion {
+                let (period, week) = self.day(s.occasion_on);
+                self.rows.entry((period, staff, rule)).or_default().0 += 1;
                 if &*s.kind == "visit" {
-                    *self
-                        .visits
-                        .entry((Period::Week.of(s.occasion_on), s.recipient.clone()))
-                        .or_default() += 1;
+                    *self.visits.entry((week, staff)).or_default() += 1;
                 }
             }
         }
     }
 
     pub fn finish(self, max_visits_per_week: u64) -> Summary {
+        let mut rows: Vec<SummaryRow> = self
+            .rows
+            .iter()
+            .map(|(&(p, st, r), &(occasions, reminders))| SummaryRow {
+                period: self.periods.name(p),
+                staff: self.staff.name(st),
+                rule: self.rules.name(r),
+                occasions,
+                reminders,
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.period, &a.staff, &a.rule).cmp(&(&b.period, &b.staff, &b.rule)));
+        let mut over_limit: Vec<OverLimit> = self
+            .visits
+            .iter()
+            .filter(|(_, n)| **n > max_visits_per_week)
+            .map(|(&(w, st), &visits)| OverLimit {
+                period: self.weeks.name(w),
+                staff: self.staff.name(st),
+                visits,
+            })
+            .collect();
+        over_limit.sort_by(|a, b| (&a.period, &a.staff).cmp(&(&b.period, &b.staff)));
         Summary {
-            rows: self
-                .rows
-                .into_iter()
-                .map(
-                    |((period, staff, rule), (occasions, reminders))| SummaryRow {
-                        period,
-                        staff,
-                        rule,
-                        occasions,
-                        reminders,
-                    },
-                )
-                .collect(),
-            over_limit: self
-                .visits
-                .into_iter()
-                .filter(|(_, n)| *n > max_visits_per_week)
-                .map(|((period, staff), visits)| OverLimit {
-                    period,
-                    staff,
-                    visits,
-                })
-                .collect(),
+            rows,
+            over_limit,
             max_visits_per_week,
             load_errors: Vec::new(),
             rule_errors: Vec::new(),
