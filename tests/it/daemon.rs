@@ -1352,3 +1352,88 @@ fn a_running_instance_takes_over_the_claims_of_a_killed_one() {
         .status();
     assert!(b.wait().unwrap().success());
 }
+
+/// A planner that dies holding the planning lock (here a `psql` session holding
+/// the same PostgreSQL advisory lock, SIGKILLed) releases it with its connection:
+/// the running daemon, whose ticks were skipped meanwhile, plans at its next
+/// watch and delivers the day's digests.
+#[test]
+fn a_killed_planner_releases_the_lock_and_another_daemon_plans() {
+    let Some(db) = backends()
+        .into_iter()
+        .find(|d| d.backend == Backend::Postgres)
+    else {
+        return;
+    };
+    let out = db.path("out.jsonl");
+    let s = Setup::new(
+        db,
+        &roster(6, ""),
+        "watch_every_secs = 1\nshutdown_grace_secs = 5",
+        &console(&out),
+    );
+    s.import(AT);
+    let url = s.db.url().to_string();
+    let lock = qinqing::store::PLANNING_LOCK;
+    // The session takes the lock and then waits for its next command, as a
+    // planner's connection does between statements.
+    let mut planner = std::process::Command::new("psql")
+        .arg(&url)
+        .arg("-q")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    {
+        use std::io::Write;
+        let stdin = planner.stdin.as_mut().unwrap();
+        writeln!(stdin, "SELECT pg_advisory_lock({lock});").unwrap();
+        stdin.flush().unwrap();
+    }
+    let held = || {
+        let o = std::process::Command::new("psql")
+            .arg(&url)
+            .args([
+                "-tAc",
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            ])
+            .output()
+            .ok()?;
+        (String::from_utf8_lossy(&o.stdout).trim() == "1").then_some(())
+    };
+    wait_for("the planning lock held by the other session", 30, held);
+    let log = s.path("daemon.log");
+    let mut child = s
+        .cmd(AT)
+        .env("QINQING_LOG", "info")
+        .args(["run", "--now", AT])
+        .spawn(&log);
+    wait_for("the daemon's tick skipped", 30, || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("another daemon is planning")
+            .then_some(())
+    });
+    assert!(
+        console_lines(&out).is_empty(),
+        "nothing planned while the lock is held"
+    );
+    planner.kill().unwrap(); // SIGKILL: the server drops the session and its lock
+    planner.wait().unwrap();
+    let sent = wait_for("the digests after the lock was released", 60, || {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "daemon exited with {st}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let v = console_lines(&out);
+        (v.len() >= 2).then_some(v)
+    });
+    assert!(!sent.is_empty());
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}
