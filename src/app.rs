@@ -540,7 +540,12 @@ async fn serve(daemon: Arc<Daemon>, mut signals: Signals, mut watched: Watched) 
     // first watch instead of waiting for the next daily tick.
     let mut store_stamp = daemon.store.change_stamp().await.ok();
     daemon.record_rules_loaded().await;
-    daemon.tick(daemon.now()).await?;
+    // A store that fails now (a database restarting) is not a reason to exit: the
+    // tick is tried again at the next watch.
+    if let Err(e) = daemon.tick(daemon.now()).await {
+        tracing::error!("start-up planning tick failed; trying again at the next watch: {e:#}");
+        daemon.replan.store(true, Ordering::Relaxed);
+    }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     tracing::info!("qinqing is running");
 

@@ -113,6 +113,9 @@ pub struct DeliveryHealth {
 /// A tick older than this is a sign the daemon is not planning.
 const STALE_TICK_SECS: i64 = 26 * 3600;
 
+/// How long `/healthz` waits for the store before it says failing.
+pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub async fn health(
     store: &Store,
     rules: &crate::rules::RuleSet,
@@ -130,6 +133,18 @@ pub async fn health(
         let roster_errors = errors(store, ROSTER_ERRORS).await?.len();
         let reloaded_at = store.get_meta(RULES_LOADED_AT).await?;
         Ok::<_, anyhow::Error>((last_tick, last_tick_at, counts, roster_errors, reloaded_at))
+    };
+    // A store that is down makes every connection attempt wait (the pool retries
+    // until its acquire timeout): health answers within HEALTH_TIMEOUT regardless.
+    let read = async {
+        tokio::time::timeout(HEALTH_TIMEOUT, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "the store did not answer within {} s",
+                    HEALTH_TIMEOUT.as_secs()
+                ))
+            })
     };
     match read.await {
         Err(e) => Health {

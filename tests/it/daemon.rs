@@ -1437,3 +1437,194 @@ fn a_killed_planner_releases_the_lock_and_another_daemon_plans() {
         .status();
     assert!(child.wait().unwrap().success());
 }
+
+/// A private PostgreSQL cluster (initdb, pg_ctl) on its own port and data folder,
+/// run as the `postgres` user when the tests run as root (initdb refuses root),
+/// so a test can stop and start the server without touching the shared one.
+struct PrivateCluster {
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn bin(name: &str) -> Option<std::path::PathBuf> {
+        [
+            "/usr/local/bin",
+            "/usr/lib/postgresql/15/bin",
+            "/usr/lib/postgresql/16/bin",
+        ]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.exists())
+    }
+
+    fn as_postgres(program: &std::path::Path) -> std::process::Command {
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        }
+    }
+
+    fn start() -> Option<PrivateCluster> {
+        let (initdb, _) = (Self::bin("initdb")?, Self::bin("pg_ctl")?);
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let _ = std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&data)
+            .status();
+        let out = Self::as_postgres(&initdb)
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = PrivateCluster {
+            _dir: dir,
+            data,
+            port: free_port(),
+        };
+        c.pg_ctl(&["start", "-w"]);
+        Some(c)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let out = Self::as_postgres(&Self::bin("pg_ctl").unwrap())
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.data.join("server.log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                self.port,
+                self.data.display()
+            ))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Self::as_postgres(&Self::bin("pg_ctl").unwrap())
+            .arg("-D")
+            .arg(&self.data)
+            .args(["stop", "-m", "immediate", "-w"])
+            .output();
+    }
+}
+
+/// The PostgreSQL server restarted under a running daemon: while it is down
+/// `/healthz` says failing (503) and the due round fails and is retried; when it
+/// is back the daemon reconnects by itself, delivers the day's digests once each,
+/// and is healthy again. Runs on a private cluster, never the shared server.
+#[test]
+fn the_daemon_carries_on_when_postgresql_restarts() {
+    if std::env::var("QINQING_TEST_DATABASE_URL").is_err() {
+        return;
+    }
+    let Some(cluster) = PrivateCluster::start() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must have initdb"
+        );
+        eprintln!("note: initdb not found; the restart test is skipped");
+        return;
+    };
+    let db = TestDb::postgres(&cluster.admin_url());
+    let out = db.path("out.jsonl");
+    let port = free_port();
+    let s = Setup::new(
+        db,
+        &roster(6, ""),
+        "dispatch_every_secs = 2\nwatch_every_secs = 1\nshutdown_grace_secs = 5",
+        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n{}", console(&out)),
+    );
+    let early = "2026-06-01T08:29:45+08:00";
+    let log = s.path("daemon.log");
+    let mut child = s
+        .cmd(early)
+        .env("QINQING_LOG", "info")
+        .args(["run", "--now", early])
+        .spawn(&log);
+    wait_for("healthz ok", 30, || {
+        let (code, _) = http_get(port, "/healthz")?;
+        (code == 200).then_some(())
+    });
+    assert!(console_lines(&out).is_empty(), "nothing goes before 08:30");
+
+    cluster.pg_ctl(&["stop", "-m", "fast", "-w"]);
+    let body = wait_for("healthz failing", 30, || {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "daemon exited with {st}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let (code, body) = http_get(port, "/healthz")?;
+        (code == 503).then_some(body)
+    });
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "failing", "{body}");
+    assert_ne!(health["store"], "ok", "{body}");
+    // The 08:30 round fails while the server is down.
+    wait_for("a failed round", 60, || {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("dispatch failed")
+            .then_some(())
+    });
+    assert!(console_lines(&out).is_empty());
+
+    cluster.pg_ctl(&["start", "-w"]);
+    let sent = wait_for("the digests after the restart", 90, || {
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "daemon exited with {st}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let v = console_lines(&out);
+        (v.len() >= 2).then_some(v)
+    });
+    wait_for("healthz ok again", 30, || {
+        let (code, body) = http_get(port, "/healthz")?;
+        (code == 200 && body.contains("\"store\":\"ok\"")).then_some(())
+    });
+    let st = s.status();
+    assert_eq!(st["deliveries"]["sent"], 6, "{st:#}");
+    assert_eq!(st["deliveries"]["pending"], 0, "{st:#}");
+    assert_eq!(sent.len(), 2, "one digest per recipient, none twice");
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}
