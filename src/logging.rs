@@ -49,12 +49,35 @@ where
     }
 }
 
+/// `filter` with `sqlx::query=error` added unless it sets `sqlx::query` itself.
+fn filter_with_sqlx_quiet(filter: &str) -> String {
+    if filter.contains("sqlx::query") {
+        filter.to_string()
+    } else {
+        format!("{filter},sqlx::query=error")
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    #[test]
+    fn sqlx_statements_stay_quiet_unless_asked_for() {
+        use super::filter_with_sqlx_quiet as f;
+        assert_eq!(f("warn"), "warn,sqlx::query=error");
+        assert_eq!(f("info,sqlx=warn"), "info,sqlx=warn,sqlx::query=error");
+        assert_eq!(f("info,sqlx::query=debug"), "info,sqlx::query=debug");
+    }
+}
+
 pub fn init(format: crate::config::LogFormat) {
     // sqlx's slow-statement warnings (with the SQL text) mean nothing to an
     // operator: only its errors are shown unless asked for.
+    // A filter that does not name sqlx (`QINQING_LOG=warn`) keeps them hidden too;
+    // `QINQING_LOG=info,sqlx::query=debug` shows them.
     let filter = std::env::var("QINQING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,sqlx=warn,sqlx::query=error,tokio_cron_scheduler=warn".into());
+        .unwrap_or_else(|_| "info,sqlx=warn,tokio_cron_scheduler=warn".into());
+    let filter = filter_with_sqlx_quiet(&filter);
     let filter = tracing_subscriber::EnvFilter::new(filter);
     if format == crate::config::LogFormat::Json {
         let _ = tracing_subscriber::fmt()
