@@ -58,17 +58,6 @@ fn filter_with_sqlx_quiet(filter: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod filter_tests {
-    #[test]
-    fn sqlx_statements_stay_quiet_unless_asked_for() {
-        use super::filter_with_sqlx_quiet as f;
-        assert_eq!(f("warn"), "warn,sqlx::query=error");
-        assert_eq!(f("info,sqlx=warn"), "info,sqlx=warn,sqlx::query=error");
-        assert_eq!(f("info,sqlx::query=debug"), "info,sqlx::query=debug");
-    }
-}
-
 pub fn init(format: crate::config::LogFormat) {
     // sqlx's slow-statement warnings (with the SQL text) mean nothing to an
     // operator: only its errors are shown unless asked for.
@@ -105,4 +94,15 @@ pub fn init(format: crate::config::LogFormat) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod filter_tests {
+    #[test]
+    fn sqlx_statements_stay_quiet_unless_asked_for() {
+        use super::filter_with_sqlx_quiet as f;
+        assert_eq!(f("warn"), "warn,sqlx::query=error");
+        assert_eq!(f("info,sqlx=warn"), "info,sqlx=warn,sqlx::query=error");
+        assert_eq!(f("info,sqlx::query=debug"), "info,sqlx::query=debug");
+    }
 }
