@@ -244,6 +244,19 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(max_connections.unwrap_or(8))
                     .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // A daemon killed mid-statement (holding the planning lock,
+                            // or claims in a transaction) is noticed by the server
+                            // within 5 s, not when the statement ends. PostgreSQL 14 and
+                            // later; an older server refuses the setting and does
+                            // without it.
+                            let _ = conn
+                                .execute("SET client_connection_check_interval = '5s'")
+                                .await;
+                            Ok(())
+                        })
+                    })
                     .connect(&target)
                     .await
                     .map_err(|source| StoreError::Connect {

@@ -315,3 +315,26 @@ fn the_planning_roster_is_read_again_only_after_a_change() {
         });
     }
 }
+
+/// On PostgreSQL every connection of the store asks the server to check for a
+/// closed client every 5 s, so a daemon killed in the middle of a statement
+/// (holding the planning lock) loses its locks within seconds.
+#[test]
+fn postgres_connections_check_for_a_dead_client() {
+    use qinqing::store::Store;
+    for db in backends() {
+        if db.name() != "postgres" {
+            continue;
+        }
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = Store::connect(db.url()).await.unwrap();
+            let v: String =
+                sqlx::query_scalar("SELECT current_setting('client_connection_check_interval')")
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(v, "5s");
+        });
+    }
+}
