@@ -58,23 +58,13 @@ pub async fn preview_stream(
     + Send
     + 'static,
 ) -> Result<PreviewStream> {
-    if req.to < req.from {
-        anyhow::bail!("--to {} is before --from {}", req.to, req.from);
-    }
-    let cal = super::work_calendar(&ctx.config)?;
-    let rules = Arc::new(super::load_rules(&ctx.config, cal));
-    if let Some(id) = &req.rule
-        && rules.get(id).is_none()
-    {
-        anyhow::bail!("--rule: no loaded rule with id {id:?}");
-    }
-    let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
+    let Prepared {
+        rules,
+        load_errors,
+        store,
+        persons,
+    } = Prepared::live(ctx, &req).await?;
     let calendar = rules.calendar().clone();
-    let store = ctx.store().await?;
-    let persons = match &req.person {
-        Some(p) => Persons::Key(p.trim().to_uppercase()),
-        None => Persons::All,
-    };
     let streamed = stream_stages(
         &store,
         rules,
@@ -195,24 +185,15 @@ pub async fn compare(
 
 /// [`preview`] with these rules.
 pub async fn preview_with(ctx: &Context, req: PreviewRequest, rules: RuleSet) -> Result<Preview> {
-    if req.to < req.from {
-        anyhow::bail!("--to {} is before --from {}", req.to, req.from);
-    }
-    let rules = Arc::new(rules);
+    let Prepared {
+        rules,
+        load_errors,
+        store,
+        persons,
+    } = Prepared::with(ctx, &req, rules).await?;
     let calendar = rules.calendar().clone();
-    let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
-    if let Some(id) = &req.rule
-        && rules.get(id).is_none()
-    {
-        anyhow::bail!("--rule: no loaded rule with id {id:?}");
-    }
-    let store = ctx.store().await?;
-    let only = match &req.person {
-        Some(p) => Persons::Key(p.trim().to_uppercase()),
-        None => Persons::All,
-    };
     let (mut reminders, rule_errors) =
-        stages(&store, rules, req.from, req.to, only, |s| s.remind_on).await?;
+        stages(&store, rules, req.from, req.to, persons, |s| s.remind_on).await?;
     if let Some(rule) = &req.rule {
         reminders.retain(|s| *s.rule == **rule);
     }
@@ -288,22 +269,12 @@ const SUMMARY_LEAD_DAYS: i64 = 62;
 /// per period, staff member and rule, and the weeks over the visit limit. Memory
 /// holds the counts, one batch of stages and 8 bytes per occasion counted.
 pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<Summary> {
-    if req.to < req.from {
-        anyhow::bail!("--to {} is before --from {}", req.to, req.from);
-    }
-    let cal = super::work_calendar(&ctx.config)?;
-    let rules = Arc::new(super::load_rules(&ctx.config, cal));
-    if let Some(id) = &req.rule
-        && rules.get(id).is_none()
-    {
-        anyhow::bail!("--rule: no loaded rule with id {id:?}");
-    }
-    let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
-    let store = ctx.store().await?;
-    let persons = match &req.person {
-        Some(p) => Persons::Key(p.trim().to_uppercase()),
-        None => Persons::All,
-    };
+    let Prepared {
+        rules,
+        load_errors,
+        store,
+        persons,
+    } = Prepared::live(ctx, &req).await?;
     let max = ctx.config.limits.max_visits_per_week as u64;
     let tally = Arc::new(std::sync::Mutex::new(Tally::new(req.from, req.to, by)));
     let into = tally.clone();
@@ -465,6 +436,45 @@ impl Tally {
             load_errors: Vec::new(),
             rule_errors: Vec::new(),
         }
+    }
+}
+
+/// What every preview use case starts from: the request checked against the
+/// rules, the rules' load errors, the store and whose stages to compute.
+struct Prepared {
+    rules: Arc<RuleSet>,
+    load_errors: Vec<String>,
+    store: crate::store::Store,
+    persons: Persons,
+}
+
+impl Prepared {
+    /// With the live rules (`rules.path`, or the built-in ones).
+    async fn live(ctx: &Context, req: &PreviewRequest) -> Result<Prepared> {
+        let cal = super::work_calendar(&ctx.config)?;
+        Prepared::with(ctx, req, super::load_rules(&ctx.config, cal)).await
+    }
+
+    async fn with(ctx: &Context, req: &PreviewRequest, rules: RuleSet) -> Result<Prepared> {
+        if req.to < req.from {
+            anyhow::bail!("--to {} is before --from {}", req.to, req.from);
+        }
+        if let Some(id) = &req.rule
+            && rules.get(id).is_none()
+        {
+            anyhow::bail!("--rule: no loaded rule with id {id:?}");
+        }
+        let load_errors = rules.errors.iter().map(|e| e.to_string()).collect();
+        let persons = match &req.person {
+            Some(p) => Persons::Key(p.trim().to_uppercase()),
+            None => Persons::All,
+        };
+        Ok(Prepared {
+            rules: Arc::new(rules),
+            load_errors,
+            store: ctx.store().await?,
+            persons,
+        })
     }
 }
 
