@@ -92,6 +92,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL: a native pool beside the `Any` one, for what only the native
+    /// driver can do (COPY in a roster import). It connects when first used.
+    copy: Option<sqlx::PgPool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -303,7 +306,24 @@ impl Store {
                     })?
             }
         };
-        let store = Store { pool, backend };
+        let copy = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&target)
+                    .map_err(|source| StoreError::Connect {
+                        url: redact_url(url),
+                        source,
+                    })?,
+            ),
+            Backend::Sqlite => None,
+        };
+        let store = Store {
+            pool,
+            backend,
+            copy,
+        };
         store.migrate(&target).await?;
         Ok(store)
     }

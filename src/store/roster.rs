@@ -10,7 +10,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Result, Store, StoreError, date_str, opt_date, parse_date, values_groups};
 use crate::roster::reconcile::EventEffect;
-use crate::roster::reconcile::{ImportPlan, Reassignment};
+use crate::roster::reconcile::{ImportPlan, Reassignment, Upsert};
 use crate::roster::{
     Category, Person, PersonEvent, PersonRecord, PlanRow, Rank, RosterSnapshot, SelfCare, Sex,
     Staff, StaffRecord,
@@ -140,6 +140,168 @@ const STAFF_COLS: &[&str] = &[
     "active",
     "updated_at",
 ];
+
+/// One column's value of a person row, for binding or for COPY.
+enum Value {
+    Text(Option<String>),
+    Int(i64),
+}
+
+/// A person's row in [`PERSON_COLS`] order.
+fn person_values(u: &Upsert, now: &str) -> Result<Vec<Value>> {
+    use Value::{Int, Text};
+    let p = &u.person;
+    let imported = serde_json::to_string(&u.imported)
+        .map_err(|e| StoreError::Corrupt(format!("person as imported: {e}")))?;
+    let text = |s: &str| Text(Some(s.to_string()));
+    Ok(vec![
+        text(p.key()),
+        Text(p.number.clone()),
+        text(&p.name),
+        Text(p.facts.sex.map(|s| s.as_str().to_string())),
+        Text(p.id_number.clone()),
+        text(&date_str(p.facts.birth_date)),
+        Int(p.facts.lunar_birthday as i64),
+        Text(p.facts.lunar_birth_date.as_ref().map(ToString::to_string)),
+        text(p.facts.category.as_str()),
+        Int(p.facts.rank as i64),
+        Text(p.former_unit.clone()),
+        Text(p.phone.clone()),
+        Text(p.family_phone.clone()),
+        Text(p.address.clone()),
+        Text(p.community.clone()),
+        Text(p.party_branch.clone()),
+        Text(p.health.clone()),
+        text(p.facts.self_care.as_str()),
+        Int(p.facts.lives_alone as i64),
+        Int(p.facts.empty_nest as i64),
+        Int(p.facts.widowed as i64),
+        Int(p.facts.hardship as i64),
+        Text(p.facts.hospitalised_since.map(date_str)),
+        Text(p.facts.deceased_on.map(date_str)),
+        text(&p.tags.join(",")),
+        Int(1),
+        text(now),
+        Text(Some(imported)),
+    ])
+}
+
+/// Appends one field in COPY's text format: `\N` for NULL, else the text with
+/// backslash, tab, newline and carriage return escaped.
+fn copy_field(out: &mut String, v: &Value) {
+    match v {
+        Value::Int(i) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{i}");
+        }
+        Value::Text(None) => out.push_str("\\N"),
+        Value::Text(Some(t)) => {
+            for c in t.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of COPY data sent at a time.
+const COPY_CHUNK: usize = 4 << 20;
+
+/// PostgreSQL: streams the persons into `import_persons` with COPY on a connection
+/// of its own (committed as it goes, under a fresh import id), then upserts them into
+/// `persons` inside the import's transaction in file order and deletes them there.
+/// If the transaction does not commit, the staged rows are deleted here or, after a
+/// crash, by the next import after a day.
+async fn upsert_persons_by_copy(
+    pg: &sqlx::PgPool,
+    tx: &mut Transaction<'_, Any>,
+    persons: &[Upsert],
+    now: &str,
+) -> Result<()> {
+    use sqlx::postgres::PgPoolCopyExt as _;
+    if persons.is_empty() {
+        return Ok(());
+    }
+    let import_id = format!(
+        "{}-{}-{}",
+        std::process::id(),
+        now,
+        IMPORTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let stale = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    sqlx::query("DELETE FROM import_persons WHERE staged_at < $1")
+        .bind(&stale)
+        .execute(pg)
+        .await?;
+    let staged = async {
+        let mut copy = pg
+            .copy_in_raw(&format!(
+                "COPY import_persons (import_id, seq, staged_at, {}) FROM STDIN",
+                PERSON_COLS.join(", ")
+            ))
+            .await?;
+        let staged_at = chrono::Utc::now().to_rfc3339();
+        let mut buf = String::with_capacity(COPY_CHUNK + 4096);
+        for (seq, u) in persons.iter().enumerate() {
+            use std::fmt::Write as _;
+            let _ = write!(buf, "{import_id}\t{seq}\t{staged_at}");
+            for v in person_values(u, now)? {
+                buf.push('\t');
+                copy_field(&mut buf, &v);
+            }
+            buf.push('\n');
+            if buf.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                buf.reserve(COPY_CHUNK + 4096);
+            }
+        }
+        if !buf.is_empty() {
+            copy.send(buf.into_bytes()).await?;
+        }
+        copy.finish().await?;
+        Ok::<(), StoreError>(())
+    };
+    let upserted = async {
+        staged.await?;
+        let cols = PERSON_COLS.join(", ");
+        let updates: Vec<String> = PERSON_COLS
+            .iter()
+            .filter(|c| **c != "pkey")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO persons ({cols}) SELECT {cols} FROM import_persons \
+             WHERE import_id = $1 ORDER BY seq \
+             ON CONFLICT (pkey) DO UPDATE SET {}, version = persons.version + 1",
+            updates.join(", ")
+        )))
+        .bind(&import_id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("DELETE FROM import_persons WHERE import_id = $1")
+            .bind(&import_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok::<(), StoreError>(())
+    };
+    let result = upserted.await;
+    if result.is_err() {
+        // The transaction will not commit: nothing of this import stays staged.
+        let _ = sqlx::query("DELETE FROM import_persons WHERE import_id = $1")
+            .bind(&import_id)
+            .execute(pg)
+            .await;
+    }
+    result
+}
+
+/// Imports begun by this process, for unique import ids.
+static IMPORTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn upsert_sql(table: &str, cols: &[&str], key: &str, rows: usize, bump_version: bool) -> String {
     let updates: Vec<String> = cols
@@ -381,44 +543,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for chunk in plan.upsert_persons.chunks(BATCH) {
-            let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
-            let mut q = sqlx::query(super::sql_for(self.backend(), sql));
-            for u in chunk {
-                let p = &u.person;
-                let imported = serde_json::to_string(&u.imported)
-                    .map_err(|e| StoreError::Corrupt(format!("person as imported: {e}")))?;
-                q = q
-                    .bind(p.key().to_string())
-                    .bind(p.number.clone())
-                    .bind(p.name.clone())
-                    .bind(p.facts.sex.map(|s| s.as_str().to_string()))
-                    .bind(p.id_number.clone())
-                    .bind(date_str(p.facts.birth_date))
-                    .bind(p.facts.lunar_birthday as i64)
-                    .bind(p.facts.lunar_birth_date.as_ref().map(ToString::to_string))
-                    .bind(p.facts.category.as_str().to_string())
-                    .bind(p.facts.rank as i64)
-                    .bind(p.former_unit.clone())
-                    .bind(p.phone.clone())
-                    .bind(p.family_phone.clone())
-                    .bind(p.address.clone())
-                    .bind(p.community.clone())
-                    .bind(p.party_branch.clone())
-                    .bind(p.health.clone())
-                    .bind(p.facts.self_care.as_str().to_string())
-                    .bind(p.facts.lives_alone as i64)
-                    .bind(p.facts.empty_nest as i64)
-                    .bind(p.facts.widowed as i64)
-                    .bind(p.facts.hardship as i64)
-                    .bind(p.facts.hospitalised_since.map(date_str))
-                    .bind(p.facts.deceased_on.map(date_str))
-                    .bind(p.tags.join(","))
-                    .bind(1i64)
-                    .bind(now.clone())
-                    .bind(imported);
+        if let Some(pg) = &self.copy {
+            upsert_persons_by_copy(pg, &mut tx, &plan.upsert_persons, &now).await?;
+        } else {
+            for chunk in plan.upsert_persons.chunks(BATCH) {
+                let sql = upsert_sql("persons", PERSON_COLS, "pkey", chunk.len(), true);
+                let mut q = sqlx::query(super::sql_for(self.backend(), sql));
+                for u in chunk {
+                    for v in person_values(u, &now)? {
+                        q = match v {
+                            Value::Text(t) => q.bind(t),
+                            Value::Int(i) => q.bind(i),
+                        };
+                    }
+                }
+                q.execute(&mut *tx).await?;
             }
-            q.execute(&mut *tx).await?;
         }
         for chunk in plan.deactivate.chunks(BATCH) {
             let sql = format!(
