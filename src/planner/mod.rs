@@ -24,7 +24,8 @@ pub use reminder::{
 };
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{
-    DayIndex, TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between, tick_stages,
+    DayIndex, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between,
+    tick_batches, tick_stages,
 };
 
 #[cfg(test)]
@@ -145,6 +146,62 @@ mod tests {
             assert!(!want.is_empty());
             assert_eq!(got.iter().collect::<Vec<_>>(), want);
         }
+    }
+
+    /// The daemon's tick stores its stages a batch at a time: whatever the batch
+    /// size, the batches hold the stages of the whole tick, in its order.
+    #[test]
+    fn tick_batches_are_the_tick_in_pieces() {
+        let s = snapshot(
+            (1..=40)
+                .map(|i| person(i, &format!("19{:02}-09-2{}", 26 + i % 40, i % 8), &["S1"]))
+                .collect(),
+        );
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = PlanningRoster::from_snapshot(&s, vec![]);
+        let mut cache = OccasionCache::default();
+        let (occ, _) = occasions(&rules, &roster, 2025..=2027, &mut cache);
+        // 2026-09-18: the 中秋 reminders (a week ahead) and the birthdays' fall due;
+        // two days of downtime before it.
+        let today = d("2026-09-18");
+        let window = TickWindow::new(&rules, today, d("2026-01-01"), Some(d("2026-09-16")), 7);
+        let (plan, miss) = tick_stages(&rules, &roster, &occ, rules.calendar(), &window);
+        assert!(plan.len() > 40, "{}", plan.len());
+        for batch in [1, 7, 100] {
+            let (mut p, mut m, mut calls) = (Vec::new(), Vec::new(), 0);
+            tick_batches(
+                &rules,
+                &roster,
+                &occ,
+                rules.calendar(),
+                &window,
+                batch,
+                |a, b| {
+                    assert!(!a.is_empty() || !b.is_empty(), "no empty batch");
+                    calls += 1;
+                    p.extend(a);
+                    m.extend(b);
+                    true
+                },
+            );
+            assert_eq!(p, plan, "batch {batch}");
+            assert_eq!(m, miss, "batch {batch}");
+            assert!(calls > 1, "batch {batch}: {calls} call(s)");
+        }
+        let mut calls = 0;
+        tick_batches(
+            &rules,
+            &roster,
+            &occ,
+            rules.calendar(),
+            &window,
+            1,
+            |_, _| {
+                calls += 1;
+                false
+            },
+        );
+        assert_eq!(calls, 1, "stops when told to");
     }
 
     #[test]

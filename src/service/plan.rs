@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use rayon::prelude::*;
 
-use crate::planner::{self, PlanningRoster, PlanningRosterBuilder, ReminderStatus};
+use crate::planner::{self, PlanningRoster, PlanningRosterBuilder, Reminder, ReminderStatus};
 use crate::rules::{OccasionCache, RuleSet};
 use crate::store::{Store, StoreError};
 
@@ -107,21 +107,48 @@ impl Planning {
                 + 31;
             let first_year = (lo - chrono::Duration::days(reach_back)).year();
             let years = first_year..=today.year() + 1;
+            // The day's stages are built and stored a batch at a time (at most two
+            // batches in hand), so a festival day at a province's scale is never
+            // held whole; only the keys are kept, for what the tick cancels.
             let cache = self.cache.clone();
-            let (planned, missed, errors) = {
+            let (batches_tx, mut batches) =
+                tokio::sync::mpsc::channel::<(Vec<Reminder>, Vec<Reminder>)>(1);
+            let building = {
                 let rules = rules.clone();
                 let window = window.clone();
                 tokio::task::spawn_blocking(move || {
                     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
                     cache.retain_from(*years.start());
                     let (occ, errors) = planner::occasions(&rules, &roster, years, &mut cache);
-                    let (planned, missed) =
-                        planner::tick_stages(&rules, &roster, &occ, rules.calendar(), &window);
-                    (planned, missed, errors)
+                    planner::tick_batches(
+                        &rules,
+                        &roster,
+                        &occ,
+                        rules.calendar(),
+                        &window,
+                        planner::TICK_BATCH,
+                        // The receiver is gone only when storing failed: stop.
+                        |plan, miss| batches_tx.blocking_send((plan, miss)).is_ok(),
+                    );
+                    errors
                 })
-                .await
-                .expect("planning task panicked")
             };
+            let (mut late, mut new_planned, mut new_missed) = (0, 0, 0);
+            let mut valid: HashSet<String> = HashSet::new();
+            let mut missed_keys: Vec<String> = Vec::new();
+            while let Some((planned, missed)) = batches.recv().await {
+                late += planned.iter().filter(|s| s.remind_on < today).count();
+                valid.extend(planned.iter().map(|s| s.key.clone()));
+                valid.extend(missed.iter().map(|s| s.key.clone()));
+                missed_keys.extend(missed.iter().map(|s| s.key.clone()));
+                new_missed += store
+                    .insert_reminders(&missed, ReminderStatus::Missed, today, now)
+                    .await?;
+                new_planned += store
+                    .insert_reminders(&planned, ReminderStatus::Planned, today, now)
+                    .await?;
+            }
+            let errors = building.await.expect("planning task panicked");
             for e in &errors {
                 crate::metrics::rule_error(&e.rule);
             }
@@ -135,16 +162,6 @@ impl Planning {
                     "more rule errors; `qinqing preview` lists them"
                 );
             }
-            let late = planned.iter().filter(|s| s.remind_on < today).count();
-            let mut valid: HashSet<String> = planned.iter().map(|s| s.key.clone()).collect();
-            valid.extend(missed.iter().map(|s| s.key.clone()));
-            let missed_keys: Vec<String> = missed.iter().map(|s| s.key.clone()).collect();
-            let new_missed = store
-                .insert_reminders(&missed, ReminderStatus::Missed, today, now)
-                .await?;
-            let new_planned = store
-                .insert_reminders(&planned, ReminderStatus::Planned, today, now)
-                .await?;
             let inserted = new_planned + new_missed;
             let rule_ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
             // A script error for a person is no reason to cancel what was planned for them.
