@@ -94,6 +94,7 @@ fn main() {
             &[&["preview"][..], &year, &["--summary", "--format", "json"]].concat(),
             &sum,
         );
+        let side_by_side = (n <= peer_max()).then(|| peer(&db, &roster, &staff_file, dir.path()));
         let mut o = std::io::stdout().lock();
         let _ = writeln!(o, "{n} persons ({staff} staff), SQLite, release binary:");
         let _ = writeln!(o, "  import                      {t_import:>7.2} s");
@@ -107,6 +108,35 @@ fn main() {
             o,
             "  preview --summary, 1 year   {t_summary:>7.2} s  peak {peak_summary:>6.0} MiB"
         );
+        match side_by_side {
+            Some(Some(p)) => {
+                let ratio = p.python / p.qinqing;
+                let _ = writeln!(
+                    o,
+                    "  six rules, whole process: qinqing {:.2} s ({} stages), Python peer {:.2} s ({} stages{}, {:.1} ms per person-year): {ratio:.0}× (target ≥ 100×: {})",
+                    p.qinqing,
+                    common::with_commas(p.qinqing_lines as u64),
+                    p.python,
+                    common::with_commas(p.python_lines as u64),
+                    if p.same { ", the same" } else { ", DIFFERENT" },
+                    p.python * 1000.0 / n as f64,
+                    if ratio >= 100.0 { "met" } else { "NOT met" }
+                );
+                if !p.same {
+                    let _ = writeln!(
+                        o,
+                        "  note: the peer's stages differ from qinqing's; the ratio compares unequal work"
+                    );
+                }
+            }
+            Some(None) => {
+                let _ = writeln!(
+                    o,
+                    "  Python peer skipped: python3 with sxtwl and chinese_calendar not found (pip install -r benches/peer/requirements.txt)"
+                );
+            }
+            None => {}
+        }
         if n == 100_000 {
             let _ = writeln!(
                 o,
@@ -119,4 +149,113 @@ fn main() {
             );
         }
     }
+}
+
+/// The largest roster the Python peer runs on (`QINQING_BENCH_PEER_MAX`, default 3,000:
+/// the peer takes about 12 ms per person-year).
+fn peer_max() -> usize {
+    std::env::var("QINQING_BENCH_PEER_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_000)
+}
+
+/// The six rules the peer implements, as shipped.
+const SIX_RULES: [&str; 6] = [
+    "festival-visit",
+    "birthday-milestone",
+    "monthly-call",
+    "document-delivery",
+    "hospital-visit",
+    "condolence",
+];
+
+struct SideBySide {
+    qinqing: f64,
+    qinqing_lines: usize,
+    python: f64,
+    python_lines: usize,
+    /// The same lines in the same order, but for the fields the peer does not write
+    /// (`level`, `reference`).
+    same: bool,
+}
+
+/// A JSON line without `level` and `reference`.
+fn comparable(line: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+    if let Some(o) = v.as_object_mut() {
+        o.remove("level");
+        o.remove("reference");
+    }
+    v
+}
+
+/// The whole `qinqing preview` process with the six shipped rules beside
+/// `benches/peer/preview.py` on the same roster and year, one after the other in this
+/// run. `None` when python3 with sxtwl and chinese_calendar is not there.
+fn peer(db: &str, roster: &Path, staff: &Path, dir: &Path) -> Option<SideBySide> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = here.join("benches/peer/preview.py");
+    let ok = Command::new("python3")
+        .args(["-c", "import sxtwl, chinese_calendar"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let rules = dir.join("six-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    for id in SIX_RULES {
+        let file = format!("{id}.rhai");
+        std::fs::copy(here.join("rules").join(&file), rules.join(&file)).unwrap();
+    }
+    let config = dir.join("six-rules.toml");
+    std::fs::write(
+        &config,
+        format!("[rules]\npath = {:?}\n", rules.display().to_string()),
+    )
+    .unwrap();
+    let out = dir.join("six.jsonl");
+    let (qinqing, _) = timed(
+        db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "preview",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "json",
+        ],
+        &out,
+    );
+    let ours = std::fs::read_to_string(&out).unwrap();
+    let peer_out = dir.join("peer.jsonl");
+    let t0 = Instant::now();
+    let st = Command::new("python3")
+        .arg(&script)
+        .arg(roster)
+        .arg(staff)
+        .args(["2026-01-01", "2026-12-31"])
+        .stdout(std::fs::File::create(&peer_out).unwrap())
+        .status()
+        .unwrap();
+    let python = t0.elapsed().as_secs_f64();
+    assert!(st.success(), "{} failed: {st}", script.display());
+    let theirs = std::fs::read_to_string(&peer_out).unwrap();
+    let same = ours.lines().count() == theirs.lines().count()
+        && ours
+            .lines()
+            .zip(theirs.lines())
+            .all(|(a, b)| comparable(a) == comparable(b));
+    Some(SideBySide {
+        qinqing,
+        qinqing_lines: ours.lines().count(),
+        python,
+        python_lines: theirs.lines().count(),
+        same,
+    })
 }
