@@ -15,19 +15,15 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 
 use common::*;
 use qinqing::calendar::WorkCalendar;
-use qinqing::config::ScheduleConfig;
-use qinqing::delivery::channels::{self, ChannelsConfig, WebhookConfig};
-use qinqing::delivery::dispatcher::Dispatcher;
 use qinqing::planner::{Reminder, ReminderStatus, StageKind};
-use qinqing::roster::reconcile::{NewEvent, Reassignment};
-use qinqing::roster::{ImportPlan, NewDocument};
+use qinqing::roster::NewDocument;
 use qinqing::rules::RuleSet;
 use qinqing::service::plan::Planning;
 use qinqing::store::Store;
@@ -176,93 +172,6 @@ fn main() {
 /// 10:00 on the day the 中秋 visits are reminded (a Friday, a working day).
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-09-18T10:00:00+08:00").unwrap()
-}
-
-/// A webhook sink on 127.0.0.1 that answers 200 with an id; returns its URL and the
-/// number of requests it received.
-async fn sink() -> (String, Arc<AtomicU64>) {
-    use axum::routing::post;
-    let received = Arc::new(AtomicU64::new(0));
-    let counter = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |_body: axum::body::Bytes| {
-            let counter = counter.clone();
-            async move {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                format!("{{\"id\":\"m{n}\"}}")
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/hook"), received)
-}
-
-async fn dispatcher(store: &Store, url: String, digest: bool) -> Dispatcher {
-    let cfg = ChannelsConfig {
-        webhook: Some(WebhookConfig {
-            url,
-            secret: None,
-            signature_header: "X-Qinqing-Signature".into(),
-            timeout_secs: 10,
-        }),
-        ..Default::default()
-    };
-    let channels = channels::build(
-        &cfg,
-        Arc::new(qinqing::clock::FixedClock::parse("2026-09-18T08:30:00+08:00").unwrap()),
-    )
-    .expect("webhook channel");
-    let schedule = ScheduleConfig {
-        digest,
-        ..Default::default()
-    };
-    Dispatcher::new(
-        store.clone(),
-        channels,
-        schedule,
-        Arc::new(WorkCalendar::builtin()),
-        None,
-    )
-}
-
-/// Persons, staff, events and assignments of the synthetic roster as an import.
-fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
-    let snap = snapshot(n);
-    let mut keys = Vec::with_capacity(snap.persons.len());
-    let mut plan = ImportPlan {
-        today,
-        upsert_staff: snap.staff.iter().map(|s| s.staff.clone()).collect(),
-        ..Default::default()
-    };
-    for sp in &snap.persons {
-        let key = sp.person.key().to_string();
-        plan.reassign.push(Reassignment {
-            person_key: key.clone(),
-            staff: sp.person.staff.clone(),
-            was_stored: false,
-        });
-        if !sp.active {
-            plan.deactivate.push(key.clone());
-        }
-        keys.push(key);
-        plan.upsert_persons
-            .push(qinqing::roster::reconcile::Upsert {
-                person: sp.person.clone(),
-                imported: sp.person.clone(),
-            });
-    }
-    for e in &snap.events {
-        plan.events.push(NewEvent {
-            person_key: keys[e.person_id as usize - 1].clone(),
-            kind: e.kind.clone(),
-            on: e.on,
-            note: None,
-        });
-    }
-    plan
 }
 
 async fn open_store(dir: &tempfile::TempDir) -> Store {

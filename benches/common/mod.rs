@@ -6,14 +6,23 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
-use qinqing::calendar::{self, LunarDate};
+use qinqing::calendar::{self, LunarDate, WorkCalendar};
+use qinqing::config::ScheduleConfig;
+use qinqing::delivery::channels::{self, ChannelsConfig, WebhookConfig};
+use qinqing::delivery::dispatcher::Dispatcher;
+use qinqing::roster::ImportPlan;
+use qinqing::roster::reconcile::{NewEvent, Reassignment};
 use qinqing::roster::{Category, Person, Rank, SelfCare, Sex, Staff};
 use qinqing::roster::{Document, PersonEvent, PersonRecord, RosterSnapshot, StaffRecord};
+use qinqing::store::Store;
 
 /// splitmix64: tiny, fast, and good enough to mix a roster.
 pub struct Rng(u64);
@@ -482,4 +491,109 @@ pub fn staff_csv(staff: usize) -> String {
         let _ = writeln!(s, "S{i:04},工作人员{i},1380000{i:04},");
     }
     s
+}
+
+/// Idempotency keys a [`sink_with_keys`] received, with how many times each.
+pub type Keys = Arc<Mutex<HashMap<String, u64>>>;
+
+/// A webhook sink on 127.0.0.1 that answers 200 with an id; returns its URL and the
+/// number of requests it received.
+pub async fn sink() -> (String, Arc<AtomicU64>) {
+    let (url, received, _) = sink_with_keys().await;
+    (url, received)
+}
+
+/// [`sink`], also counting each `Idempotency-Key` header it received (a key seen
+/// twice is a message delivered twice).
+pub async fn sink_with_keys() -> (String, Arc<AtomicU64>, Keys) {
+    use axum::routing::post;
+    let received = Arc::new(AtomicU64::new(0));
+    let keys: Keys = Arc::default();
+    let counter = received.clone();
+    let seen = keys.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(
+            move |headers: axum::http::HeaderMap, _body: axum::body::Bytes| {
+                let counter = counter.clone();
+                let seen = seen.clone();
+                async move {
+                    if let Some(k) = headers.get("Idempotency-Key").and_then(|v| v.to_str().ok()) {
+                        *seen.lock().unwrap().entry(k.to_string()).or_default() += 1;
+                    }
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    format!("{{\"id\":\"m{n}\"}}")
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), received, keys)
+}
+
+pub async fn dispatcher(store: &Store, url: String, digest: bool) -> Dispatcher {
+    let cfg = ChannelsConfig {
+        webhook: Some(WebhookConfig {
+            url,
+            secret: None,
+            signature_header: "X-Qinqing-Signature".into(),
+            timeout_secs: 10,
+        }),
+        ..Default::default()
+    };
+    let channels = channels::build(
+        &cfg,
+        Arc::new(qinqing::clock::FixedClock::parse("2026-09-18T08:30:00+08:00").unwrap()),
+    )
+    .expect("webhook channel");
+    let schedule = ScheduleConfig {
+        digest,
+        ..Default::default()
+    };
+    Dispatcher::new(
+        store.clone(),
+        channels,
+        schedule,
+        Arc::new(WorkCalendar::builtin()),
+        None,
+    )
+}
+
+/// Persons, staff, events and assignments of the synthetic roster as an import.
+pub fn import_plan(n: usize, today: NaiveDate) -> ImportPlan {
+    let snap = snapshot(n);
+    let mut keys = Vec::with_capacity(snap.persons.len());
+    let mut plan = ImportPlan {
+        today,
+        upsert_staff: snap.staff.iter().map(|s| s.staff.clone()).collect(),
+        ..Default::default()
+    };
+    for sp in &snap.persons {
+        let key = sp.person.key().to_string();
+        plan.reassign.push(Reassignment {
+            person_key: key.clone(),
+            staff: sp.person.staff.clone(),
+            was_stored: false,
+        });
+        if !sp.active {
+            plan.deactivate.push(key.clone());
+        }
+        keys.push(key);
+        plan.upsert_persons
+            .push(qinqing::roster::reconcile::Upsert {
+                person: sp.person.clone(),
+                imported: sp.person.clone(),
+            });
+    }
+    for e in &snap.events {
+        plan.events.push(NewEvent {
+            person_key: keys[e.person_id as usize - 1].clone(),
+            kind: e.kind.clone(),
+            on: e.on,
+            note: None,
+        });
+    }
+    plan
 }
