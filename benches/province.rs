@@ -121,14 +121,16 @@ async fn parent(admin: &str, n: usize) {
         println!("    {r}");
     }
     let got = received.load(Ordering::Relaxed);
-    let keys = keys.lock().unwrap();
-    let twice = keys.values().filter(|&&c| c > 1).count();
+    let (distinct, twice) = {
+        let keys = keys.lock().unwrap();
+        (keys.len(), keys.values().filter(|&&c| c > 1).count())
+    };
     let sent: u64 = rounds.iter().filter_map(|r| field(r, "sent")).sum::<u64>();
     let counts = store.outbox_counts().await.unwrap();
     println!(
         "  dispatch, two instances at once             {t_dispatch:>7.1} s  {} messages, {} keys, {twice} received twice",
         with_commas(got),
-        with_commas(keys.len() as u64)
+        with_commas(distinct as u64)
     );
     println!(
         "  => import + plan + dispatch {:.1} s; outbox: {} sent, {} pending, {} failed",
