@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::{Format, PreviewArgs, ReportFormat, SummaryPeriod};
-use crate::planner::{self, Reminder};
+use crate::planner::{self, Reminder, StageRef};
 use crate::service::Context;
 use crate::service::preview::{
     Period, PreviewRequest, Summary, compare, preview, preview_stream, summary,
@@ -64,13 +64,10 @@ async fn run_streamed(ctx: &Context, req: PreviewRequest, format: Format) -> Res
             .par_chunks(4096)
             .map(|chunk| {
                 let mut buf = Vec::with_capacity(chunk.len() * 360);
+                let mut key = String::new();
                 for r in chunk {
                     match format {
-                        Format::Json => {
-                            serde_json::to_writer(&mut buf, &stage_line(r, calendar))
-                                .expect("a stage serializes");
-                            buf.push(b'\n');
-                        }
+                        Format::Json => write_json_line(&mut buf, r, calendar, &mut key),
                         _ => {
                             buf.extend_from_slice(csv_line(r).as_bytes());
                             buf.push(b'\n');
@@ -284,19 +281,134 @@ fn json_line(s: &Reminder, calendar: &crate::calendar::WorkCalendar) -> serde_js
 const CSV_HEADER: &str =
     "remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference";
 
-fn csv_line(s: &Reminder) -> String {
+fn csv_line(s: &StageRef<'_>) -> String {
+    let mut key = String::new();
+    s.occasion_key_into(&mut key);
+    let reference = planner::reference_code(&key);
     format!(
         "{},{},{},{},{},{},{},{},{}",
-        s.remind_on,
-        s.occasion_on,
-        super::csv_field(&s.rule),
-        super::csv_field(&s.person),
-        super::csv_field(&s.recipient),
-        s.stage.as_str(),
-        s.lead_days.map(|l| l.to_string()).unwrap_or_default(),
-        super::csv_field(&s.title),
-        s.reference
+        s.remind_on(),
+        s.occasion_on(),
+        super::csv_field(s.rule_id()),
+        super::csv_field(s.person_key()),
+        super::csv_field(s.recipient()),
+        s.spec.stage.as_str(),
+        s.spec.lead_days.map(|l| l.to_string()).unwrap_or_default(),
+        super::csv_field(&s.title_parts().concat()),
+        std::str::from_utf8(&reference).expect("ASCII"),
     )
+}
+
+/// Writes the stage's JSON line (and its newline) to `buf` by hand: the bytes
+/// `serde_json` writes for [`StageLine`], without building it (a province's year
+/// is millions of lines). `key` is scratch space for the occasion key.
+fn write_json_line(
+    buf: &mut Vec<u8>,
+    s: &StageRef<'_>,
+    calendar: &crate::calendar::WorkCalendar,
+    key: &mut String,
+) {
+    use std::io::Write as _;
+    buf.extend_from_slice(b"{\"due_on\":");
+    json_date(buf, s.due_on(calendar));
+    buf.extend_from_slice(b",\"kind\":");
+    json_str(buf, &[s.kind()]);
+    buf.extend_from_slice(b",\"lead_days\":");
+    match s.spec.lead_days {
+        Some(l) => {
+            let _ = write!(buf, "{l}");
+        }
+        None => buf.extend_from_slice(b"null"),
+    }
+    if let Some(level) = s.level() {
+        let _ = write!(buf, ",\"level\":{level}");
+    }
+    buf.extend_from_slice(b",\"occasion_on\":");
+    json_date(buf, s.occasion_on());
+    buf.extend_from_slice(b",\"person\":");
+    json_str(buf, &[s.person_key()]);
+    buf.extend_from_slice(b",\"recipient\":");
+    json_str(buf, &[s.recipient()]);
+    buf.extend_from_slice(b",\"reference\":\"");
+    key.clear();
+    s.occasion_key_into(key);
+    buf.extend_from_slice(&planner::reference_code(key));
+    buf.extend_from_slice(b"\",\"remind_on\":");
+    json_date(buf, s.remind_on());
+    buf.extend_from_slice(b",\"rule\":");
+    json_str(buf, &[s.rule_id()]);
+    buf.extend_from_slice(b",\"stage\":\"");
+    buf.extend_from_slice(s.spec.stage.as_str().as_bytes());
+    buf.extend_from_slice(b"\",\"title\":");
+    json_str(buf, &s.title_parts());
+    buf.extend_from_slice(if s.urgent() {
+        b",\"urgent\":true}\n"
+    } else {
+        b",\"urgent\":false}\n"
+    });
+}
+
+/// A date as JSON: `"2026-09-18"`, as chrono writes it.
+fn json_date(buf: &mut Vec<u8>, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        use std::io::Write as _;
+        let _ = write!(buf, "\"{d}\"");
+        return;
+    }
+    let y = y as u32;
+    let digit = |n: u32| b'0' + n as u8;
+    buf.extend_from_slice(&[
+        b'"',
+        digit(y / 1000),
+        digit(y / 100 % 10),
+        digit(y / 10 % 10),
+        digit(y % 10),
+        b'-',
+        digit(m / 10),
+        digit(m % 10),
+        b'-',
+        digit(day / 10),
+        digit(day % 10),
+        b'"',
+    ]);
+}
+
+/// The parts one after another as one JSON string, escaped as `serde_json`
+/// escapes (`\"`, `\\`, the short escapes of \b \f \n \r \t, `\u00xx` for other
+/// control characters; everything else as it is).
+fn json_str(buf: &mut Vec<u8>, parts: &[&str]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    buf.push(b'"');
+    for part in parts {
+        let bytes = part.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let short: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..=0x1f => b"",
+                _ => continue,
+            };
+            buf.extend_from_slice(&bytes[start..i]);
+            if short.is_empty() {
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[(b >> 4) as usize]);
+                buf.push(HEX[(b & 15) as usize]);
+            } else {
+                buf.extend_from_slice(short);
+            }
+            start = i + 1;
+        }
+        buf.extend_from_slice(&bytes[start..]);
+    }
+    buf.push(b'"');
 }
 
 fn print_table(stages: &[Reminder]) {
@@ -445,4 +557,114 @@ fn summary_table(s: &Summary) -> String {
         out += &super::table::render(&["周", "工作人员", "走访"], &rows);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::WorkCalendar;
+    use crate::planner::{DayIndex, PlanningRoster, occasions, years_for};
+    use crate::roster::{Category, Person, PersonRecord, Rank, RosterSnapshot, Staff, StaffRecord};
+    use crate::rules::{OccasionCache, RuleSet};
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let all_controls: String = (0u8..0x20).map(char::from).collect();
+        for s in [
+            "",
+            "张三 90岁寿辰",
+            "say \"hi\" \\ back",
+            all_controls.as_str(),
+            "\u{7f}\u{2028}\u{2029}é😀",
+            "tail\n",
+        ] {
+            let mut buf = Vec::new();
+            json_str(&mut buf, &[s]);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+        let mut buf = Vec::new();
+        json_str(&mut buf, &["a\"", " ", "\tb"]);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            serde_json::to_string("a\" \tb").unwrap()
+        );
+    }
+
+    /// The hand-written line is, byte for byte, what serde_json writes for the
+    /// stage as the planner stores it, for a year of every shipped rule, with names
+    /// that need escaping and a title that already holds the name.
+    #[test]
+    fn a_hand_written_line_is_the_serde_line() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let names = ["王\"小\"明", "李\\四", "赵\t五", ""];
+        let persons = (1..=8)
+            .map(|id| PersonRecord {
+                id,
+                active: true,
+                version: 1,
+                imported: None,
+                person: Person {
+                    number: Some(format!("P{id}")),
+                    staff: vec![if id % 2 == 0 { "S1" } else { "S2" }.into()],
+                    ..Person::new(
+                        names[id as usize % names.len()].to_string(),
+                        d(&format!("19{}-0{}-1{}", 36 + id, 1 + id % 9, id % 10)),
+                        Category::Lixiu,
+                        Rank::Division,
+                    )
+                },
+            })
+            .collect();
+        let staff = |no: &str, boss: Option<&str>| StaffRecord {
+            id: 0,
+            active: true,
+            staff: Staff {
+                number: no.into(),
+                name: no.into(),
+                supervisor: boss.map(Into::into),
+                ..Staff::default()
+            },
+        };
+        let snapshot = RosterSnapshot {
+            persons,
+            staff: vec![
+                staff("S1", Some("B1")),
+                staff("S2", None),
+                staff("B1", None),
+            ],
+            events: vec![],
+        };
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = PlanningRoster::from_snapshot(&snapshot, vec![]);
+        let (from, to) = (d("2026-01-01"), d("2026-12-31"));
+        let (occ, _) = occasions(
+            &rules,
+            &roster,
+            years_for(from, to),
+            &mut OccasionCache::default(),
+        );
+        let cal = rules.calendar().clone();
+        let index = DayIndex::new(&rules, &roster, &occ, &cal, from, to, 7);
+        let (mut lines, mut escalations) = (0, 0);
+        let mut key = String::new();
+        for (i, _, _) in index.ranges() {
+            for s in index.refs(i, &rules, &roster, &occ, &cal) {
+                let mut buf = Vec::new();
+                write_json_line(&mut buf, &s, &cal, &mut key);
+                let mut want = serde_json::to_vec(&stage_line(&s.to_reminder(), &cal)).unwrap();
+                want.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(buf).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
+                lines += 1;
+                escalations += s.level().is_some() as usize;
+            }
+        }
+        assert!(lines > 50, "{lines} lines");
+        assert!(escalations > 0, "no escalation line was checked");
+    }
 }

@@ -49,6 +49,11 @@ impl ClosingContacts {
         ClosingContacts { by_person, acks }
     }
 
+    /// No recorded work: nothing is closed.
+    pub fn is_empty(&self) -> bool {
+        self.by_person.is_empty() && self.acks.is_empty()
+    }
+
     /// True when the occasion is closed as of `day`: nothing of it should be sent.
     pub fn closes(&self, o: OccasionTerms<'_>, day: NaiveDate) -> bool {
         self.closed_on(o, day).is_some()

@@ -19,13 +19,13 @@ mod stages;
 
 pub use evaluate::{PlannedOccasions, occasions, years_for};
 pub use reminder::{
-    Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, reference, sort, stable_hash,
-    titled,
+    Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, reference, reference_code,
+    sort, stable_hash, titled,
 };
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{
-    DayIndex, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS, Verdict, stages, stages_between,
-    tick_batches, tick_stages,
+    DayIndex, StageRef, StageSpec, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS, Verdict,
+    sort_refs, stages, stages_between, tick_batches, tick_stages,
 };
 
 #[cfg(test)]

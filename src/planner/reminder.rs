@@ -178,11 +178,17 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 
 /// A short, stable reference for an occasion: 6 characters, no look-alikes.
 pub fn reference(occasion_key: &str) -> String {
+    reference_code(occasion_key)
+        .iter()
+        .map(|&b| b as char)
+        .collect()
+}
+
+/// [`reference`] as its 6 ASCII bytes, for writers that allocate nothing per line.
+pub fn reference_code(occasion_key: &str) -> [u8; 6] {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let h = stable_hash(occasion_key.as_bytes());
-    (0..6)
-        .map(|i| ALPHABET[((h >> (i * 5)) & 31) as usize] as char)
-        .collect()
+    std::array::from_fn(|i| ALPHABET[((h >> (i * 5)) & 31) as usize])
 }
 
 /// The title staff read: the person's name, then the occasion's title ("张三 90岁寿辰"),
@@ -195,29 +201,38 @@ pub fn titled(name: &str, title: &str) -> String {
     }
 }
 
-/// Sort order for output: by day, then recipient, then the rest for stability.
+/// The output order's key: by remind day, then recipient, then the rest for
+/// stability (occasion day, rule, person, stage, lead).
+pub type Order<'a> = (
+    NaiveDate,
+    &'a str,
+    NaiveDate,
+    &'a str,
+    &'a str,
+    StageKind,
+    Option<i64>,
+);
+
+impl Reminder {
+    /// Its key in the output order.
+    pub fn order(&self) -> Order<'_> {
+        (
+            self.remind_on,
+            &self.recipient,
+            self.occasion_on,
+            &self.rule,
+            &self.person,
+            self.stage,
+            self.lead_days,
+        )
+    }
+}
+
+/// Sort order for output: [`Reminder::order`] (stable, so equal keys keep the
+/// order they were made in).
 pub fn sort(stages: &mut [Reminder]) {
     use rayon::slice::ParallelSliceMut;
-    stages.par_sort_by(|a, b| {
-        (
-            a.remind_on,
-            &a.recipient,
-            a.occasion_on,
-            &a.rule,
-            &a.person,
-            a.stage,
-            a.lead_days,
-        )
-            .cmp(&(
-                b.remind_on,
-                &b.recipient,
-                b.occasion_on,
-                &b.rule,
-                &b.person,
-                b.stage,
-                b.lead_days,
-            ))
-    });
+    stages.par_sort_by(|a, b| a.order().cmp(&b.order()));
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::calendar::WorkCalendar;
+use crate::ledger::OccasionTerms;
 use crate::roster::Staff;
 use crate::rules::{CatchUp, Occasion, PersonData, Rule, RuleSet};
 
@@ -141,36 +142,46 @@ impl DayIndex {
         })
     }
 
-    /// The stages of batch `i` (remind days in its range), unsorted: the same
-    /// stages [`stages_between`] gives for that range.
-    pub fn stages(
+    /// The stages of batch `i` (remind days in its range), unsorted and borrowed:
+    /// the same stages [`stages_between`] gives for that range
+    /// ([`StageRef::to_reminder`]), in the same order.
+    pub fn refs<'a>(
         &self,
         i: usize,
-        rules: &RuleSet,
-        roster: &PlanningRoster,
-        occasions: &[(usize, usize, Arc<Vec<Occasion>>)],
+        rules: &'a RuleSet,
+        roster: &'a PlanningRoster,
+        occasions: &'a [(usize, usize, Arc<Vec<Occasion>>)],
         cal: &WorkCalendar,
-    ) -> Vec<Reminder> {
+    ) -> Vec<StageRef<'a>> {
         let Some((_, from, to)) = self.ranges().nth(i) else {
             return Vec::new();
         };
         let range = Range { from, to };
         self.batches[i]
-            .par_chunks(256)
+            .par_chunks(1024)
             .map(|chunk| {
                 let mut out = Vec::new();
                 for &(gi, oi) in chunk {
                     let (pi, ri, list) = &occasions[gi as usize];
-                    expand(
-                        &rules.rules[*ri],
+                    let (rule, person, occasion) =
+                        (&rules.rules[*ri], &*roster.persons[*pi], &list[oi as usize]);
+                    expand_specs(
+                        rule,
                         *ri,
-                        &roster.persons[*pi],
-                        &list[oi as usize],
+                        person,
+                        occasion,
                         &roster.staff,
                         rules.escalation_fallback.as_deref(),
                         cal,
                         &range,
-                        &mut |_, r| out.push(r),
+                        &mut |_, spec| {
+                            out.push(StageRef {
+                                rule,
+                                person,
+                                occasion,
+                                spec,
+                            })
+                        },
                     );
                 }
                 out
@@ -465,6 +476,23 @@ impl Select for TickWindow {
     }
 }
 
+/// One stage as [`expand_specs`] decides it, before any string is built: which
+/// stage, its lead and day, and whom it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageSpec<'a> {
+    pub stage: StageKind,
+    /// Days before the occasion for `remind`; None for `escalate`.
+    pub lead_days: Option<i64>,
+    /// The remind (or escalation) day, moved to a working day.
+    pub day: NaiveDate,
+    /// 工号 of who receives it.
+    pub recipient: &'a str,
+    /// The second escalation level (`escalate_again_after`).
+    pub second: bool,
+}
+
+/// Expands one occasion into [`Reminder`]s: [`expand_specs`], with the strings the
+/// occasion's stages share built once, and only when a stage is wanted.
 #[allow(clippy::too_many_arguments)]
 fn expand(
     rule: &Rule,
@@ -476,6 +504,39 @@ fn expand(
     cal: &WorkCalendar,
     select: &impl Select,
     out: &mut impl FnMut(Verdict, Reminder),
+) {
+    let mut shared: Option<Shared> = None;
+    expand_specs(
+        rule,
+        ri,
+        person,
+        occ,
+        staff,
+        fallback,
+        cal,
+        select,
+        &mut |v, spec| {
+            let sh = shared.get_or_insert_with(|| Shared::new(rule, person, occ));
+            out(v, sh.reminder(rule, person, occ, &spec));
+        },
+    );
+}
+
+/// The stages of one occasion of one person under one rule that `select` wants, in
+/// the order the planner has always made them: each remind day (the first with its
+/// lead, moved to a working day, while the person lives) to each recipient, then
+/// the escalation to each recipient's 上级, then the second level.
+#[allow(clippy::too_many_arguments)]
+fn expand_specs<'a>(
+    rule: &'a Rule,
+    ri: usize,
+    person: &'a PersonData,
+    occ: &'a Occasion,
+    staff: &'a HashMap<String, Staff>,
+    fallback: Option<&'a str>,
+    cal: &WorkCalendar,
+    select: &impl Select,
+    out: &mut impl FnMut(Verdict, StageSpec<'a>),
 ) {
     let died = person.person.facts.deceased_on;
     let after_death_ok = rule.after_death;
@@ -493,7 +554,6 @@ fn expand(
         occ,
     };
     let wanted = |stage: StageKind, d: NaiveDate| select.select(&candidate, stage, d);
-    // The days first, without allocating; the strings only for stages that are wanted.
     let count = match &occ.remind_on {
         Some(days) => days.len(),
         None => rule.remind_before.len(),
@@ -558,86 +618,49 @@ fn expand(
             }
             wanted(StageKind::Escalate, day).map(|v| (day, v))
         });
-    if escalation.is_none() && second.is_none() && !(0..count).any(|i| remind(i).is_some()) {
+    let mut reminds = (0..count).filter_map(remind).peekable();
+    if escalation.is_none() && second.is_none() && reminds.peek().is_none() {
         return;
     }
     // Whom to remind: the assigned staff unless the occasion says `to`. A `to` that
     // names nobody falls back to the assigned staff (nothing is lost; `check`
     // reports it as an error).
-    let recipients: Vec<&str> = occ
+    let routed = occ
         .to
         .as_deref()
-        .and_then(|to| route(to, &person.person.staff, staff, fallback))
-        .unwrap_or_else(|| person.person.staff.iter().map(|s| s.as_str()).collect());
-    let occasion_key = format!(
-        "{}:{}:{}:{}",
-        rule.id, person.internal_id, occ.date, occ.key
-    );
-    let reference: Arc<str> = reference(&occasion_key).into();
-    let occasion_key_shared: Arc<str> = occasion_key.as_str().into();
-    let title: Arc<str> = titled(&person.person.name, &occ.title).into();
-    let person_key: Arc<str> = person.key.as_ref().into();
-    let person_name: Arc<str> = person.person.name.as_str().into();
-    let kind: Arc<str> = occ.kind.as_str().into();
-    let satisfied_by: Arc<[String]> = occ.satisfied_by.as_slice().into();
-    let stage_of =
-        |key: String, stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
-            Reminder {
-                key,
-                occasion_key: Arc::clone(&occasion_key_shared),
-                reference: reference.clone(),
-                rule: rule.shared_id.clone(),
-                person_id: person.internal_id,
-                person: person_key.clone(),
-                person_name: person_name.clone(),
-                occasion_on: occ.date,
-                stage,
-                lead_days: lead,
-                remind_on: day,
-                recipient: recipient.to_string(),
-                title: title.clone(),
-                kind: kind.clone(),
-                urgent: occ.urgent,
-                satisfied_by: satisfied_by.clone(),
-                window: occ.window,
-                channels: rule.shared_channels.clone(),
-                after_death: rule.after_death,
-            }
-        };
-    // Keys: {occasion}:remind{lead}:{recipient}, {occasion}:escalate:{recipient},
-    // and {occasion}:escalate2:{recipient} for the second level.
-    let stage = |stage: StageKind, lead: Option<i64>, day: NaiveDate, recipient: &str| {
-        let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
-        key.push_str(&occasion_key);
-        match lead {
-            Some(lead) => {
-                use std::fmt::Write as _;
-                let _ = write!(key, ":remind{lead}:");
-            }
-            None => key.push_str(":escalate:"),
-        }
-        key.push_str(recipient);
-        stage_of(key, stage, lead, day, recipient)
+        .and_then(|to| route(to, &person.person.staff, staff, fallback));
+    let assigned = || person.person.staff.iter().map(|s| s.as_str());
+    let spec = |stage, lead_days, day, recipient, second| StageSpec {
+        stage,
+        lead_days,
+        day,
+        recipient,
+        second,
     };
-    let second_stage = |day: NaiveDate, recipient: &str| {
-        let mut key = String::with_capacity(occasion_key.len() + recipient.len() + 16);
-        key.push_str(&occasion_key);
-        key.push_str(super::reminder::SECOND_ESCALATION);
-        key.push_str(recipient);
-        stage_of(key, StageKind::Escalate, None, day, recipient)
-    };
-    for (lead, day, v) in (0..count).filter_map(remind) {
-        for r in &recipients {
-            out(v, stage(StageKind::Remind, Some(lead), day, r));
+    for (lead, day, v) in reminds {
+        match &routed {
+            Some(to) => {
+                for r in to {
+                    out(v, spec(StageKind::Remind, Some(lead), day, r, false));
+                }
+            }
+            None => {
+                for r in assigned() {
+                    out(v, spec(StageKind::Remind, Some(lead), day, r, false));
+                }
+            }
         }
     }
     if escalation.is_none() && second.is_none() {
         return;
     }
-    let first: Vec<&str> = above(recipients.iter().copied(), staff, fallback);
+    let first: Vec<&'a str> = match &routed {
+        Some(to) => above(to.iter().copied(), staff, fallback),
+        None => above(assigned(), staff, fallback),
+    };
     if let Some((day, v)) = escalation {
         for b in &first {
-            out(v, stage(StageKind::Escalate, None, day, b));
+            out(v, spec(StageKind::Escalate, None, day, b, false));
         }
     }
     if let Some((day, v)) = second {
@@ -645,9 +668,215 @@ fn expand(
         // Nobody above the first level (the fallback itself): no second level.
         for b in above(routed, staff, fallback) {
             if b != UNROUTED && !first.contains(&b) {
-                out(v, second_stage(day, b));
+                out(v, spec(StageKind::Escalate, None, day, b, true));
             }
         }
+    }
+}
+
+/// [`sort`](super::sort) for borrowed stages: the same order.
+pub fn sort_refs(stages: &mut [StageRef<'_>]) {
+    use rayon::slice::ParallelSliceMut;
+    stages.par_sort_by(|a, b| a.order().cmp(&b.order()));
+}
+
+/// What the stages of one occasion share, built once per occasion.
+struct Shared {
+    occasion_key: Arc<str>,
+    reference: Arc<str>,
+    title: Arc<str>,
+    person_key: Arc<str>,
+    person_name: Arc<str>,
+    kind: Arc<str>,
+    satisfied_by: Arc<[String]>,
+}
+
+impl Shared {
+    fn new(rule: &Rule, person: &PersonData, occ: &Occasion) -> Shared {
+        let mut occasion_key = String::new();
+        occasion_key_into(&mut occasion_key, rule, person, occ);
+        Shared {
+            reference: reference(&occasion_key).into(),
+            occasion_key: occasion_key.into(),
+            title: titled(&person.person.name, &occ.title).into(),
+            person_key: person.key.as_ref().into(),
+            person_name: person.person.name.as_str().into(),
+            kind: occ.kind.as_str().into(),
+            satisfied_by: occ.satisfied_by.as_slice().into(),
+        }
+    }
+
+    /// The stage as a [`Reminder`]. Keys: {occasion}:remind{lead}:{recipient},
+    /// {occasion}:escalate:{recipient}, and {occasion}:escalate2:{recipient} for the
+    /// second level.
+    fn reminder(
+        &self,
+        rule: &Rule,
+        person: &PersonData,
+        occ: &Occasion,
+        spec: &StageSpec<'_>,
+    ) -> Reminder {
+        let mut key = String::with_capacity(self.occasion_key.len() + spec.recipient.len() + 16);
+        key.push_str(&self.occasion_key);
+        match spec.lead_days {
+            Some(lead) => {
+                use std::fmt::Write as _;
+                let _ = write!(key, ":remind{lead}:");
+            }
+            None if spec.second => key.push_str(super::reminder::SECOND_ESCALATION),
+            None => key.push_str(":escalate:"),
+        }
+        key.push_str(spec.recipient);
+        Reminder {
+            key,
+            occasion_key: self.occasion_key.clone(),
+            reference: self.reference.clone(),
+            rule: rule.shared_id.clone(),
+            person_id: person.internal_id,
+            person: self.person_key.clone(),
+            person_name: self.person_name.clone(),
+            occasion_on: occ.date,
+            stage: spec.stage,
+            lead_days: spec.lead_days,
+            remind_on: spec.day,
+            recipient: spec.recipient.to_string(),
+            title: self.title.clone(),
+            kind: self.kind.clone(),
+            urgent: occ.urgent,
+            satisfied_by: self.satisfied_by.clone(),
+            window: occ.window,
+            channels: rule.shared_channels.clone(),
+            after_death: rule.after_death,
+        }
+    }
+}
+
+/// Appends the occasion key `{rule}:{person_id}:{date}:{sub_key}` to `buf`.
+fn occasion_key_into(buf: &mut String, rule: &Rule, person: &PersonData, occ: &Occasion) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        buf,
+        "{}:{}:{}:{}",
+        rule.id, person.internal_id, occ.date, occ.key
+    );
+}
+
+/// A stage of a range borrowed from the occasion, person and rule it comes from:
+/// what `preview` writes, a line per stage, without building a [`Reminder`] (a
+/// province's year is millions of them). [`StageRef::to_reminder`] is the same
+/// stage as the planner stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct StageRef<'a> {
+    pub rule: &'a Rule,
+    pub person: &'a PersonData,
+    pub occasion: &'a Occasion,
+    pub spec: StageSpec<'a>,
+}
+
+impl<'a> StageRef<'a> {
+    pub fn to_reminder(&self) -> Reminder {
+        Shared::new(self.rule, self.person, self.occasion).reminder(
+            self.rule,
+            self.person,
+            self.occasion,
+            &self.spec,
+        )
+    }
+
+    pub fn remind_on(&self) -> NaiveDate {
+        self.spec.day
+    }
+
+    pub fn occasion_on(&self) -> NaiveDate {
+        self.occasion.date
+    }
+
+    pub fn recipient(&self) -> &'a str {
+        self.spec.recipient
+    }
+
+    /// The rule's id.
+    pub fn rule_id(&self) -> &'a str {
+        &self.rule.id
+    }
+
+    /// 身份证号, or 编号 when there is none.
+    pub fn person_key(&self) -> &'a str {
+        &self.person.key
+    }
+
+    pub fn person_id(&self) -> i64 {
+        self.person.internal_id
+    }
+
+    pub fn kind(&self) -> &'a str {
+        &self.occasion.kind
+    }
+
+    pub fn urgent(&self) -> bool {
+        self.occasion.urgent
+    }
+
+    /// As [`Reminder::level`].
+    pub fn level(&self) -> Option<u8> {
+        match (self.spec.stage, self.spec.second) {
+            (StageKind::Remind, _) => None,
+            (StageKind::Escalate, true) => Some(2),
+            (StageKind::Escalate, false) => Some(1),
+        }
+    }
+
+    /// The title as [`titled`] makes it, in parts to write one after another:
+    /// the person's name and a space when it is put in front, then the occasion's
+    /// title.
+    pub fn title_parts(&self) -> [&'a str; 3] {
+        let name = self.person.person.name.as_str();
+        let title = self.occasion.title.as_str();
+        if name.is_empty() || title.contains(name) {
+            ["", "", title]
+        } else {
+            [name, " ", title]
+        }
+    }
+
+    /// As [`Reminder::due_on`].
+    pub fn due_on(&self, calendar: &WorkCalendar) -> NaiveDate {
+        let deadline = self.occasion.window.map_or(self.occasion.date, |(_, e)| e);
+        if self.occasion.urgent {
+            deadline
+        } else {
+            calendar.workday_on_or_before(deadline)
+        }
+    }
+
+    /// Appends the occasion key to `buf` (as [`Reminder::occasion_key`]).
+    pub fn occasion_key_into(&self, buf: &mut String) {
+        occasion_key_into(buf, self.rule, self.person, self.occasion);
+    }
+
+    /// What decides whether recorded work closed the occasion, with its key as
+    /// [`StageRef::occasion_key_into`] wrote it.
+    pub fn terms<'k>(&'k self, occasion_key: &'k str) -> OccasionTerms<'k> {
+        OccasionTerms {
+            occasion_key,
+            person_id: self.person.internal_id,
+            occasion_on: self.occasion.date,
+            satisfied_by: &self.occasion.satisfied_by,
+            window: self.occasion.window,
+        }
+    }
+
+    /// The output order's key, as [`Reminder::order`].
+    pub fn order(&self) -> super::reminder::Order<'a> {
+        (
+            self.spec.day,
+            self.spec.recipient,
+            self.occasion.date,
+            &self.rule.id,
+            &self.person.key,
+            self.spec.stage,
+            self.spec.lead_days,
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::Context;
 use crate::ledger::ClosingContacts;
-use crate::planner::{self, PlanningRosterBuilder, Reminder};
+use crate::planner::{self, PlanningRosterBuilder, Reminder, StageRef};
 use crate::rules::{OccasionCache, RuleSet};
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub struct PreviewStream {
 pub async fn preview_stream(
     ctx: &Context,
     req: PreviewRequest,
-    mut sink: impl FnMut(&[Reminder], &crate::calendar::WorkCalendar) -> std::io::Result<()>
+    mut sink: impl FnMut(&[StageRef<'_>], &crate::calendar::WorkCalendar) -> std::io::Result<()>
     + Send
     + 'static,
 ) -> Result<PreviewStream> {
@@ -375,30 +375,35 @@ impl Tally {
         ids
     }
 
-    pub fn add(&mut self, stages: &[Reminder]) {
+    pub fn add(&mut self, stages: &[StageRef<'_>]) {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let hasher = BuildHasherDefault::<DefaultHasher>::default();
         for s in stages {
             let in_range = |d: NaiveDate| d >= self.from && d <= self.to;
-            let remind = in_range(s.remind_on);
-            let occasion = s.stage == planner::StageKind::Remind
-                && in_range(s.occasion_on)
-                && self
-                    .seen
-                    .insert(hasher.hash_one((&*s.occasion_key, &s.recipient)));
+            let remind = in_range(s.remind_on());
+            // The occasion is (rule, person, day, sub-key): its key's parts.
+            let occasion = s.spec.stage == planner::StageKind::Remind
+                && in_range(s.occasion_on())
+                && self.seen.insert(hasher.hash_one((
+                    s.rule_id(),
+                    s.person_id(),
+                    s.occasion_on(),
+                    &s.occasion.key,
+                    s.recipient(),
+                )));
             if !remind && !occasion {
                 continue;
             }
-            let staff = self.staff.id(&s.recipient);
-            let rule = self.rules.id(&s.rule);
+            let staff = self.staff.id(s.recipient());
+            let rule = self.rules.id(s.rule_id());
             if remind {
-                let (period, _) = self.day(s.remind_on);
+                let (period, _) = self.day(s.remind_on());
                 self.rows.entry((period, staff, rule)).or_default().1 += 1;
             }
             if occasion {
-                let (period, week) = self.day(s.occasion_on);
+                let (period, week) = self.day(s.occasion_on());
                 self.rows.entry((period, staff, rule)).or_default().0 += 1;
-                if &*s.kind == "visit" {
+                if s.kind() == "visit" {
                     *self.visits.entry((week, staff)).or_default() += 1;
                 }
             }
@@ -556,7 +561,7 @@ pub async fn stream_stages(
     to: NaiveDate,
     persons: Persons,
     rule: Option<String>,
-    mut sink: impl FnMut(&[Reminder]) -> std::io::Result<()> + Send + 'static,
+    mut sink: impl FnMut(&[StageRef<'_>]) -> std::io::Result<()> + Send + 'static,
 ) -> Result<Streamed> {
     let t0 = std::time::Instant::now();
     let inputs = Inputs::read(store, &persons, from, to).await?;
@@ -582,16 +587,26 @@ pub async fn stream_stages(
         let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
         for (i, _, _) in index.ranges() {
             let tb = std::time::Instant::now();
-            let built = index.stages(i, &rules, &roster, &occ, &cal);
-            t_build += tb.elapsed().as_secs_f64();
-            let mut batch: Vec<Reminder> = built
-                .into_iter()
-                .filter(|s| !closing.closes(s.terms(), s.remind_on))
-                .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id)))
-                .filter(|s| rule.as_deref().is_none_or(|r| *s.rule == *r))
+            let built = index.refs(i, &rules, &roster, &occ, &cal);
+            // Kept: what recorded work has not closed by its remind day, of the
+            // person and rule asked for.
+            let mut batch: Vec<StageRef<'_>> = built
+                .into_par_iter()
+                .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id())))
+                .filter(|s| rule.as_deref().is_none_or(|r| s.rule_id() == r))
+                .map_init(String::new, |key, s| {
+                    if closing.is_empty() {
+                        return Some(s);
+                    }
+                    key.clear();
+                    s.occasion_key_into(key);
+                    (!closing.closes(s.terms(key), s.remind_on())).then_some(s)
+                })
+                .flatten()
                 .collect();
+            t_build += tb.elapsed().as_secs_f64();
             let ts = std::time::Instant::now();
-            planner::sort(&mut batch);
+            planner::sort_refs(&mut batch);
             t_sort += ts.elapsed().as_secs_f64();
             n += batch.len() as u64;
             let tk = std::time::Instant::now();

@@ -627,7 +627,7 @@ fn the_streamed_preview_equals_the_whole_one() {
                     if let Some(r) = &rule {
                         whole.retain(|s| *s.rule == **r);
                     }
-                    let got = Arc::new(Mutex::new((Vec::new(), 0usize)));
+                    let got = Arc::new(Mutex::new((Vec::<Reminder>::new(), 0usize)));
                     let sink = got.clone();
                     let streamed = stream_stages(
                         &store,
@@ -638,16 +638,19 @@ fn the_streamed_preview_equals_the_whole_one() {
                         rule,
                         move |b| {
                             let mut g = sink.lock().unwrap();
-                            g.0.extend(b.iter().map(line));
+                            g.0.extend(b.iter().map(|s| s.to_reminder()));
                             g.1 += 1;
                             Ok(())
                         },
                     )
                     .await
                     .unwrap();
-                    let (lines, batches) = std::mem::take(&mut *got.lock().unwrap());
+                    let (got, batches) = std::mem::take(&mut *got.lock().unwrap());
+                    let lines: Vec<String> = got.iter().map(line).collect();
                     let want: Vec<String> = whole.iter().map(line).collect();
                     assert_eq!(lines, want, "[{}] {from}..{to}", db.name());
+                    // Every field, not only those of the line.
+                    assert!(got == whole, "[{}] {from}..{to}", db.name());
                     assert_eq!(streamed.stages as usize, want.len());
                     assert_eq!(streamed.rule_errors, errors);
                     let days = (d(to) - d(from)).num_days() + 1;
