@@ -24,8 +24,8 @@ pub use reminder::{
 };
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{
-    DayIndex, StageRef, StageSpec, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS, Verdict,
-    sort_refs, stages, stages_between, tick_batches, tick_stages,
+    DayIndex, OrderRanks, StageRef, StageSpec, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS,
+    Verdict, sort_refs, stages, stages_between, tick_batches, tick_stages,
 };
 
 #[cfg(test)]
@@ -145,6 +145,50 @@ mod tests {
             let got = stages_between(&rules, &roster, &occ, rules.calendar(), from, to);
             assert!(!want.is_empty());
             assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
+    }
+
+    /// Borrowed stages sorted on packed numbers come in the order of the stored
+    /// stages' sort, ties (one person's two occasions of a rule on one day) kept in
+    /// the order they were made.
+    #[test]
+    fn borrowed_stages_sort_as_stored_ones() {
+        let s = snapshot(
+            (1..=60)
+                .map(|i| {
+                    let staff: &[&str] = match i % 3 {
+                        0 => &["S1"],
+                        1 => &["S2", "S1"],
+                        _ => &["S2"],
+                    };
+                    person(
+                        i,
+                        &format!("19{:02}-0{}-1{}", 26 + i % 40, 1 + i % 9, i % 10),
+                        staff,
+                    )
+                })
+                .collect(),
+        );
+        let rules = RuleSet::builtin(WorkCalendar::builtin());
+        let roster = PlanningRoster::from_snapshot(&s, vec![]);
+        let mut cache = OccasionCache::default();
+        let (from, to) = (d("2026-01-01"), d("2026-12-31"));
+        let (occ, _) = occasions(&rules, &roster, years_for(from, to), &mut cache);
+        let cal = rules.calendar().clone();
+        let ranks = OrderRanks::new(&rules, &roster);
+        for days in [7, 400] {
+            let index = DayIndex::new(&rules, &roster, &occ, &cal, from, to, days);
+            let mut checked = 0;
+            for (i, a, b) in index.ranges() {
+                let mut refs = index.refs(i, &rules, &roster, &occ, &cal);
+                let mut want = stages_between(&rules, &roster, &occ, &cal, a, b);
+                sort(&mut want);
+                sort_refs(&mut refs, &ranks);
+                let got: Vec<Reminder> = refs.iter().map(|r| r.to_reminder()).collect();
+                assert_eq!(got, want, "{a}..{b}");
+                checked += got.len();
+            }
+            assert!(checked > 500, "{checked}");
         }
     }
 

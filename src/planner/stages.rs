@@ -176,6 +176,8 @@ impl DayIndex {
                         &range,
                         &mut |_, spec| {
                             out.push(StageRef {
+                                rule_index: *ri as u32,
+                                person_index: *pi as u32,
                                 rule,
                                 person,
                                 occasion,
@@ -674,10 +676,110 @@ fn expand_specs<'a>(
     }
 }
 
-/// [`sort`](super::sort) for borrowed stages: the same order.
-pub fn sort_refs(stages: &mut [StageRef<'_>]) {
+/// Each person's and rule's place in the order of their keys (equal keys, equal
+/// places), made once per roster, so [`sort_refs`] sorts numbers, not strings.
+pub struct OrderRanks {
+    person: Vec<u32>,
+    rule: Vec<u32>,
+    /// Every 工号 a stage can go to: the staff sheet's, their 上级, those
+    /// persons are assigned to, the escalation fallback and [`UNROUTED`].
+    staff: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+}
+
+impl OrderRanks {
+    pub fn new(rules: &RuleSet, roster: &PlanningRoster) -> OrderRanks {
+        fn ranks<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<u32> {
+            let keys: Vec<&str> = keys.collect();
+            let mut by_key: Vec<u32> = (0..keys.len() as u32).collect();
+            by_key.par_sort_unstable_by_key(|&i| keys[i as usize]);
+            let mut rank = vec![0; keys.len()];
+            let mut r = 0;
+            for (n, &i) in by_key.iter().enumerate() {
+                if n > 0 && keys[by_key[n - 1] as usize] != keys[i as usize] {
+                    r += 1;
+                }
+                rank[i as usize] = r;
+            }
+            rank
+        }
+        let mut staff: Vec<&str> = roster
+            .staff
+            .values()
+            .flat_map(|s| [Some(s.number.as_str()), s.supervisor.as_deref()])
+            .flatten()
+            .chain(
+                roster
+                    .persons
+                    .iter()
+                    .flat_map(|p| p.person.staff.iter().map(|s| s.as_str())),
+            )
+            .chain(rules.escalation_fallback.as_deref())
+            .chain([UNROUTED])
+            .collect();
+        staff.par_sort_unstable();
+        staff.dedup();
+        OrderRanks {
+            person: ranks(roster.persons.iter().map(|p| &*p.key)),
+            rule: ranks(rules.rules.iter().map(|r| r.id.as_str())),
+            staff: staff
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (s.into(), i as u32))
+                .collect(),
+        }
+    }
+}
+
+/// [`sort`](super::sort) for borrowed stages: the same order, stable. Each stage's
+/// [`StageRef::order`] is packed into one 128-bit number (days, then places in
+/// the order of recipients, rules and persons); a batch whose values do not fit
+/// is sorted on the keys themselves.
+pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
+    use chrono::Datelike;
     use rayon::slice::ParallelSliceMut;
-    stages.par_sort_by(|a, b| a.order().cmp(&b.order()));
+    const LEAD: i64 = 1 << 19;
+    let packed = |s: &StageRef<'_>| -> Option<u128> {
+        let day = |d: NaiveDate| {
+            u32::try_from(d.num_days_from_ce())
+                .ok()
+                .filter(|d| *d < 1 << 20)
+        };
+        let lead = match s.spec.lead_days {
+            None => 0,
+            Some(l) if (-LEAD..LEAD).contains(&l) => (l + LEAD + 1) as u128,
+            Some(_) => return None,
+        };
+        let (recipient, rule, person) = (
+            *ranks.staff.get(s.spec.recipient)?,
+            ranks.rule[s.rule_index as usize],
+            ranks.person[s.person_index as usize],
+        );
+        if recipient >= 1 << 20 || rule >= 1 << 10 || person >= 1 << 24 {
+            return None;
+        }
+        Some(
+            (day(s.spec.day)? as u128) << 108
+                | (recipient as u128) << 88
+                | (day(s.occasion.date)? as u128) << 68
+                | (rule as u128) << 58
+                | (person as u128) << 34
+                | ((s.spec.stage == StageKind::Escalate) as u128) << 33
+                | lead << 12,
+        )
+    };
+    let keys: Option<Vec<(u128, u32)>> = stages
+        .par_iter()
+        .enumerate()
+        .map(|(i, s)| packed(s).map(|k| (k, i as u32)))
+        .collect();
+    match keys {
+        // The index breaks ties: stable.
+        Some(mut keys) if stages.len() <= u32::MAX as usize => {
+            keys.par_sort_unstable();
+            *stages = keys.iter().map(|&(_, i)| stages[i as usize]).collect();
+        }
+        _ => stages.par_sort_by(|a, b| a.order().cmp(&b.order())),
+    }
 }
 
 /// What the stages of one occasion share, built once per occasion.
@@ -767,6 +869,9 @@ fn occasion_key_into(buf: &mut String, rule: &Rule, person: &PersonData, occ: &O
 /// stage as the planner stores it.
 #[derive(Debug, Clone, Copy)]
 pub struct StageRef<'a> {
+    /// Its rule's place in `rules.rules` and its person's in `roster.persons`.
+    pub rule_index: u32,
+    pub person_index: u32,
     pub rule: &'a Rule,
     pub person: &'a PersonData,
     pub occasion: &'a Occasion,

@@ -582,6 +582,7 @@ pub async fn stream_stages(
         let closing = ClosingContacts::new(&contacts);
         let cal = rules.calendar().clone();
         let index = planner::DayIndex::new(&rules, &roster, &occ, &cal, from, to, STREAM_DAYS);
+        let ranks = planner::OrderRanks::new(&rules, &roster);
         tracing::debug!(secs = t0.elapsed().as_secs_f64(), "preview: day index");
         let mut n = 0u64;
         let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
@@ -606,7 +607,7 @@ pub async fn stream_stages(
                 .collect();
             t_build += tb.elapsed().as_secs_f64();
             let ts = std::time::Instant::now();
-            planner::sort_refs(&mut batch);
+            planner::sort_refs(&mut batch, &ranks);
             t_sort += ts.elapsed().as_secs_f64();
             n += batch.len() as u64;
             let tk = std::time::Instant::now();
