@@ -44,3 +44,26 @@ pub fn rule_error(rule: &str) {
         .get_or_create(&vec![("rule".to_string(), rule.to_string())])
         .inc();
 }
+
+/// This process's resident memory now (VmRSS) in MiB, for debug logs; 0 where
+/// /proc is not there.
+pub fn rss_mib() -> u64 {
+    proc_status_kib("VmRSS:") / 1024
+}
+
+/// This process's peak resident memory (VmHWM) in MiB, for debug logs.
+pub fn peak_mib() -> u64 {
+    proc_status_kib("VmHWM:") / 1024
+}
+
+fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -460,7 +460,8 @@ pub fn roster_csv(rows: usize, staff: usize, changed_every: Option<usize>) -> St
         let year = 1925 + (i % 40);
         let month = 1 + (i / 40) % 12;
         let day = 1 + (i / 480) % 28;
-        let seq = i % 1000;
+        // Unique for 13,440,000 rows: the birth dates cycle every 13,440.
+        let seq = (i / 13_440) % 1000;
         let body = format!("370102{year:04}{month:02}{day:02}{seq:03}");
         let id = format!("{body}{}", check_char(&body));
         let hospital = match changed_every {

@@ -23,6 +23,42 @@ pub use festival::{FESTIVALS, festival, festivals_in};
 pub use lunar::{from_lunar, leap_month, month_days, to_lunar};
 pub use workday::{CalendarError, WorkCalendar, YearReport};
 
+/// `d` as the ten bytes `2026-09-18` (as chrono displays it), for writers that
+/// format millions of dates; None for years outside 0000–9999.
+pub fn ymd_bytes(d: chrono::NaiveDate) -> Option<[u8; 10]> {
+    use chrono::Datelike;
+    let (y, m, day) = (u32::try_from(d.year()).ok()?, d.month(), d.day());
+    if y > 9999 {
+        return None;
+    }
+    let digit = |n: u32| b'0' + n as u8;
+    Some([
+        digit(y / 1000),
+        digit(y / 100 % 10),
+        digit(y / 10 % 10),
+        digit(y % 10),
+        b'-',
+        digit(m / 10),
+        digit(m % 10),
+        b'-',
+        digit(day / 10),
+        digit(day % 10),
+    ])
+}
+
+#[cfg(test)]
+mod ymd_tests {
+    #[test]
+    fn ymd_bytes_are_chrono_display() {
+        for s in ["2026-09-18", "0001-01-01", "1925-12-31", "9999-12-31"] {
+            let d: chrono::NaiveDate = s.parse().unwrap();
+            assert_eq!(super::ymd_bytes(d).unwrap(), *d.to_string().as_bytes());
+        }
+        let far = chrono::NaiveDate::from_ymd_opt(10000, 1, 1).unwrap();
+        assert_eq!(super::ymd_bytes(far), None);
+    }
+}
+
 /// A date in the Chinese lunar calendar. `year` is the Gregorian year in which the
 /// lunar year begins (its 春节).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

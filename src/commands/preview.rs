@@ -56,29 +56,33 @@ async fn run_streamed(ctx: &Context, req: PreviewRequest, format: Format) -> Res
     if format == Format::Csv {
         writeln!(out, "{CSV_HEADER}")?;
     }
-    let s = preview_stream(ctx, req, move |batch, calendar| {
-        // Lines are rendered in parallel, a few thousand to a buffer, and written
-        // in order.
+    // Lines are rendered in parallel, a few thousand to a buffer, and written in
+    // order, a round of buffers at a time; the buffers are kept from round to round.
+    const LINES: usize = 4096;
+    const ROUND: usize = 8;
+    let mut bufs: Vec<Vec<u8>> = (0..ROUND).map(|_| Vec::new()).collect();
+    let s = preview_stream(ctx, req, move |batch| {
         use rayon::prelude::*;
-        let rendered: Vec<Vec<u8>> = batch
-            .par_chunks(4096)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 360);
-                let mut key = String::new();
-                for r in chunk {
-                    match format {
-                        Format::Json => write_json_line(&mut buf, r, calendar, &mut key),
-                        _ => {
-                            buf.extend_from_slice(csv_line(r).as_bytes());
-                            buf.push(b'\n');
+        for round in batch.chunks(LINES * ROUND) {
+            let n = round.len().div_ceil(LINES);
+            bufs[..n]
+                .par_iter_mut()
+                .zip(round.par_chunks(LINES))
+                .for_each(|(buf, chunk)| {
+                    buf.clear();
+                    for r in chunk {
+                        match format {
+                            Format::Json => write_json_line(buf, r),
+                            _ => {
+                                buf.extend_from_slice(csv_line(r).as_bytes());
+                                buf.push(b'\n');
+                            }
                         }
                     }
-                }
-                buf
-            })
-            .collect();
-        for buf in rendered {
-            out.write_all(&buf)?;
+                });
+            for buf in &bufs[..n] {
+                out.write_all(buf)?;
+            }
         }
         out.flush()
     })
@@ -282,9 +286,6 @@ const CSV_HEADER: &str =
     "remind_on,occasion_on,rule,person,recipient,stage,lead_days,title,reference";
 
 fn csv_line(s: &StageRef<'_>) -> String {
-    let mut key = String::new();
-    s.occasion_key_into(&mut key);
-    let reference = planner::reference_code(&key);
     format!(
         "{},{},{},{},{},{},{},{},{}",
         s.remind_on(),
@@ -295,29 +296,22 @@ fn csv_line(s: &StageRef<'_>) -> String {
         s.spec.stage.as_str(),
         s.spec.lead_days.map(|l| l.to_string()).unwrap_or_default(),
         super::csv_field(&s.title_parts().concat()),
-        std::str::from_utf8(&reference).expect("ASCII"),
+        std::str::from_utf8(&s.reference).expect("ASCII"),
     )
 }
 
 /// Writes the stage's JSON line (and its newline) to `buf` by hand: the bytes
 /// `serde_json` writes for [`StageLine`], without building it (a province's year
-/// is millions of lines). `key` is scratch space for the occasion key.
-fn write_json_line(
-    buf: &mut Vec<u8>,
-    s: &StageRef<'_>,
-    calendar: &crate::calendar::WorkCalendar,
-    key: &mut String,
-) {
+/// is millions of lines).
+fn write_json_line(buf: &mut Vec<u8>, s: &StageRef<'_>) {
     use std::io::Write as _;
     buf.extend_from_slice(b"{\"due_on\":");
-    json_date(buf, s.due_on(calendar));
+    json_date(buf, s.due_on);
     buf.extend_from_slice(b",\"kind\":");
     json_str(buf, &[s.kind()]);
     buf.extend_from_slice(b",\"lead_days\":");
     match s.spec.lead_days {
-        Some(l) => {
-            let _ = write!(buf, "{l}");
-        }
+        Some(l) => buf.extend_from_slice(itoa::Buffer::new().format(l).as_bytes()),
         None => buf.extend_from_slice(b"null"),
     }
     if let Some(level) = s.level() {
@@ -330,9 +324,7 @@ fn write_json_line(
     buf.extend_from_slice(b",\"recipient\":");
     json_str(buf, &[s.recipient()]);
     buf.extend_from_slice(b",\"reference\":\"");
-    key.clear();
-    s.occasion_key_into(key);
-    buf.extend_from_slice(&planner::reference_code(key));
+    buf.extend_from_slice(&s.reference);
     buf.extend_from_slice(b"\",\"remind_on\":");
     json_date(buf, s.remind_on());
     buf.extend_from_slice(b",\"rule\":");
@@ -350,29 +342,15 @@ fn write_json_line(
 
 /// A date as JSON: `"2026-09-18"`, as chrono writes it.
 fn json_date(buf: &mut Vec<u8>, d: chrono::NaiveDate) {
-    use chrono::Datelike;
-    let (y, m, day) = (d.year(), d.month(), d.day());
-    if !(0..=9999).contains(&y) {
-        use std::io::Write as _;
-        let _ = write!(buf, "\"{d}\"");
-        return;
+    buf.push(b'"');
+    match crate::calendar::ymd_bytes(d) {
+        Some(ymd) => buf.extend_from_slice(&ymd),
+        None => {
+            use std::io::Write as _;
+            let _ = write!(buf, "{d}");
+        }
     }
-    let y = y as u32;
-    let digit = |n: u32| b'0' + n as u8;
-    buf.extend_from_slice(&[
-        b'"',
-        digit(y / 1000),
-        digit(y / 100 % 10),
-        digit(y / 10 % 10),
-        digit(y % 10),
-        b'-',
-        digit(m / 10),
-        digit(m % 10),
-        b'-',
-        digit(day / 10),
-        digit(day % 10),
-        b'"',
-    ]);
+    buf.push(b'"');
 }
 
 /// The parts one after another as one JSON string, escaped as `serde_json`
@@ -649,11 +627,10 @@ mod tests {
         let cal = rules.calendar().clone();
         let index = DayIndex::new(&rules, &roster, &occ, &cal, from, to, 7);
         let (mut lines, mut escalations) = (0, 0);
-        let mut key = String::new();
         for (i, _, _) in index.ranges() {
             for s in index.refs(i, &rules, &roster, &occ, &cal) {
                 let mut buf = Vec::new();
-                write_json_line(&mut buf, &s, &cal, &mut key);
+                write_json_line(&mut buf, &s);
                 let mut want = serde_json::to_vec(&stage_line(&s.to_reminder(), &cal)).unwrap();
                 want.push(b'\n');
                 assert_eq!(

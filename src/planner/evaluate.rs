@@ -61,6 +61,7 @@ pub fn occasions(
     }
     let mut result = Vec::new();
     let mut errors = Vec::new();
+    let keep = cache.keeps_persons();
     // In slices of the roster, so what is in flight stays small.
     for start in (0..roster.persons.len()).step_by(1 << 16) {
         let end = (start + (1 << 16)).min(roster.persons.len());
@@ -127,7 +128,7 @@ pub fn occasions(
                         results.push(Some(v));
                     }
                 }
-                if fresh {
+                if fresh && keep {
                     out.push(Out::Cache(pi as u32, results));
                 }
                 out

@@ -86,45 +86,57 @@ impl DayIndex {
         } else {
             ((to - from).num_days() / days + 1) as usize
         };
-        let found: Vec<(u32, u32, u32)> = occasions
+        // Per split of the occasions (in order), per batch: (list, occasion) in order.
+        let mut parts: Vec<Vec<Vec<(u32, u32)>>> = occasions
             .par_iter()
             .enumerate()
-            .fold(Vec::new, |mut acc, (gi, (pi, ri, list))| {
-                let person = &roster.persons[*pi];
-                let rule = &rules.rules[*ri];
-                for (oi, occ) in list.iter().enumerate() {
-                    let rec = Record::default();
-                    expand(
-                        rule,
-                        *ri,
-                        person,
-                        occ,
-                        &roster.staff,
-                        rules.escalation_fallback.as_deref(),
-                        cal,
-                        &rec,
-                        &mut |_, _| {},
-                    );
-                    let mut batches: Vec<u32> = rec
-                        .days
-                        .into_inner()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .into_iter()
-                        .filter(|d| *d >= from && *d <= to)
-                        .map(|d| ((d - from).num_days() / days) as u32)
-                        .collect();
-                    batches.sort_unstable();
-                    batches.dedup();
-                    acc.extend(batches.into_iter().map(|b| (b, gi as u32, oi as u32)));
-                }
-                acc
-            })
-            .flatten_iter()
+            .fold(
+                || vec![Vec::new(); n],
+                |mut acc, (gi, (pi, ri, list))| {
+                    let person = &roster.persons[*pi];
+                    let rule = &rules.rules[*ri];
+                    for (oi, occ) in list.iter().enumerate() {
+                        let rec = Record::default();
+                        expand_specs(
+                            rule,
+                            *ri,
+                            person,
+                            occ,
+                            &roster.staff,
+                            rules.escalation_fallback.as_deref(),
+                            cal,
+                            &rec,
+                            &mut |_, _| {},
+                        );
+                        let mut batches: Vec<u32> = rec
+                            .days
+                            .into_inner()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .into_iter()
+                            .filter(|d| *d >= from && *d <= to)
+                            .map(|d| ((d - from).num_days() / days) as u32)
+                            .collect();
+                        batches.sort_unstable();
+                        batches.dedup();
+                        for b in batches {
+                            acc[b as usize].push((gi as u32, oi as u32));
+                        }
+                    }
+                    acc
+                },
+            )
             .collect();
-        let mut batches = vec![Vec::new(); n];
-        for (b, gi, oi) in found {
-            batches[b as usize].push((gi, oi));
-        }
+        // Joined a batch at a time, so only one batch is held twice.
+        let batches = (0..n)
+            .map(|b| {
+                let total = parts.iter().map(|p| p[b].len()).sum();
+                let mut joined = Vec::with_capacity(total);
+                for p in &mut parts {
+                    joined.extend(std::mem::take(&mut p[b]));
+                }
+                joined
+            })
+            .collect();
         DayIndex {
             from,
             to,
@@ -161,10 +173,13 @@ impl DayIndex {
             .par_chunks(1024)
             .map(|chunk| {
                 let mut out = Vec::new();
+                let mut key = String::new();
                 for &(gi, oi) in chunk {
                     let (pi, ri, list) = &occasions[gi as usize];
                     let (rule, person, occasion) =
                         (&rules.rules[*ri], &*roster.persons[*pi], &list[oi as usize]);
+                    // What the occasion's stages share, made while it is at hand.
+                    let mut shared: Option<([u8; 6], NaiveDate, bool)> = None;
                     expand_specs(
                         rule,
                         *ri,
@@ -175,6 +190,16 @@ impl DayIndex {
                         cal,
                         &range,
                         &mut |_, spec| {
+                            let (reference, due_on, named) = *shared.get_or_insert_with(|| {
+                                key.clear();
+                                occasion_key_into(&mut key, rule, person, occasion);
+                                let name = person.person.name.as_str();
+                                (
+                                    super::reference_code(&key),
+                                    due_on(occasion, cal),
+                                    !name.is_empty() && !occasion.title.contains(name),
+                                )
+                            });
                             out.push(StageRef {
                                 rule_index: *ri as u32,
                                 person_index: *pi as u32,
@@ -182,7 +207,10 @@ impl DayIndex {
                                 person,
                                 occasion,
                                 spec,
-                            })
+                                reference,
+                                due_on,
+                                named,
+                            });
                         },
                     );
                 }
@@ -730,15 +758,13 @@ impl OrderRanks {
     }
 }
 
-/// [`sort`](super::sort) for borrowed stages: the same order, stable. Each stage's
-/// [`StageRef::order`] is packed into one 128-bit number (days, then places in
-/// the order of recipients, rules and persons); a batch whose values do not fit
-/// is sorted on the keys themselves.
-pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
-    use chrono::Datelike;
-    use rayon::slice::ParallelSliceMut;
-    const LEAD: i64 = 1 << 19;
-    let packed = |s: &StageRef<'_>| -> Option<u128> {
+impl OrderRanks {
+    /// The stage's [`StageRef::order`] packed into one number that sorts the same
+    /// (days, then places in the order of recipients, rules and persons); None
+    /// when a value does not fit.
+    fn pack(&self, s: &StageRef<'_>) -> Option<u128> {
+        use chrono::Datelike;
+        const LEAD: i64 = 1 << 19;
         let day = |d: NaiveDate| {
             u32::try_from(d.num_days_from_ce())
                 .ok()
@@ -750,9 +776,9 @@ pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
             Some(_) => return None,
         };
         let (recipient, rule, person) = (
-            *ranks.staff.get(s.spec.recipient)?,
-            ranks.rule[s.rule_index as usize],
-            ranks.person[s.person_index as usize],
+            *self.staff.get(s.spec.recipient)?,
+            self.rule[s.rule_index as usize],
+            self.person[s.person_index as usize],
         );
         if recipient >= 1 << 20 || rule >= 1 << 10 || person >= 1 << 24 {
             return None;
@@ -766,11 +792,18 @@ pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
                 | ((s.spec.stage == StageKind::Escalate) as u128) << 33
                 | lead << 12,
         )
-    };
+    }
+}
+
+/// [`sort`](super::sort) for borrowed stages: the same order, stable. Sorts each
+/// stage's order packed into a number ([`OrderRanks::pack`]), or when one does not
+/// fit, the keys themselves.
+pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
+    use rayon::slice::ParallelSliceMut;
     let keys: Option<Vec<(u128, u32)>> = stages
         .par_iter()
         .enumerate()
-        .map(|(i, s)| packed(s).map(|k| (k, i as u32)))
+        .map(|(i, s)| ranks.pack(s).map(|k| (k, i as u32)))
         .collect();
     match keys {
         // The index breaks ties: stable.
@@ -779,6 +812,16 @@ pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
             *stages = keys.iter().map(|&(_, i)| stages[i as usize]).collect();
         }
         _ => stages.par_sort_by(|a, b| a.order().cmp(&b.order())),
+    }
+}
+
+/// The day an occasion's work is due (as [`Reminder::due_on`]).
+fn due_on(occ: &Occasion, calendar: &WorkCalendar) -> NaiveDate {
+    let deadline = occ.window.map_or(occ.date, |(_, e)| e);
+    if occ.urgent {
+        deadline
+    } else {
+        calendar.workday_on_or_before(deadline)
     }
 }
 
@@ -855,12 +898,19 @@ impl Shared {
 
 /// Appends the occasion key `{rule}:{person_id}:{date}:{sub_key}` to `buf`.
 fn occasion_key_into(buf: &mut String, rule: &Rule, person: &PersonData, occ: &Occasion) {
-    use std::fmt::Write as _;
-    let _ = write!(
-        buf,
-        "{}:{}:{}:{}",
-        rule.id, person.internal_id, occ.date, occ.key
-    );
+    buf.push_str(&rule.id);
+    buf.push(':');
+    buf.push_str(itoa::Buffer::new().format(person.internal_id));
+    buf.push(':');
+    match crate::calendar::ymd_bytes(occ.date) {
+        Some(ymd) => buf.push_str(std::str::from_utf8(&ymd).expect("ASCII")),
+        None => {
+            use std::fmt::Write as _;
+            let _ = write!(buf, "{}", occ.date);
+        }
+    }
+    buf.push(':');
+    buf.push_str(&occ.key);
 }
 
 /// A stage of a range borrowed from the occasion, person and rule it comes from:
@@ -876,6 +926,12 @@ pub struct StageRef<'a> {
     pub person: &'a PersonData,
     pub occasion: &'a Occasion,
     pub spec: StageSpec<'a>,
+    /// Its occasion's reference (as [`reference`]) and due day (as
+    /// [`Reminder::due_on`]), and whether the person's name is put in front of the
+    /// title (as [`titled`]): made with the stage, while its occasion is at hand.
+    pub reference: [u8; 6],
+    pub due_on: NaiveDate,
+    named: bool,
 }
 
 impl<'a> StageRef<'a> {
@@ -935,22 +991,11 @@ impl<'a> StageRef<'a> {
     /// the person's name and a space when it is put in front, then the occasion's
     /// title.
     pub fn title_parts(&self) -> [&'a str; 3] {
-        let name = self.person.person.name.as_str();
         let title = self.occasion.title.as_str();
-        if name.is_empty() || title.contains(name) {
+        if self.named {
+            [self.person.person.name.as_str(), " ", title]
+        } else {
             ["", "", title]
-        } else {
-            [name, " ", title]
-        }
-    }
-
-    /// As [`Reminder::due_on`].
-    pub fn due_on(&self, calendar: &WorkCalendar) -> NaiveDate {
-        let deadline = self.occasion.window.map_or(self.occasion.date, |(_, e)| e);
-        if self.occasion.urgent {
-            deadline
-        } else {
-            calendar.workday_on_or_before(deadline)
         }
     }
 

@@ -23,6 +23,8 @@ pub struct OccasionCache {
     empty: Arc<Vec<Occasion>>,
     /// Marks a slot whose evaluation failed: not cached, tried again next time.
     failed: Arc<Vec<Occasion>>,
+    /// False for a cache of one run ([`OccasionCache::one_run`]).
+    keeps_persons: bool,
 }
 
 impl Default for OccasionCache {
@@ -34,7 +36,24 @@ impl Default for OccasionCache {
             memos: HashMap::new(),
             empty: Arc::new(Vec::new()),
             failed: Arc::new(Vec::new()),
+            keeps_persons: true,
         }
+    }
+}
+
+impl OccasionCache {
+    /// A cache for one run (a preview): results are shared between persons (the
+    /// memos), but nothing is kept per person, since nothing runs again.
+    pub fn one_run() -> OccasionCache {
+        OccasionCache {
+            keeps_persons: false,
+            ..OccasionCache::default()
+        }
+    }
+
+    /// Whether per-person results are kept for the next run.
+    pub fn keeps_persons(&self) -> bool {
+        self.keeps_persons
     }
 }
 

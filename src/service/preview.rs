@@ -48,15 +48,12 @@ pub struct PreviewStream {
     pub sink_error: Option<std::io::Error>,
 }
 
-/// [`preview`] streamed: the same stages in the same order, handed to `sink`
-/// (with the calendar, for each stage's due_on) a week of remind days at a time,
-/// so memory does not grow with the range.
+/// [`preview`] streamed: the same stages in the same order, borrowed, handed to
+/// `sink` a week of remind days at a time, so memory does not grow with the range.
 pub async fn preview_stream(
     ctx: &Context,
     req: PreviewRequest,
-    mut sink: impl FnMut(&[StageRef<'_>], &crate::calendar::WorkCalendar) -> std::io::Result<()>
-    + Send
-    + 'static,
+    sink: impl FnMut(&[StageRef<'_>]) -> std::io::Result<()> + Send + 'static,
 ) -> Result<PreviewStream> {
     let Prepared {
         rules,
@@ -64,17 +61,7 @@ pub async fn preview_stream(
         store,
         persons,
     } = Prepared::live(ctx, &req).await?;
-    let calendar = rules.calendar().clone();
-    let streamed = stream_stages(
-        &store,
-        rules,
-        req.from,
-        req.to,
-        persons,
-        req.rule,
-        move |b| sink(b, &calendar),
-    )
-    .await?;
+    let streamed = stream_stages(&store, rules, req.from, req.to, persons, req.rule, sink).await?;
     Ok(PreviewStream {
         stages: streamed.stages,
         load_errors,
@@ -514,7 +501,7 @@ pub async fn stages(
             contacts,
             only,
         } = inputs;
-        let mut cache = OccasionCache::default();
+        let mut cache = OccasionCache::one_run();
         let (occ, errors) =
             planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
         let closing = ClosingContacts::new(&contacts);
@@ -567,6 +554,7 @@ pub async fn stream_stages(
     let inputs = Inputs::read(store, &persons, from, to).await?;
     tracing::debug!(
         secs = t0.elapsed().as_secs_f64(),
+        rss_mib = crate::metrics::rss_mib(),
         "preview: roster and contacts read"
     );
     let (stages, errors, sink_error) = tokio::task::spawn_blocking(move || {
@@ -575,15 +563,23 @@ pub async fn stream_stages(
             contacts,
             only,
         } = inputs;
-        let mut cache = OccasionCache::default();
+        let mut cache = OccasionCache::one_run();
         let (occ, errors) =
             planner::occasions(&rules, &roster, planner::years_for(from, to), &mut cache);
-        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "preview: occasions");
+        tracing::debug!(
+            secs = t0.elapsed().as_secs_f64(),
+            rss_mib = crate::metrics::rss_mib(),
+            "preview: occasions"
+        );
         let closing = ClosingContacts::new(&contacts);
         let cal = rules.calendar().clone();
         let index = planner::DayIndex::new(&rules, &roster, &occ, &cal, from, to, STREAM_DAYS);
         let ranks = planner::OrderRanks::new(&rules, &roster);
-        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "preview: day index");
+        tracing::debug!(
+            secs = t0.elapsed().as_secs_f64(),
+            rss_mib = crate::metrics::rss_mib(),
+            "preview: day index"
+        );
         let mut n = 0u64;
         let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
         for (i, _, _) in index.ranges() {
@@ -620,6 +616,7 @@ pub async fn stream_stages(
         tracing::debug!(
             secs = t0.elapsed().as_secs_f64(),
             stages = n,
+            peak_mib = crate::metrics::peak_mib(),
             "preview: stages written"
         );
         (n, errors, None)
