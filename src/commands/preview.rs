@@ -628,7 +628,7 @@ mod tests {
         let index = DayIndex::new(&rules, &roster, &occ, &cal, from, to, 7);
         let (mut lines, mut escalations) = (0, 0);
         for (i, _, _) in index.ranges() {
-            for s in index.refs(i, &rules, &roster, &occ, &cal) {
+            for s in index.refs(i, &rules, &roster, &occ, &cal, |_, _| true) {
                 let mut buf = Vec::new();
                 write_json_line(&mut buf, &s);
                 let mut want = serde_json::to_vec(&stage_line(&s.to_reminder(), &cal)).unwrap();

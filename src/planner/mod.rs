@@ -180,7 +180,7 @@ mod tests {
             let index = DayIndex::new(&rules, &roster, &occ, &cal, from, to, days);
             let mut checked = 0;
             for (i, a, b) in index.ranges() {
-                let mut refs = index.refs(i, &rules, &roster, &occ, &cal);
+                let mut refs = index.refs(i, &rules, &roster, &occ, &cal, |_, _| true);
                 let mut want = stages_between(&rules, &roster, &occ, &cal, a, b);
                 sort(&mut want);
                 sort_refs(&mut refs, &ranks);

@@ -154,9 +154,10 @@ impl DayIndex {
         })
     }
 
-    /// The stages of batch `i` (remind days in its range), unsorted and borrowed:
-    /// the same stages [`stages_between`] gives for that range
-    /// ([`StageRef::to_reminder`]), in the same order.
+    /// The stages of batch `i` (remind days in its range) that `keep` keeps (given
+    /// the stage and its occasion key), unsorted and borrowed: the same stages
+    /// [`stages_between`] gives for that range ([`StageRef::to_reminder`]), in the
+    /// same order. Built in parallel chunks joined into one list of the exact size.
     pub fn refs<'a>(
         &self,
         i: usize,
@@ -164,12 +165,13 @@ impl DayIndex {
         roster: &'a PlanningRoster,
         occasions: &'a [(usize, usize, Arc<Vec<Occasion>>)],
         cal: &WorkCalendar,
+        keep: impl Fn(&StageRef<'a>, &str) -> bool + Sync,
     ) -> Vec<StageRef<'a>> {
         let Some((_, from, to)) = self.ranges().nth(i) else {
             return Vec::new();
         };
         let range = Range { from, to };
-        self.batches[i]
+        let mut chunks: Vec<Vec<StageRef<'a>>> = self.batches[i]
             .par_chunks(1024)
             .map(|chunk| {
                 let mut out = Vec::new();
@@ -200,7 +202,7 @@ impl DayIndex {
                                     !name.is_empty() && !occasion.title.contains(name),
                                 )
                             });
-                            out.push(StageRef {
+                            let s = StageRef {
                                 rule_index: *ri as u32,
                                 person_index: *pi as u32,
                                 rule,
@@ -210,14 +212,22 @@ impl DayIndex {
                                 reference,
                                 due_on,
                                 named,
-                            });
+                            };
+                            if keep(&s, &key) {
+                                out.push(s);
+                            }
                         },
                     );
                 }
                 out
             })
-            .flatten_iter()
-            .collect()
+            .collect();
+        let mut all = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for chunk in &mut chunks {
+            all.append(chunk);
+            *chunk = Vec::new();
+        }
+        all
     }
 }
 
@@ -798,7 +808,7 @@ impl OrderRanks {
 /// [`sort`](super::sort) for borrowed stages: the same order, stable. Sorts each
 /// stage's order packed into a number ([`OrderRanks::pack`]), or when one does not
 /// fit, the keys themselves.
-pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
+pub fn sort_refs(stages: &mut [StageRef<'_>], ranks: &OrderRanks) {
     use rayon::slice::ParallelSliceMut;
     let keys: Option<Vec<(u128, u32)>> = stages
         .par_iter()
@@ -809,9 +819,32 @@ pub fn sort_refs(stages: &mut Vec<StageRef<'_>>, ranks: &OrderRanks) {
         // The index breaks ties: stable.
         Some(mut keys) if stages.len() <= u32::MAX as usize => {
             keys.par_sort_unstable();
-            *stages = keys.iter().map(|&(_, i)| stages[i as usize]).collect();
+            permute(stages, keys.into_iter().map(|(_, i)| i).collect());
         }
         _ => stages.par_sort_by(|a, b| a.order().cmp(&b.order())),
+    }
+}
+
+/// Puts `v[from[i]]` at `i` for every `i`, in place (`from` is a permutation),
+/// following each cycle once.
+fn permute<T: Copy>(v: &mut [T], mut from: Vec<u32>) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..v.len() {
+        if from[start] == DONE {
+            continue;
+        }
+        let first = v[start];
+        let mut i = start;
+        loop {
+            let j = from[i] as usize;
+            from[i] = DONE;
+            if j == start {
+                v[i] = first;
+                break;
+            }
+            v[i] = v[j];
+            i = j;
+        }
     }
 }
 
@@ -999,13 +1032,8 @@ impl<'a> StageRef<'a> {
         }
     }
 
-    /// Appends the occasion key to `buf` (as [`Reminder::occasion_key`]).
-    pub fn occasion_key_into(&self, buf: &mut String) {
-        occasion_key_into(buf, self.rule, self.person, self.occasion);
-    }
-
-    /// What decides whether recorded work closed the occasion, with its key as
-    /// [`StageRef::occasion_key_into`] wrote it.
+    /// What decides whether recorded work closed the occasion, with its key (as
+    /// [`DayIndex::refs`] hands it to `keep`).
     pub fn terms<'k>(&'k self, occasion_key: &'k str) -> OccasionTerms<'k> {
         OccasionTerms {
             occasion_key,
@@ -1099,4 +1127,18 @@ fn above<'a>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod permute_tests {
+    #[test]
+    fn permute_follows_every_cycle() {
+        let mut v: Vec<char> = "abcdefg".chars().collect();
+        // Sorted position i takes the element at from[i].
+        super::permute(&mut v, vec![3, 0, 6, 1, 2, 5, 4]);
+        assert_eq!(v.iter().collect::<String>(), "dagbcfe");
+        let mut one = vec![1];
+        super::permute(&mut one, vec![0]);
+        assert_eq!(one, [1]);
+    }
 }

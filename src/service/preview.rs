@@ -555,6 +555,7 @@ pub async fn stream_stages(
     tracing::debug!(
         secs = t0.elapsed().as_secs_f64(),
         rss_mib = crate::metrics::rss_mib(),
+        peak_mib = crate::metrics::peak_mib(),
         "preview: roster and contacts read"
     );
     let (stages, errors, sink_error) = tokio::task::spawn_blocking(move || {
@@ -569,6 +570,7 @@ pub async fn stream_stages(
         tracing::debug!(
             secs = t0.elapsed().as_secs_f64(),
             rss_mib = crate::metrics::rss_mib(),
+            peak_mib = crate::metrics::peak_mib(),
             "preview: occasions"
         );
         let closing = ClosingContacts::new(&contacts);
@@ -578,29 +580,20 @@ pub async fn stream_stages(
         tracing::debug!(
             secs = t0.elapsed().as_secs_f64(),
             rss_mib = crate::metrics::rss_mib(),
+            peak_mib = crate::metrics::peak_mib(),
             "preview: day index"
         );
         let mut n = 0u64;
         let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
         for (i, _, _) in index.ranges() {
             let tb = std::time::Instant::now();
-            let built = index.refs(i, &rules, &roster, &occ, &cal);
             // Kept: what recorded work has not closed by its remind day, of the
             // person and rule asked for.
-            let mut batch: Vec<StageRef<'_>> = built
-                .into_par_iter()
-                .filter(|s| only.as_ref().is_none_or(|ids| ids.contains(&s.person_id())))
-                .filter(|s| rule.as_deref().is_none_or(|r| s.rule_id() == r))
-                .map_init(String::new, |key, s| {
-                    if closing.is_empty() {
-                        return Some(s);
-                    }
-                    key.clear();
-                    s.occasion_key_into(key);
-                    (!closing.closes(s.terms(key), s.remind_on())).then_some(s)
-                })
-                .flatten()
-                .collect();
+            let mut batch = index.refs(i, &rules, &roster, &occ, &cal, |s, key| {
+                only.as_ref().is_none_or(|ids| ids.contains(&s.person_id()))
+                    && rule.as_deref().is_none_or(|r| s.rule_id() == r)
+                    && (closing.is_empty() || !closing.closes(s.terms(key), s.remind_on()))
+            });
             t_build += tb.elapsed().as_secs_f64();
             let ts = std::time::Instant::now();
             planner::sort_refs(&mut batch, &ranks);
