@@ -25,6 +25,25 @@ pub fn occasions(
     years: RangeInclusive<i32>,
     cache: &mut OccasionCache,
 ) -> (PlannedOccasions, Vec<RunError>) {
+    let mut all = Vec::new();
+    let errors = occasions_each(rules, roster, years, cache, |part| all.extend(part));
+    (all, errors)
+}
+
+/// Persons evaluated per part of [`occasions_each`].
+pub const OCCASION_PART: usize = 1 << 16;
+
+/// [`occasions`] a part of the roster ([`OCCASION_PART`] persons) at a time:
+/// `each` gets each part's occasions, in roster order, and may drop them, so
+/// counting over a province's roster never holds all its occasions at once.
+/// Returns the script errors.
+pub fn occasions_each(
+    rules: &RuleSet,
+    roster: &PlanningRoster,
+    years: RangeInclusive<i32>,
+    cache: &mut OccasionCache,
+    mut each: impl FnMut(PlannedOccasions),
+) -> Vec<RunError> {
     let years: Vec<i32> = years.collect();
     let hashes: Vec<u64> = rules.rules.iter().map(|r| r.hash).collect();
     cache.prepare_memos(&hashes, roster.documents_version, &years);
@@ -59,12 +78,11 @@ pub fn occasions(
         Cache(u32, Vec<Option<Arc<Vec<Occasion>>>>),
         Error(Box<RunError>),
     }
-    let mut result = Vec::new();
     let mut errors = Vec::new();
     let keep = cache.keeps_persons();
     // In slices of the roster, so what is in flight stays small.
-    for start in (0..roster.persons.len()).step_by(1 << 16) {
-        let end = (start + (1 << 16)).min(roster.persons.len());
+    for start in (0..roster.persons.len()).step_by(OCCASION_PART) {
+        let end = (start + OCCASION_PART).min(roster.persons.len());
         let cache_ro: &OccasionCache = cache;
         let computed: Vec<Out> = roster.persons[start..end]
             .par_iter()
@@ -134,6 +152,7 @@ pub fn occasions(
                 out
             })
             .collect();
+        let mut result = Vec::new();
         for o in computed {
             match o {
                 Out::List(pi, ri, v) => result.push((pi as usize, ri as usize, v)),
@@ -150,6 +169,7 @@ pub fn occasions(
                 Out::Error(e) => errors.push(*e),
             }
         }
+        each(result);
     }
     // Persons who left the roster (or lost their staff member) leave the cache.
     let planned = || roster.persons.iter().filter(|p| !p.person.staff.is_empty());
@@ -157,7 +177,7 @@ pub fn occasions(
         let ids: std::collections::HashSet<i64> = planned().map(|p| p.internal_id).collect();
         cache.retain_persons(|id| ids.contains(&id));
     }
-    (result, errors)
+    errors
 }
 
 /// Years whose occasions can have stages in [from, to].

@@ -17,7 +17,7 @@ mod reminder;
 mod roster;
 mod stages;
 
-pub use evaluate::{PlannedOccasions, occasions, years_for};
+pub use evaluate::{OCCASION_PART, PlannedOccasions, occasions, occasions_each, years_for};
 pub use reminder::{
     Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, reference, reference_code,
     sort, stable_hash, titled,
@@ -25,7 +25,7 @@ pub use reminder::{
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{
     DayIndex, OrderRanks, StageRef, StageSpec, TICK_BATCH, TickWindow, URGENT_CATCH_UP_DAYS,
-    Verdict, sort_refs, stages, stages_between, tick_batches, tick_stages,
+    Verdict, fold_refs, sort_refs, stages, stages_between, tick_batches, tick_stages,
 };
 
 #[cfg(test)]

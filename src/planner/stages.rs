@@ -181,7 +181,7 @@ impl DayIndex {
                     let (rule, person, occasion) =
                         (&rules.rules[*ri], &*roster.persons[*pi], &list[oi as usize]);
                     // What the occasion's stages share, made while it is at hand.
-                    let mut shared: Option<([u8; 6], NaiveDate, bool)> = None;
+                    let mut shared: Option<OccasionShared> = None;
                     expand_specs(
                         rule,
                         *ri,
@@ -192,27 +192,13 @@ impl DayIndex {
                         cal,
                         &range,
                         &mut |_, spec| {
-                            let (reference, due_on, named) = *shared.get_or_insert_with(|| {
-                                key.clear();
-                                occasion_key_into(&mut key, rule, person, occasion);
-                                let name = person.person.name.as_str();
-                                (
-                                    super::reference_code(&key),
-                                    due_on(occasion, cal),
-                                    !name.is_empty() && !occasion.title.contains(name),
-                                )
-                            });
-                            let s = StageRef {
-                                rule_index: *ri as u32,
-                                person_index: *pi as u32,
-                                rule,
-                                person,
-                                occasion,
+                            let s = stage_ref(
+                                (rule, *ri, person, *pi, occasion),
                                 spec,
-                                reference,
-                                due_on,
-                                named,
-                            };
+                                cal,
+                                &mut shared,
+                                &mut key,
+                            );
                             if keep(&s, &key) {
                                 out.push(s);
                             }
@@ -229,6 +215,100 @@ impl DayIndex {
         }
         all
     }
+}
+
+/// What the borrowed stages of one occasion share: its reference, its due day and
+/// whether the title takes the person's name.
+type OccasionShared = ([u8; 6], NaiveDate, bool);
+
+/// The borrowed stage of `spec` of `occasion` (of `person`, the `pi`-th of the
+/// roster, under `rule`, the `ri`-th): what the occasion's stages share is made on
+/// its first stage, with the occasion key left in `key`.
+fn stage_ref<'a>(
+    (rule, ri, person, pi, occasion): (&'a Rule, usize, &'a PersonData, usize, &'a Occasion),
+    spec: StageSpec<'a>,
+    cal: &WorkCalendar,
+    shared: &mut Option<OccasionShared>,
+    key: &mut String,
+) -> StageRef<'a> {
+    let (reference, due_on, named) = *shared.get_or_insert_with(|| {
+        key.clear();
+        occasion_key_into(key, rule, person, occasion);
+        let name = person.person.name.as_str();
+        (
+            super::reference_code(key),
+            due_on(occasion, cal),
+            !name.is_empty() && !occasion.title.contains(name),
+        )
+    });
+    StageRef {
+        rule_index: ri as u32,
+        person_index: pi as u32,
+        rule,
+        person,
+        occasion,
+        spec,
+        reference,
+        due_on,
+        named,
+    }
+}
+
+/// Hands `each` every occasion's stages whose day is in [`from`, `to`] (borrowed,
+/// in the order they are made, only when there is one), with the occasion's key,
+/// occasion by occasion in parallel, each into an accumulator of its thread
+/// (`init`); returns the accumulators, to be merged. For counts, which need no
+/// order: nothing is sorted or held but the accumulators.
+#[allow(clippy::too_many_arguments)]
+pub fn fold_refs<'a, T: Send>(
+    rules: &'a RuleSet,
+    roster: &'a PlanningRoster,
+    occasions: &'a [(usize, usize, Arc<Vec<Occasion>>)],
+    cal: &WorkCalendar,
+    from: NaiveDate,
+    to: NaiveDate,
+    init: impl Fn() -> T + Sync + Send,
+    each: impl Fn(&mut T, &[StageRef<'a>], &str) + Sync + Send,
+) -> Vec<T> {
+    let range = Range { from, to };
+    occasions
+        .par_iter()
+        .enumerate()
+        .fold(
+            || (init(), Vec::new(), String::new()),
+            |(mut acc, mut stages, mut key), (_, (pi, ri, list))| {
+                let (rule, person) = (&rules.rules[*ri], &*roster.persons[*pi]);
+                for occasion in list.iter() {
+                    stages.clear();
+                    let mut shared: Option<OccasionShared> = None;
+                    expand_specs(
+                        rule,
+                        *ri,
+                        person,
+                        occasion,
+                        &roster.staff,
+                        rules.escalation_fallback.as_deref(),
+                        cal,
+                        &range,
+                        &mut |_, spec| {
+                            stages.push(stage_ref(
+                                (rule, *ri, person, *pi, occasion),
+                                spec,
+                                cal,
+                                &mut shared,
+                                &mut key,
+                            ));
+                        },
+                    );
+                    if !stages.is_empty() {
+                        each(&mut acc, &stages, &key);
+                    }
+                }
+                (acc, stages, key)
+            },
+        )
+        .map(|(acc, _, _)| acc)
+        .collect()
 }
 
 /// A [`Select`] that builds nothing and records every stage day it is asked about.
@@ -722,6 +802,8 @@ pub struct OrderRanks {
     /// Every 工号 a stage can go to: the staff sheet's, their 上级, those
     /// persons are assigned to, the escalation fallback and [`UNROUTED`].
     staff: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    /// Those 工号 by place.
+    staff_numbers: Vec<Box<str>>,
 }
 
 impl OrderRanks {
@@ -760,15 +842,26 @@ impl OrderRanks {
             person: ranks(roster.persons.iter().map(|p| &*p.key)),
             rule: ranks(rules.rules.iter().map(|r| r.id.as_str())),
             staff: staff
-                .into_iter()
+                .iter()
                 .enumerate()
-                .map(|(i, s)| (s.into(), i as u32))
+                .map(|(i, s)| ((*s).into(), i as u32))
                 .collect(),
+            staff_numbers: staff.into_iter().map(Into::into).collect(),
         }
     }
 }
 
 impl OrderRanks {
+    /// A 工号's place among every 工号 a stage can go to (their sorted order).
+    pub fn staff_place(&self, number: &str) -> Option<u32> {
+        self.staff.get(number).copied()
+    }
+
+    /// The 工号 at `place`.
+    pub fn staff_number(&self, place: u32) -> Option<&str> {
+        self.staff_numbers.get(place as usize).map(|s| &**s)
+    }
+
     /// The stage's [`StageRef::order`] packed into one number that sorts the same
     /// (days, then places in the order of recipients, rules and persons); None
     /// when a value does not fit.

@@ -252,9 +252,11 @@ pub struct Summary {
 /// first reminded before it still counts (remind leads are at most a month).
 const SUMMARY_LEAD_DAYS: i64 = 62;
 
-/// The workload forecast over [from, to]: the preview's stages, streamed, counted
-/// per period, staff member and rule, and the weeks over the visit limit. Memory
-/// holds the counts, one batch of stages and 8 bytes per occasion counted.
+/// The workload forecast over [from, to]: the preview's stages (from
+/// [`SUMMARY_LEAD_DAYS`] before `from`, so an occasion in the range first reminded
+/// before it still counts) counted per period, staff member and rule, occasion by
+/// occasion in parallel, and the weeks over the visit limit. Nothing is sorted;
+/// memory holds the roster, the occasions and the counts.
 pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<Summary> {
     let Prepared {
         rules,
@@ -263,148 +265,193 @@ pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<S
         persons,
     } = Prepared::live(ctx, &req).await?;
     let max = ctx.config.limits.max_visits_per_week as u64;
-    let tally = Arc::new(std::sync::Mutex::new(Tally::new(req.from, req.to, by)));
-    let into = tally.clone();
-    let streamed = stream_stages(
-        &store,
-        rules,
-        req.from - chrono::Duration::days(SUMMARY_LEAD_DAYS),
-        req.to,
-        persons,
-        req.rule,
-        move |batch| {
-            into.lock().expect("tally").add(batch);
-            Ok(())
-        },
-    )
+    let (from, to) = (req.from, req.to);
+    let start = from - chrono::Duration::days(SUMMARY_LEAD_DAYS);
+    let inputs = Inputs::read(&store, &persons, start, to).await?;
+    let only_rule = req.rule;
+    let (mut s, errors) = tokio::task::spawn_blocking(move || {
+        let Inputs {
+            roster,
+            contacts,
+            only,
+        } = inputs;
+        let mut cache = OccasionCache::one_run();
+        let closing = ClosingContacts::new(&contacts);
+        let cal = rules.calendar().clone();
+        let keep = |s: &StageRef<'_>, key: &str| {
+            only.as_ref().is_none_or(|ids| ids.contains(&s.person_id()))
+                && only_rule.as_deref().is_none_or(|r| s.rule_id() == r)
+                && (closing.is_empty() || !closing.closes(s.terms(key), s.remind_on()))
+        };
+        let ranks = planner::OrderRanks::new(&rules, &roster);
+        let mut tally = Tally::new(from, to, by, &ranks);
+        // A part of the roster's occasions at a time, counted and dropped.
+        let errors = planner::occasions_each(
+            &rules,
+            &roster,
+            planner::years_for(start, to),
+            &mut cache,
+            |occ| {
+                let parts = planner::fold_refs(
+                    &rules,
+                    &roster,
+                    &occ,
+                    &cal,
+                    start,
+                    to,
+                    || Tally::new(from, to, by, &ranks),
+                    |t, stages, key| t.add_occasion(stages, |s| keep(s, key)),
+                );
+                for part in parts {
+                    tally.merge(part);
+                }
+            },
+        );
+        tracing::debug!(peak_mib = crate::metrics::peak_mib(), "summary: counted");
+        (tally.finish(&rules, max), errors)
+    })
     .await?;
-    let tally = std::mem::replace(
-        &mut *tally.lock().expect("tally"),
-        Tally::new(req.from, req.to, by),
-    );
-    let mut s = tally.finish(max);
     s.load_errors = load_errors;
-    s.rule_errors = streamed.rule_errors;
+    s.rule_errors = describe_errors(&store, &errors).await?;
     Ok(s)
 }
 
-/// Counts stages batch by batch (those of the preview, from before `from` too):
-/// reminders by remind day in [from, to], occasions by occasion day in [from, to]
-/// once per (occasion, recipient of a first reminder). Periods, staff and rules
-/// are numbered as they are first seen, so counting a stage allocates nothing.
-pub struct Tally {
+/// Counts one thread's occasions: reminders (and escalations) by remind day in
+/// [from, to]; occasions by occasion day in [from, to], once per recipient of one
+/// of its reminders; visits (occasions of kind `visit`) by ISO week. Periods are
+/// numbers (`2026-09` is 202609, `2026-W38` 202638), staff their place in
+/// [`planner::OrderRanks`], rules their index, so counting allocates nothing.
+struct Tally<'r> {
     from: NaiveDate,
     to: NaiveDate,
     by: Period,
-    /// (period, staff, rule) numbers → (occasions, reminders).
-    rows: std::collections::HashMap<(u32, u32, u32), (u64, u64)>,
-    /// Occasions counted, by a 64-bit hash of (occasion key, recipient).
-    seen: std::collections::HashSet<u64>,
-    /// (ISO week, staff) numbers → visits.
-    visits: std::collections::HashMap<(u32, u32), u64>,
-    periods: Names,
-    weeks: Names,
-    staff: Names,
-    rules: Names,
-    /// Period and ISO-week numbers by day.
-    days: std::collections::HashMap<NaiveDate, (u32, u32)>,
+    ranks: &'r planner::OrderRanks,
+    /// (period, staff place, rule index) → (occasions, reminders).
+    rows: std::collections::HashMap<(u32, u32, u32), (u64, u64), foldhash::fast::FixedState>,
+    /// (ISO week, staff place) → visits.
+    visits: std::collections::HashMap<(u32, u32), u64, foldhash::fast::FixedState>,
+    /// Staff a stage went to that have no place (none, as the planner routes;
+    /// counted all the same), numbered after those that have.
+    others: Vec<String>,
+    /// Indexes of the kept stages of the occasion being counted (scratch).
+    kept: Vec<usize>,
 }
 
-/// Names numbered in the order first seen.
-#[derive(Default)]
-struct Names {
-    index: std::collections::HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Names {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), i);
-        i
-    }
-
-    fn name(&self, i: u32) -> String {
-        self.names[i as usize].clone()
-    }
-}
-
-impl Tally {
-    pub fn new(from: NaiveDate, to: NaiveDate, by: Period) -> Tally {
+impl<'r> Tally<'r> {
+    fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        by: Period,
+        ranks: &'r planner::OrderRanks,
+    ) -> Tally<'r> {
         Tally {
             from,
             to,
             by,
+            ranks,
             rows: Default::default(),
-            seen: Default::default(),
             visits: Default::default(),
-            periods: Names::default(),
-            weeks: Names::default(),
-            staff: Names::default(),
-            rules: Names::default(),
-            days: Default::default(),
+            others: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
-    fn day(&mut self, d: NaiveDate) -> (u32, u32) {
-        if let Some(&ids) = self.days.get(&d) {
-            return ids;
-        }
-        let ids = (
-            self.periods.id(&self.by.of(d)),
-            self.weeks.id(&Period::Week.of(d)),
-        );
-        self.days.insert(d, ids);
-        ids
-    }
-
-    pub fn add(&mut self, stages: &[StageRef<'_>]) {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hasher = BuildHasherDefault::<DefaultHasher>::default();
-        for s in stages {
-            let in_range = |d: NaiveDate| d >= self.from && d <= self.to;
-            let remind = in_range(s.remind_on());
-            // The occasion is (rule, person, day, sub-key): its key's parts.
-            let occasion = s.spec.stage == planner::StageKind::Remind
-                && in_range(s.occasion_on())
-                && self.seen.insert(hasher.hash_one((
-                    s.rule_id(),
-                    s.person_id(),
-                    s.occasion_on(),
-                    &s.occasion.key,
-                    s.recipient(),
-                )));
-            if !remind && !occasion {
-                continue;
+    fn number(by: Period, d: NaiveDate) -> u32 {
+        use chrono::Datelike;
+        match by {
+            Period::Month => d.year() as u32 * 100 + d.month(),
+            Period::Week => {
+                let w = d.iso_week();
+                w.year() as u32 * 100 + w.week()
             }
-            let staff = self.staff.id(s.recipient());
-            let rule = self.rules.id(s.rule_id());
-            if remind {
-                let (period, _) = self.day(s.remind_on());
+        }
+    }
+
+    fn name(by: Period, n: u32) -> String {
+        match by {
+            Period::Month => format!("{:04}-{:02}", n / 100, n % 100),
+            Period::Week => format!("{:04}-W{:02}", n / 100, n % 100),
+        }
+    }
+
+    fn staff(&mut self, number: &str) -> u32 {
+        if let Some(place) = self.ranks.staff_place(number) {
+            return place;
+        }
+        let i = match self.others.iter().position(|o| o == number) {
+            Some(i) => i,
+            None => {
+                self.others.push(number.to_string());
+                self.others.len() - 1
+            }
+        };
+        u32::MAX - i as u32
+    }
+
+    fn staff_name(&self, place: u32) -> String {
+        match self.ranks.staff_number(place) {
+            Some(n) => n.to_string(),
+            None => self.others[(u32::MAX - place) as usize].clone(),
+        }
+    }
+
+    /// One occasion's stages (those `keep` keeps).
+    fn add_occasion(&mut self, stages: &[StageRef<'_>], keep: impl Fn(&StageRef<'_>) -> bool) {
+        let (from, to) = (self.from, self.to);
+        let in_range = |d: NaiveDate| d >= from && d <= to;
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.clear();
+        kept.extend((0..stages.len()).filter(|&i| keep(&stages[i])));
+        for (n, &i) in kept.iter().enumerate() {
+            let s = &stages[i];
+            let (rule, staff) = (s.rule_index, self.staff(s.recipient()));
+            if in_range(s.remind_on()) {
+                let period = Self::number(self.by, s.remind_on());
                 self.rows.entry((period, staff, rule)).or_default().1 += 1;
             }
-            if occasion {
-                let (period, week) = self.day(s.occasion_on());
+            let remind = |s: &StageRef<'_>| s.spec.stage == planner::StageKind::Remind;
+            if remind(s)
+                && in_range(s.occasion_on())
+                && !kept[..n]
+                    .iter()
+                    .any(|&j| remind(&stages[j]) && stages[j].recipient() == s.recipient())
+            {
+                let period = Self::number(self.by, s.occasion_on());
                 self.rows.entry((period, staff, rule)).or_default().0 += 1;
                 if s.kind() == "visit" {
+                    let week = Self::number(Period::Week, s.occasion_on());
                     *self.visits.entry((week, staff)).or_default() += 1;
                 }
             }
         }
+        self.kept = kept;
     }
 
-    pub fn finish(self, max_visits_per_week: u64) -> Summary {
+    fn merge(&mut self, other: Tally<'r>) {
+        let place = |t: &mut Tally<'r>, p: u32| match other.ranks.staff_number(p) {
+            Some(_) => p,
+            None => t.staff(&other.others[(u32::MAX - p) as usize]),
+        };
+        for ((period, staff, rule), (o, r)) in &other.rows {
+            let staff = place(self, *staff);
+            let e = self.rows.entry((*period, staff, *rule)).or_default();
+            e.0 += o;
+            e.1 += r;
+        }
+        for ((week, staff), v) in &other.visits {
+            let staff = place(self, *staff);
+            *self.visits.entry((*week, staff)).or_default() += v;
+        }
+    }
+
+    fn finish(self, rules: &RuleSet, max_visits_per_week: u64) -> Summary {
         let mut rows: Vec<SummaryRow> = self
             .rows
             .iter()
-            .map(|(&(p, st, r), &(occasions, reminders))| SummaryRow {
-                period: self.periods.name(p),
-                staff: self.staff.name(st),
-                rule: self.rules.name(r),
+            .map(|(&(p, staff, r), &(occasions, reminders))| SummaryRow {
+                period: Self::name(self.by, p),
+                staff: self.staff_name(staff),
+                rule: rules.rules[r as usize].id.clone(),
                 occasions,
                 reminders,
             })
@@ -414,9 +461,9 @@ impl Tally {
             .visits
             .iter()
             .filter(|(_, n)| **n > max_visits_per_week)
-            .map(|(&(w, st), &visits)| OverLimit {
-                period: self.weeks.name(w),
-                staff: self.staff.name(st),
+            .map(|(&(w, staff), &visits)| OverLimit {
+                period: Self::name(Period::Week, w),
+                staff: self.staff_name(staff),
                 visits,
             })
             .collect();
