@@ -25,8 +25,14 @@ pub fn occasions(
     years: RangeInclusive<i32>,
     cache: &mut OccasionCache,
 ) -> (PlannedOccasions, Vec<RunError>) {
-    let mut all = Vec::new();
-    let errors = occasions_each(rules, roster, years, cache, |part| all.extend(part));
+    let mut parts = Vec::new();
+    let errors = occasions_each(rules, roster, years, cache, |part| parts.push(part));
+    // Joined into a list of the exact size, each part freed as it is appended: a
+    // growing list would hold its old and new copies at once.
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        all.extend(part);
+    }
     (all, errors)
 }
 

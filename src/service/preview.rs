@@ -569,9 +569,10 @@ pub async fn stages(
     Ok((stages, describe_errors(store, &errors).await?))
 }
 
-/// Remind days per batch of [`stream_stages`]: a week's stages are held at once,
-/// whatever the range.
-pub const STREAM_DAYS: i64 = 7;
+/// Stages per batch of [`stream_stages`], about: consecutive remind days are
+/// gathered until they hold this many (a festival's day at a province holds a
+/// million by itself, and is a batch of its own).
+pub const STREAM_STAGES: usize = 1 << 16;
 
 /// What [`stream_stages`] did.
 pub struct Streamed {
@@ -583,11 +584,12 @@ pub struct Streamed {
     pub sink_error: Option<std::io::Error>,
 }
 
-/// [`stages`] streamed: the same stages in the same order, handed to `sink` a
-/// batch of [`STREAM_DAYS`] remind days at a time (sorted within the batch; the
-/// order's first key is the remind day, so the batches concatenate to the whole
-/// order). Only this rule when `rule` is set. Memory holds the occasions of the
-/// range's years and one batch of stages, not the range's stages.
+/// [`stages`] streamed: the same stages in the same order, borrowed, handed to
+/// `sink` a batch of whole remind days at a time (each day built and sorted by
+/// itself; the order's first key is the remind day, so the days concatenate to the
+/// whole order), days gathered until a batch holds [`STREAM_STAGES`]. Only this
+/// rule when `rule` is set. Memory holds the occasions of the range's years and
+/// one batch of stages (at most one day's twice over), not the range's stages.
 pub async fn stream_stages(
     store: &crate::store::Store,
     rules: Arc<RuleSet>,
@@ -622,7 +624,7 @@ pub async fn stream_stages(
         );
         let closing = ClosingContacts::new(&contacts);
         let cal = rules.calendar().clone();
-        let index = planner::DayIndex::new(&rules, &roster, &occ, &cal, from, to, STREAM_DAYS);
+        let index = planner::DayIndex::new(&rules, &roster, &occ, &cal, from, to, 1);
         let ranks = planner::OrderRanks::new(&rules, &roster);
         tracing::debug!(
             secs = t0.elapsed().as_secs_f64(),
@@ -632,24 +634,35 @@ pub async fn stream_stages(
         );
         let mut n = 0u64;
         let (mut t_build, mut t_sort, mut t_sink) = (0.0, 0.0, 0.0);
+        let mut batch: Vec<StageRef<'_>> = Vec::new();
+        let days = index.ranges().count();
         for (i, _, _) in index.ranges() {
             let tb = std::time::Instant::now();
             // Kept: what recorded work has not closed by its remind day, of the
             // person and rule asked for.
-            let mut batch = index.refs(i, &rules, &roster, &occ, &cal, |s, key| {
+            let mut day = index.refs(i, &rules, &roster, &occ, &cal, |s, key| {
                 only.as_ref().is_none_or(|ids| ids.contains(&s.person_id()))
                     && rule.as_deref().is_none_or(|r| s.rule_id() == r)
                     && (closing.is_empty() || !closing.closes(s.terms(key), s.remind_on()))
             });
             t_build += tb.elapsed().as_secs_f64();
             let ts = std::time::Instant::now();
-            planner::sort_refs(&mut batch, &ranks);
+            planner::sort_refs(&mut day, &ranks);
             t_sort += ts.elapsed().as_secs_f64();
+            if batch.is_empty() {
+                batch = day;
+            } else {
+                batch.extend_from_slice(&day);
+            }
+            if batch.len() < STREAM_STAGES && i + 1 < days {
+                continue;
+            }
             n += batch.len() as u64;
             let tk = std::time::Instant::now();
             if let Err(e) = sink(&batch) {
                 return (n, errors, Some(e));
             }
+            batch = Vec::new();
             t_sink += tk.elapsed().as_secs_f64();
         }
         tracing::debug!(t_build, t_sort, t_sink, "preview: batches");
