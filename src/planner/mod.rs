@@ -19,8 +19,8 @@ mod stages;
 
 pub use evaluate::{OCCASION_PART, PlannedOccasions, occasions, occasions_each, years_for};
 pub use reminder::{
-    Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, reference, reference_code,
-    sort, stable_hash, titled,
+    Reminder, ReminderStatus, SECOND_ESCALATION, StageKind, UNROUTED, key_hash, reference,
+    reference_code, sort, stable_hash, titled,
 };
 pub use roster::{PlanningRoster, PlanningRosterBuilder};
 pub use stages::{

@@ -134,12 +134,13 @@ impl Planning {
                 })
             };
             let (mut late, mut new_planned, mut new_missed) = (0, 0, 0);
-            let mut valid: HashSet<String> = HashSet::new();
+            // The tick's keys, hashed (planner::key_hash): what cancel_stale keeps.
+            let mut valid: HashSet<u128> = HashSet::new();
             let mut missed_keys: Vec<String> = Vec::new();
             while let Some((planned, missed)) = batches.recv().await {
                 late += planned.iter().filter(|s| s.remind_on < today).count();
-                valid.extend(planned.iter().map(|s| s.key.clone()));
-                valid.extend(missed.iter().map(|s| s.key.clone()));
+                valid.extend(planned.iter().map(|s| planner::key_hash(&s.key)));
+                valid.extend(missed.iter().map(|s| planner::key_hash(&s.key)));
                 missed_keys.extend(missed.iter().map(|s| s.key.clone()));
                 new_missed += store
                     .insert_reminders(&missed, ReminderStatus::Missed, today, now)

@@ -256,10 +256,11 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
         rules: &[String],
-        valid: &HashSet<String>,
+        valid: &HashSet<u128>,
         keep: &HashSet<(String, i64)>,
         now: DateTime<FixedOffset>,
     ) -> Result<usize> {
+        use futures::TryStreamExt;
         if rules.is_empty() {
             return Ok(0);
         }
@@ -274,14 +275,17 @@ impl Store {
         for r in rules {
             q = q.bind(r.clone());
         }
-        let stale: Vec<i64> = q
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .filter(|r| !valid.contains(&r.get::<String, _>(1)))
-            .filter(|r| !keep.contains(&(r.get::<String, _>(2), r.get::<i64, _>(3))))
-            .map(|r| r.get::<i64, _>(0))
-            .collect();
+        // Streamed: a festival day's planned rows are not all held at once.
+        let mut stale: Vec<i64> = Vec::new();
+        let mut rows = q.fetch(self.pool());
+        while let Some(r) = rows.try_next().await? {
+            if !valid.contains(&crate::planner::key_hash(&r.get::<String, _>(1)))
+                && !keep.contains(&(r.get::<String, _>(2), r.get::<i64, _>(3)))
+            {
+                stale.push(r.get::<i64, _>(0));
+            }
+        }
+        drop(rows);
         self.cancel_reminders(&stale, NO_LONGER_APPLIES, now)
             .await?;
         Ok(stale.len())
