@@ -47,8 +47,8 @@ pub async fn run(ctx: &Context, args: PreviewArgs) -> Result<i32> {
     report_errors(&out.load_errors, &out.rule_errors)
 }
 
-/// JSON lines and CSV are written as the stages are made, a week of remind days
-/// at a time, through one buffered writer (the table needs every row for its
+/// JSON lines and CSV are written as the stages are made, a batch of whole remind
+/// days at a time, through one buffered writer (the table needs every row for its
 /// column widths, so it is built whole).
 async fn run_streamed(ctx: &Context, req: PreviewRequest, format: Format) -> Result<i32> {
     use std::io::Write;

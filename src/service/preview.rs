@@ -49,7 +49,8 @@ pub struct PreviewStream {
 }
 
 /// [`preview`] streamed: the same stages in the same order, borrowed, handed to
-/// `sink` a week of remind days at a time, so memory does not grow with the range.
+/// `sink` a batch of whole remind days at a time ([`stream_stages`]), so memory
+/// does not grow with the range.
 pub async fn preview_stream(
     ctx: &Context,
     req: PreviewRequest,

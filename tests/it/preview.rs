@@ -553,7 +553,7 @@ fn summary_counts_what_the_preview_lists() {
     }
 }
 
-/// The streamed preview (a week of remind days at a time) gives the same stages
+/// The streamed preview (whole remind days, a batch at a time) gives the same stages
 /// in the same order as the whole one, the test oracle kept for this: over a
 /// year, a festival fortnight and a single day, for everyone, one person and one
 /// rule, on the acceptance sample with a logged call closing an occasion.
