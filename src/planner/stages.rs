@@ -178,28 +178,18 @@ impl DayIndex {
                 let mut key = String::new();
                 for &(gi, oi) in chunk {
                     let (pi, ri, list) = &occasions[gi as usize];
-                    let (rule, person, occasion) =
-                        (&rules.rules[*ri], &*roster.persons[*pi], &list[oi as usize]);
-                    // What the occasion's stages share, made while it is at hand.
-                    let mut shared: Option<OccasionShared> = None;
-                    expand_specs(
-                        rule,
+                    let occasion = &list[oi as usize];
+                    occasion_refs(
+                        rules,
+                        roster,
+                        *pi,
                         *ri,
-                        person,
                         occasion,
-                        &roster.staff,
-                        rules.escalation_fallback.as_deref(),
                         cal,
                         &range,
-                        &mut |_, spec| {
-                            let s = stage_ref(
-                                (rule, *ri, person, *pi, occasion),
-                                spec,
-                                cal,
-                                &mut shared,
-                                &mut key,
-                            );
-                            if keep(&s, &key) {
+                        &mut key,
+                        |s, key| {
+                            if keep(&s, key) {
                                 out.push(s);
                             }
                         },
@@ -215,6 +205,46 @@ impl DayIndex {
         }
         all
     }
+}
+
+/// The borrowed stages of one occasion (of the `pi`-th person under the `ri`-th
+/// rule) whose day is in `range`, handed to `each` in the order they are made with
+/// the occasion's key (written to `key` on the first stage).
+#[allow(clippy::too_many_arguments)]
+fn occasion_refs<'a>(
+    rules: &'a RuleSet,
+    roster: &'a PlanningRoster,
+    pi: usize,
+    ri: usize,
+    occasion: &'a Occasion,
+    cal: &WorkCalendar,
+    range: &Range,
+    key: &mut String,
+    mut each: impl FnMut(StageRef<'a>, &str),
+) {
+    let (rule, person) = (&rules.rules[ri], &*roster.persons[pi]);
+    // What the occasion's stages share, made while it is at hand.
+    let mut shared: Option<OccasionShared> = None;
+    expand_specs(
+        rule,
+        ri,
+        person,
+        occasion,
+        &roster.staff,
+        rules.escalation_fallback.as_deref(),
+        cal,
+        range,
+        &mut |_, spec| {
+            let s = stage_ref(
+                (rule, ri, person, pi, occasion),
+                spec,
+                cal,
+                &mut shared,
+                key,
+            );
+            each(s, key);
+        },
+    );
 }
 
 /// What the borrowed stages of one occasion share: its reference, its due day and
@@ -277,28 +307,18 @@ pub fn fold_refs<'a, T: Send>(
         .fold(
             || (init(), Vec::new(), String::new()),
             |(mut acc, mut stages, mut key), (_, (pi, ri, list))| {
-                let (rule, person) = (&rules.rules[*ri], &*roster.persons[*pi]);
                 for occasion in list.iter() {
                     stages.clear();
-                    let mut shared: Option<OccasionShared> = None;
-                    expand_specs(
-                        rule,
+                    occasion_refs(
+                        rules,
+                        roster,
+                        *pi,
                         *ri,
-                        person,
                         occasion,
-                        &roster.staff,
-                        rules.escalation_fallback.as_deref(),
                         cal,
                         &range,
-                        &mut |_, spec| {
-                            stages.push(stage_ref(
-                                (rule, *ri, person, *pi, occasion),
-                                spec,
-                                cal,
-                                &mut shared,
-                                &mut key,
-                            ));
-                        },
+                        &mut key,
+                        |s, _| stages.push(s),
                     );
                     if !stages.is_empty() {
                         each(&mut acc, &stages, &key);

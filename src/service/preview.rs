@@ -280,9 +280,7 @@ pub async fn summary(ctx: &Context, req: PreviewRequest, by: Period) -> Result<S
         let closing = ClosingContacts::new(&contacts);
         let cal = rules.calendar().clone();
         let keep = |s: &StageRef<'_>, key: &str| {
-            only.as_ref().is_none_or(|ids| ids.contains(&s.person_id()))
-                && only_rule.as_deref().is_none_or(|r| s.rule_id() == r)
-                && (closing.is_empty() || !closing.closes(s.terms(key), s.remind_on()))
+            kept(s, key, only.as_ref(), only_rule.as_deref(), &closing)
         };
         let ranks = planner::OrderRanks::new(&rules, &roster);
         let mut tally = Tally::new(from, to, by, &ranks);
@@ -639,12 +637,8 @@ pub async fn stream_stages(
         let days = index.ranges().count();
         for (i, _, _) in index.ranges() {
             let tb = std::time::Instant::now();
-            // Kept: what recorded work has not closed by its remind day, of the
-            // person and rule asked for.
             let mut day = index.refs(i, &rules, &roster, &occ, &cal, |s, key| {
-                only.as_ref().is_none_or(|ids| ids.contains(&s.person_id()))
-                    && rule.as_deref().is_none_or(|r| s.rule_id() == r)
-                    && (closing.is_empty() || !closing.closes(s.terms(key), s.remind_on()))
+                kept(s, key, only.as_ref(), rule.as_deref(), &closing)
             });
             t_build += tb.elapsed().as_secs_f64();
             let ts = std::time::Instant::now();
@@ -681,6 +675,20 @@ pub async fn stream_stages(
         rule_errors: describe_errors(store, &errors).await?,
         sink_error,
     })
+}
+
+/// Whether a borrowed stage (with its occasion key) is kept: of the persons and the
+/// rule asked for, and not closed by recorded work as of its remind day.
+fn kept(
+    s: &StageRef<'_>,
+    occasion_key: &str,
+    only: Option<&std::collections::HashSet<i64>>,
+    rule: Option<&str>,
+    closing: &ClosingContacts,
+) -> bool {
+    only.is_none_or(|ids| ids.contains(&s.person_id()))
+        && rule.is_none_or(|r| s.rule_id() == r)
+        && (closing.is_empty() || !closing.closes(s.terms(occasion_key), s.remind_on()))
 }
 
 /// What planning a range reads from the store: the planning roster, the
